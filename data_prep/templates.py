@@ -1,0 +1,79 @@
+"""Prompt templates: zero_tir (the paper's), zero_v2 (the same without the Python sentence) and chat.
+
+zero_tir and zero_v2 are raw base-model text, tokenised verbatim with NO chat template; the prompt ends
+with "Assistant: <think>", so generation starts inside the thinking block. `chat` is our own variant for
+instruct models: the same instructions, split into system and user messages for the tokenizer's chat
+template (no <think> prefill is possible there). The question is inserted exactly where {query} is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Text copied from the reference implementation yyht/openrlhf_async_pipline @ 63b6159
+# (openrlhf/cli/template.py, TEMPLATE_DICT['ZERO_TIR'] and ['ZERO_V2']); the same texts are 'orz_tir' and
+# 'orz_xinji' in evaluation/my_evaluation.py @ d154c0a. The reference fills them with
+# str.replace('{query}', question) (openrlhf/datasets/prompts_dataset.py), so "\boxed{}" stays literal and
+# there is no space after "This is the problem:".
+_PREAMBLE = (
+    "A conversation between User and Assistant. The User asks a question, and the Assistant solves it. "
+    "The Assistant first thinks about the reasoning process in the mind and then provides the User with the "
+    "answer. The reasoning process is enclosed within <think> </think> and answer is enclosed within "
+    "<answer> </answer> tags, respectively, i.e., <think> reasoning process here </think> "
+    "<answer> answer here </answer>."
+)
+# paper §2 / reference: the only tool hint; it does not say how code is delimited or that it runs.
+_PYTHON_SENTENCE = " In your reasoning-process, You can use python-code to solve your problem."
+_USER = (
+    "You must put your answer inside <answer> </answer> tags, i.e., <answer> answer here </answer>. "
+    "And your final answer will be extracted automatically by the \\boxed{} tag.\nThis is the problem:{query}"
+)
+
+ZERO_TIR = _PREAMBLE + _PYTHON_SENTENCE + " User: " + _USER + "\nAssistant: <think>"
+ZERO_V2 = _PREAMBLE + " User: " + _USER + "\nAssistant: <think>"
+CHAT_SYSTEM = _PREAMBLE + _PYTHON_SENTENCE
+CHAT_USER = _USER
+
+# reference §3.1: stop strings of every segment for the raw User/Assistant dialogue (EOS comes on top).
+RAW_STOPS = ("User:", "Human:", "Assistant:", "</answer>")
+
+
+@dataclass(frozen=True)
+class TemplateSpec:
+    """What the rollout needs to know about a template besides its text."""
+
+    name: str
+    chat: bool  # True: `prompt` holds messages for the chat template; False: one user message of raw text
+    mentions_python: bool  # the prompt invites code (zero_tir, chat); zero_v2 is the no-tool baseline
+    prefill: str | None  # text the prompt already opened in the assistant turn ("<think>"), or None
+    stop_strings: tuple[str, ...]  # template-implied stops; the tokenizer's EOS is added by the caller
+
+
+TEMPLATES: dict[str, TemplateSpec] = {
+    "zero_tir": TemplateSpec("zero_tir", chat=False, mentions_python=True, prefill="<think>", stop_strings=RAW_STOPS),
+    "zero_v2": TemplateSpec("zero_v2", chat=False, mentions_python=False, prefill="<think>", stop_strings=RAW_STOPS),
+    "chat": TemplateSpec("chat", chat=True, mentions_python=True, prefill=None, stop_strings=("</answer>",)),
+}
+
+
+def spec(template: str) -> TemplateSpec:
+    if template not in TEMPLATES:
+        raise ValueError(f"unknown template {template!r}; valid templates: {', '.join(TEMPLATES)}")
+    return TEMPLATES[template]
+
+
+def render(template: str, question: str) -> str | list[dict[str, str]]:
+    """The raw prompt text (zero_tir, zero_v2) or the chat messages (chat) for one question."""
+    if spec(template).chat:
+        return [
+            {"role": "system", "content": CHAT_SYSTEM},
+            {"role": "user", "content": CHAT_USER.replace("{query}", question)},
+        ]
+    text = ZERO_TIR if template == "zero_tir" else ZERO_V2
+    return text.replace("{query}", question)
+
+
+def prompt_messages(template: str, question: str) -> list[dict[str, str]]:
+    """The parquet `prompt` column: raw text wrapped as one user message, or the chat messages as they are."""
+    rendered = render(template, question)
+    return rendered if isinstance(rendered, list) else [{"role": "user", "content": rendered}]
