@@ -1,0 +1,45 @@
+# Two commands for a fresh machine: `make demo` (the main job on CPU) and `make test`.
+# Each sets up .venv/ itself, idempotently: a second run with everything installed takes seconds.
+SHELL := /bin/bash
+VENV  := .venv
+PY    := $(VENV)/bin/python
+PIP   := $(PY) -m pip --disable-pip-version-check -q
+STAMP := $(VENV)/.zerotir-installed
+# verl 0.9.1 needs Python 3.10-3.12; take the newest one present.
+PYTHON ?= $(shell for p in python3.12 python3.11 python3.10 python3; do command -v $$p >/dev/null && \
+            $$p -c 'import sys; sys.exit(not (3,10) <= sys.version_info[:2] <= (3,12))' && { echo $$p; break; }; done)
+
+.PHONY: setup demo test style bench clean-venv
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	@test -n "$(PYTHON)" || { echo "need Python 3.10-3.12 (verl 0.9.1)"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@# Without a CUDA GPU, install torch 2.13.0 (CPU build) first, or pip pulls a multi-GB CUDA build.
+	@if ! command -v nvidia-smi >/dev/null || ! nvidia-smi -L >/dev/null 2>&1; then \
+	  $(PY) -c 'import torch' 2>/dev/null || $(PIP) install torch==2.13.0; fi
+	$(PIP) install -e '.[test]'
+	@# The sandbox's strongest isolation uses bubblewrap; without it, it falls back and says so.
+	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null) || \
+	  echo "note: bubblewrap not installed; the sandbox will use its fallback isolation"; }
+	@touch $(STAMP)
+
+demo: setup
+	$(PY) -m data_prep
+	$(PY) -m recipes.zerotir +experiment=qwen7b_grpo --cfg job --resolve
+
+test: setup
+	$(PY) -m pytest -q
+
+style: setup
+	$(PY) -m ruff format --check . && $(PY) -m ruff check .
+
+bench: setup
+	$(PY) -m benchmarks.sandbox_bench
+	$(PY) -m benchmarks.grader_bench
+	$(PY) -m benchmarks.agent_loop_bench
+
+clean-venv:
+	rm -rf $(VENV)

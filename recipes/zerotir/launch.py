@@ -1,0 +1,189 @@
+"""From a composed Hydra config to a verl run: run names, absolute paths, start-up checks, data, launch.
+
+Kept apart from `__main__` so tests can drive every step on CPU with `hydra.compose`. Training logic stays
+in verl (run_ppo) and in our recipe trainer (recipes/zerotir/trainer.py); nothing here is copied from verl.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = ("zero_tir", "zero_v2", "chat")
+# Estimators whose baseline is the group of rollout.n samples of one prompt.
+GROUP_ESTIMATORS = ("grpo", "reinforce_plus_plus_baseline", "rloo", "grpo_passk")
+
+NO_GPU_MESSAGE = """\
+zerotir: no CUDA GPU is visible, so training was not started (Ray was not started either).
+  This run needs {gpus} GPU(s): trainer.nnodes={nnodes} x trainer.n_gpus_per_node={per_node}, with vLLM for rollouts.
+  Without GPUs:   make demo                 (the whole TIR loop on a small embedded model, on CPU)
+  See the config: python -m recipes.zerotir {args} --cfg job"""
+
+
+class ConfigError(ValueError):
+    """A config value that cannot work; the message names the full key path."""
+
+
+def parquet_paths(data_dir: str, sets: ListConfig | list | str, template: str) -> ListConfig:
+    """`data/processed/<dataset>.<template>.parquet` for each dataset name (the data_prep naming)."""
+    names = [sets] if isinstance(sets, str) else list(sets)
+    return ListConfig([f"{data_dir}/{name}.{template}.parquet" for name in names])
+
+
+def run_name(override_dirname: str | None) -> str:
+    """The run is named by what was overridden on the command line; 'default' when nothing was."""
+    return override_dirname or "default"
+
+
+def register_resolvers() -> None:
+    OmegaConf.register_new_resolver("zerotir_parquet", parquet_paths, replace=True)
+    OmegaConf.register_new_resolver("zerotir_run_name", run_name, replace=True)
+
+
+def _abs(path: str) -> str:
+    return str(Path(path).expanduser().resolve()) if path else path
+
+
+def finalize(cfg: DictConfig, override_dirname: str | None = None) -> DictConfig:
+    """Fill the run name, make every path absolute (Ray workers may run elsewhere), resolve interpolations."""
+    with open_dict(cfg):
+        cfg.tir.run_name = run_name(override_dirname)
+        cfg.tir.data_dir = _abs(cfg.tir.data_dir)
+        cfg.trainer.default_local_dir = _abs(cfg.trainer.default_local_dir)
+        agent = cfg.actor_rollout_ref.rollout.agent
+        agent.agent_loop_config_path = _abs(str(REPO_ROOT / agent.agent_loop_config_path))
+    OmegaConf.resolve(cfg)
+    return cfg
+
+
+def run_dir(cfg: DictConfig) -> Path:
+    return Path("outputs") / cfg.tir.experiment / cfg.tir.run_name
+
+
+def _fail(key: str, problem: str) -> None:
+    raise ConfigError(f"{key}: {problem}")
+
+
+def validate(cfg: DictConfig) -> None:
+    """Our checks (recipe keys, with the full key path), then verl's own validate_config. Runs before Ray."""
+    tir, rollout = cfg.tir, cfg.actor_rollout_ref.rollout
+    if not isinstance(tir.max_tool_calls, int) or tir.max_tool_calls < 0:
+        _fail("tir.max_tool_calls", f"must be an integer >= 0 (got {tir.max_tool_calls!r})")
+    if not isinstance(tir.max_output_tokens, int) or tir.max_output_tokens < 1:
+        _fail("tir.max_output_tokens", f"must be an integer >= 1 (got {tir.max_output_tokens!r})")
+    if tir.template not in TEMPLATES:
+        _fail("tir.template", f"must be one of {', '.join(TEMPLATES)} (got {tir.template!r})")
+    if (tir.template == "chat") != bool(tir.apply_chat_template):
+        _fail(
+            "tir.apply_chat_template", "must be true exactly when tir.template=chat (raw templates are for base models)"
+        )
+    if tir.sandbox.backend not in ("local", "sandbox_fusion", "ray"):
+        _fail("tir.sandbox.backend", f"must be local, sandbox_fusion or ray (got {tir.sandbox.backend!r})")
+    if cfg.algorithm.adv_estimator in GROUP_ESTIMATORS and rollout.n < 2:
+        _fail("actor_rollout_ref.rollout.n", f"must be > 1 for {cfg.algorithm.adv_estimator} (got {rollout.n})")
+    if rollout.skip_tokenizer_init:
+        _fail("actor_rollout_ref.rollout.skip_tokenizer_init", "must be false: string stops need the detokenizer")
+    if rollout.response_length > cfg.data.max_response_length:
+        _fail("actor_rollout_ref.rollout.response_length", "must not exceed data.max_response_length")
+    if rollout.max_model_len is not None and rollout.max_model_len < rollout.prompt_length + rollout.response_length:
+        _fail(
+            "actor_rollout_ref.rollout.max_model_len",
+            f"{rollout.max_model_len} < prompt_length + response_length "
+            f"({rollout.prompt_length} + {rollout.response_length})",
+        )
+    if not Path(rollout.agent.agent_loop_config_path).is_file():
+        _fail(
+            "actor_rollout_ref.rollout.agent.agent_loop_config_path",
+            f"no such file: {rollout.agent.agent_loop_config_path}",
+        )
+
+    from verl.trainer.ppo.utils import need_critic, need_reference_policy
+    from verl.utils.config import validate_config
+
+    validate_config(cfg, use_reference_policy=need_reference_policy(cfg), use_critic=need_critic(cfg))
+
+
+def cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def no_gpu_message(cfg: DictConfig, argv: list[str]) -> str:
+    nnodes, per_node = cfg.trainer.nnodes, cfg.trainer.n_gpus_per_node
+    args = " ".join(a for a in argv if not a.startswith("--cfg")) or "+experiment=qwen7b_grpo"
+    return NO_GPU_MESSAGE.format(gpus=nnodes * per_node, nnodes=nnodes, per_node=per_node, args=args)
+
+
+def prepare_data(cfg: DictConfig) -> None:
+    """Build the parquet files the run reads (no-op when present) and refuse contaminated train/val pairs."""
+    import data_prep
+
+    for path in [*cfg.data.train_files, *cfg.data.val_files]:
+        data_prep.ensure_parquet(path)
+    data_prep.check_overlap(list(cfg.tir.train_sets), list(cfg.tir.val_sets), allow_overlap=cfg.tir.allow_overlap)
+
+
+def logging_env(cfg: DictConfig) -> dict[str, str]:
+    """Env for the trainer's Ray workers: the file logger writes one JSONL per launch (verl's FileLogger
+    truncates its file, so a resumed run must not reuse the path); W&B stays offline without an API key."""
+    out = run_dir(cfg).resolve()
+    env = {"VERL_FILE_LOGGER_PATH": str(out / "metrics" / f"{time.strftime('%Y%m%d-%H%M%S')}.jsonl")}
+    (out / "metrics").mkdir(parents=True, exist_ok=True)
+    if "WANDB_API_KEY" not in os.environ and "WANDB_MODE" not in os.environ:
+        env["WANDB_MODE"] = "offline"
+    env.setdefault("WANDB_DIR", str(out))
+    return env
+
+
+def train(cfg: DictConfig) -> None:
+    """Launch verl's trainer with our TaskRunner; each call gets its own Ray lifetime (multirun-safe)."""
+    import ray
+    from verl.trainer.main_ppo import run_ppo
+
+    from recipes.zerotir.trainer import ZeroTIRTaskRunner
+
+    env = logging_env(cfg)
+    os.environ.update(env)
+    with open_dict(cfg):
+        runtime_env = cfg.ray_kwargs.ray_init.setdefault("runtime_env", {})
+        runtime_env.setdefault("env_vars", {}).update(env)
+    try:
+        run_ppo(cfg, task_runner_class=ZeroTIRTaskRunner)
+    finally:
+        if ray.is_initialized():
+            ray.shutdown()
+
+
+def summary(cfg: DictConfig) -> str:
+    """One screen that says what a run would do: printed by dry runs and at the start of every run."""
+    t, r = cfg.tir, cfg.actor_rollout_ref.rollout
+    return "\n".join(
+        [
+            f"zerotir run {t.experiment}/{t.run_name}",
+            f"  model      {cfg.actor_rollout_ref.model.path} ({cfg.trainer.nnodes} x {cfg.trainer.n_gpus_per_node} GPUs, rollout TP {r.tensor_model_parallel_size})",
+            f"  algorithm  {cfg.algorithm.adv_estimator}, {cfg.data.train_batch_size} prompts x {r.n} samples, lr {cfg.actor_rollout_ref.actor.optim.lr}",
+            f"  TIR        template {t.template}, max {t.max_tool_calls} tool calls, response {r.response_length} tokens, sandbox {t.sandbox.backend}",
+            f"  data       train {', '.join(t.train_sets)}; val {', '.join(t.val_sets)}",
+            f"  outputs    {run_dir(cfg)}",
+        ]
+    )
+
+
+def main(cfg: DictConfig, override_dirname: str | None, argv: list[str]) -> int:
+    cfg = finalize(cfg, override_dirname)
+    validate(cfg)
+    print(summary(cfg))
+    if cfg.tir.dry_run:
+        return 0
+    if not cuda_available():
+        print(no_gpu_message(cfg, argv), file=sys.stderr)
+        return 2
+    prepare_data(cfg)
+    train(cfg)
+    return 0
