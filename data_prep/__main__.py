@@ -1,0 +1,76 @@
+"""`python -m data_prep`: check train/eval overlap, build the parquet files, print a summary table.
+
+With no arguments it builds the default set (simplerl_math_l3to5 for training; aime24, aime25, math500
+and hmmt_feb_2025 for evaluation; template zero_tir). Training and eval also build files on demand
+through data_prep.ensure_parquet, so this command is a convenience, not a required step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+import pyarrow.parquet as pq
+
+from data_prep import catalog, templates
+from data_prep.overlap import OverlapError, check_overlap
+from data_prep.parquet import build
+from data_prep.sources import RawDataError
+
+DEFAULT_TRAIN = ["simplerl_math_l3to5"]
+DEFAULT_EVAL = ["aime24", "aime25", "math500", "hmmt_feb_2025"]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m data_prep", description=__doc__.splitlines()[0])
+    parser.add_argument("--train", nargs="*", default=DEFAULT_TRAIN, choices=catalog.TRAIN, metavar="NAME",
+                        help=f"training sets (default: {' '.join(DEFAULT_TRAIN)}; valid: {', '.join(catalog.TRAIN)})")
+    parser.add_argument("--eval", nargs="*", default=DEFAULT_EVAL, choices=catalog.EVAL, metavar="NAME",
+                        help=f"evaluation sets (default: {' '.join(DEFAULT_EVAL)}; valid: {', '.join(catalog.EVAL)})")
+    parser.add_argument("--all", action="store_true", help="every training and evaluation set")
+    parser.add_argument("--template", nargs="+", default=["zero_tir"], choices=list(templates.TEMPLATES))
+    parser.add_argument("--out-dir", default="data/processed")
+    parser.add_argument("--allow-overlap", action="store_true", help="build even if train and eval sets share problems")
+    parser.add_argument("--check-overlap", action="store_true", help="only print the overlap table; build nothing")
+    args = parser.parse_args(argv)
+    if args.all:
+        args.train, args.eval = catalog.TRAIN, catalog.EVAL
+    return args
+
+
+def print_table(header: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
+    for line in [header, ["-" * w for w in widths], *rows]:
+        print("  ".join(str(cell).ljust(w) for cell, w in zip(line, widths)).rstrip())
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    args = parse_args(argv)
+    try:
+        counts = check_overlap(args.train, args.eval, allow_overlap=args.allow_overlap or args.check_overlap)
+    except (OverlapError, RawDataError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    if args.train and args.eval:
+        print("Overlap (evaluation problems whose normalised text is also in the training set):")
+        print_table(["train \\ eval", *args.eval], [[t, *(str(counts[(t, e)]) for e in args.eval)] for t in args.train])
+        print()
+    if args.check_overlap:
+        return 0
+    summary = []
+    try:
+        for name in [*args.train, *args.eval]:
+            for template in args.template:
+                path = build(name, template, args.out_dir)
+                summary.append([name, template, str(pq.read_metadata(path).num_rows), str(path)])
+    except RawDataError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print_table(["dataset", "template", "rows", "path"], summary)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
