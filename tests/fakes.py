@@ -1,0 +1,161 @@
+"""Fakes shared by the tests: a scripted LLM server that follows verl's generate contract, a fake executor.
+
+FakeServer behaves like vLLM behind verl's `LLMServerClient.generate` (token-in, token-out, string stops
+matched on the detokenised stream after each token, the completing token kept, EOS appended when the
+script runs out) but its "model" is a script: the text the model writes, ignoring tool output. It also
+checks the token-in contract: each request's prompt extends the previous prompt plus the returned ids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tir_rollout.stop_machine import Segment, SegmentRequest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+QWEN2_TOKENIZER = REPO_ROOT / "assets" / "tokenizers" / "qwen2"
+
+
+def load_qwen2_tokenizer():
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(QWEN2_TOKENIZER))
+
+
+@dataclass
+class ScriptedModel:
+    """The token stream one trajectory's "model" emits; generation resumes where the last call stopped."""
+
+    token_ids: list[int]
+    eos_token_id: int | None
+    cursor: int = 0
+
+    def emit(self, tokenizer, stops: Sequence[str], max_tokens: int) -> tuple[list[int], str]:
+        """Tokens up to the first completed stop, EOS or max_tokens; returns (ids, vLLM-like finish reason)."""
+        out: list[int] = []
+        while len(out) < max_tokens:
+            if self.cursor >= len(self.token_ids):
+                if self.eos_token_id is None:
+                    return out, "stop"
+                out.append(self.eos_token_id)
+                return out, "stop"
+            out.append(self.token_ids[self.cursor])
+            self.cursor += 1
+            text = tokenizer.decode(out, skip_special_tokens=True)
+            if any(stop in text for stop in stops):
+                return out, "stop"
+        return out, "length"
+
+
+@dataclass
+class FakeServer:
+    """Scripted stand-in for verl's LLMServerClient; one script per request_id (round-robin by first use)."""
+
+    tokenizer: Any
+    scripts: list[str]
+    eos: bool = True
+    calls: list[dict] = field(default_factory=list)
+    _models: dict[str, ScriptedModel] = field(default_factory=dict)
+    _expected_prefix: dict[str, list[int]] = field(default_factory=dict)
+
+    async def generate(self, request_id: str, *, prompt_ids: list[int], sampling_params: dict, **kwargs):
+        from verl.workers.rollout.replica import TokenOutput
+
+        return TokenOutput(**self.generate_sync(request_id, prompt_ids, sampling_params))
+
+    def generate_sync(self, request_id: str, prompt_ids: list[int], sampling_params: dict) -> dict:
+        self.calls.append({"request_id": request_id, "prompt_ids": list(prompt_ids), **sampling_params})
+        prefix = self._expected_prefix.get(request_id)
+        if prefix is not None and list(prompt_ids[: len(prefix)]) != prefix:
+            raise AssertionError(f"request {request_id}: prompt does not extend the previous prompt + output ids")
+        if request_id not in self._models:
+            script = self.scripts[len(self._models) % len(self.scripts)]
+            ids = self.tokenizer.encode(script, add_special_tokens=False)
+            self._models[request_id] = ScriptedModel(ids, self.tokenizer.eos_token_id if self.eos else None)
+        if not sampling_params.get("include_stop_str_in_output", False) and sampling_params.get("stop"):
+            raise AssertionError("string stops must be kept in the output (include_stop_str_in_output=True)")
+        max_tokens = int(sampling_params["max_tokens"])
+        if max_tokens < 1:
+            raise AssertionError(f"max_tokens must be >= 1 (vLLM rejects {max_tokens})")
+        ids, _ = self._models[request_id].emit(self.tokenizer, sampling_params.get("stop") or [], max_tokens)
+        self._expected_prefix[request_id] = list(prompt_ids) + ids
+        logprobs = [-0.5] * len(ids) if sampling_params.get("logprobs") else None
+        return {"token_ids": ids, "log_probs": logprobs, "stop_reason": "completed"}
+
+
+class SegmentServer:
+    """A fake that answers at once with pre-cut token segments (for the benchmark: no stop scanning)."""
+
+    def __init__(self, segments: list[list[int]]):
+        self.segments = segments
+        self._next: dict[str, int] = {}
+
+    async def generate(self, request_id: str, *, prompt_ids: list[int], sampling_params: dict, **kwargs):
+        from verl.workers.rollout.replica import TokenOutput
+
+        i = self._next.get(request_id, 0)
+        self._next[request_id] = i + 1
+        ids = self.segments[i % len(self.segments)][: sampling_params["max_tokens"]]
+        return TokenOutput(token_ids=ids, log_probs=None, stop_reason="completed")
+
+
+def scripted_generate(server: FakeServer, request_id: str = "r0") -> Callable:
+    """A stop-machine `generate` callable over a FakeServer, without verl (what the eval harness passes)."""
+
+    async def generate(request: SegmentRequest) -> Segment:
+        params = {"stop": list(request.stops), "include_stop_str_in_output": True, "max_tokens": request.max_tokens}
+        out = server.generate_sync(request_id, request.prompt_ids, params)
+        return Segment(out["token_ids"], out["log_probs"])
+
+    return generate
+
+
+@dataclass(frozen=True)
+class FakeExecResult:
+    status: str
+    stdout: str
+    stderr: str
+    duration_s: float = 0.0
+    truncated: bool = False
+    isolation: str = "fake"
+
+
+@dataclass
+class FakeExecutor:
+    """Runs test snippets in-process (trusted test code only). `while True` is a timeout; `raise_on` makes
+    the executor itself raise, as a broken sandbox client would."""
+
+    raise_on: str | None = None
+    delay_s: float = 0.0
+    codes: list[str] = field(default_factory=list)
+
+    def run(self, code: str, timeout: float | None = None) -> FakeExecResult:
+        self.codes.append(code)
+        if self.raise_on is not None and self.raise_on in code:
+            raise ConnectionError("sandbox unreachable")
+        if "while True" in code:
+            return FakeExecResult("timeout", "", "", duration_s=timeout or 10.0)
+        buf = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(buf):
+                exec(compile(code, "/tmp/snippet.py", "exec"), {})  # noqa: S102 - test-controlled code
+        except Exception:  # noqa: BLE001 - any snippet failure is an "error" result
+            return FakeExecResult("error", buf.getvalue(), traceback.format_exc(limit=-1))
+        return FakeExecResult("ok", buf.getvalue(), "")
+
+    async def run_async(self, code: str, timeout: float | None = None) -> FakeExecResult:
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        return self.run(code, timeout)
+
+
+def make_fake_executor(cfg: Any = None) -> FakeExecutor:
+    """Executor factory with `make_executor`'s signature, selectable through `tir.executor_factory`."""
+    return FakeExecutor()

@@ -1,0 +1,379 @@
+"""The two-state stop machine of ZeroTIR rollouts (reference §3), shared by training and evaluation.
+
+Token-in, token-out: the machine owns the response ids and their loss mask; a driver feeds it generated
+segments and execution results. No verl import. Departures from the reference (HEAD) on purpose:
+budgets are exact (an output block that would leave no room for one more generated token is dropped and
+the trajectory ends on "length"); no EOS is appended when missing (every mask-1 token is model-generated);
+timeouts are not counted as errors (``code_errors`` and ``code_timeouts`` are disjoint).
+
+Driver API (for the eval harness)::
+
+    machine = StopMachine(StopMachineConfig.from_mapping(cfg.tir), tokenizer, prompt_ids, response_length)
+    result = await run_stop_machine(machine, generate, execute)
+    # generate(SegmentRequest(prompt_ids, stops, max_tokens)) -> Segment(token_ids, log_probs, aborted)
+    # execute(code: str) -> ExecResult-like (status, stdout, stderr, truncated); exceptions become errors
+
+or drive it by hand: ``while (req := machine.next_request()): call = machine.feed(segment); if call:
+machine.feed_result(await run(call.code))``, then ``machine.result()``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Protocol
+
+logger = logging.getLogger(__name__)
+
+CODE_OPEN = "```python"
+CODE_CLOSE = ("```", "```\n", "```\n\n")  # reference: all three closers are stops in the code state
+# reference HEAD (math_tir_process_single_request.py): "\n```output\n" + result + "\n```\n\n\n"
+OUTPUT_PREFIX = "\n```output\n"
+OUTPUT_SUFFIX = "\n```\n\n\n"
+OVERLONG_MESSAGE = "The output of the code execution is too long, please check your code."
+TIMEOUT_TEXT = "TimeLimitExceeded"  # SandboxFusion's run status, which HEAD shows the model verbatim
+KILLED_TEXT = "Killed"
+EXECUTOR_FAILURE_TEXT = "RunTime ERROR"  # HEAD's fallback when every sandbox retry failed
+_STDERR_FILE_PREFIX = re.compile(r'File ".*?", ')
+
+
+@dataclass(frozen=True)
+class StopMachineConfig:
+    """Rollout knobs, built from the ``tir`` config section so eval builds the same machine without verl."""
+
+    max_tool_calls: int = 2  # ENV_ITER_NUM; every closed ```python block counts, even an empty one
+    max_output_tokens: int = 256  # HEAD's cap on the whole output block, fences included
+    base_stops: tuple[str, ...] = ("User:", "Human:", "Assistant:", "</answer>")
+    eos_token_ids: tuple[int, ...] = ()  # besides these, a short segment with no stop string is taken as EOS
+    max_empty_aborts: int = 8  # consecutive aborted segments with no tokens before giving up
+
+    def __post_init__(self):
+        if self.max_tool_calls < 0:
+            raise ValueError(f"tir.max_tool_calls must be >= 0 (got {self.max_tool_calls})")
+        if self.max_output_tokens < 1:
+            raise ValueError(f"tir.max_output_tokens must be >= 1 (got {self.max_output_tokens})")
+
+    @classmethod
+    def from_mapping(cls, tir: Mapping[str, Any], eos_token_ids: Sequence[int] = ()) -> StopMachineConfig:
+        """Build from the ``tir`` config mapping (keys max_tool_calls, max_output_tokens, base_stops)."""
+        return cls(
+            max_tool_calls=int(tir.get("max_tool_calls", cls.max_tool_calls)),
+            max_output_tokens=int(tir.get("max_output_tokens", cls.max_output_tokens)),
+            base_stops=tuple(tir.get("base_stops", cls.base_stops)),
+            eos_token_ids=tuple(int(t) for t in eos_token_ids),
+        )
+
+
+class State(Enum):
+    TEXT = "text"  # stops: base + "```python"
+    CODE = "code"  # stops: base + closing fences
+    FREE = "free"  # tool calls spent: base stops only, code is never executed
+    EXEC = "exec"  # a closed block waits for its execution result
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class SegmentRequest:
+    prompt_ids: list[int]  # prompt + response so far, never re-tokenised
+    stops: tuple[str, ...]
+    max_tokens: int  # remaining response budget
+
+
+@dataclass(frozen=True)
+class Segment:
+    token_ids: Sequence[int]
+    log_probs: Sequence[float] | None = None
+    aborted: bool = False  # server aborted the request (e.g. weight sync); tokens so far are kept
+
+
+@dataclass(frozen=True)
+class CodeCall:
+    code: str
+    index: int  # 0-based number of this block among closed blocks
+
+
+class ExecResultLike(Protocol):
+    status: str  # "ok" | "error" | "timeout" | "killed"
+    stdout: str
+    stderr: str
+    truncated: bool
+
+
+@dataclass
+class TIRResult:
+    """One finished trajectory: response tokens, loss mask and the counts the reward and metrics read."""
+
+    response_ids: list[int]
+    response_mask: list[int]
+    response_logprobs: list[float] | None
+    finish_reason: str  # "stop" (base stop or EOS) | "length" (budget) | "aborted" (server kept aborting)
+    code_calls: int  # executions actually run
+    code_errors: int  # status error/killed or executor exception (timeouts excluded)
+    code_timeouts: int
+    outputs_truncated: int  # over the token cap (replaced by the fixed message) or cut by the sandbox
+    code_blocks: int  # closed ```python blocks, executed or not (counts against max_tool_calls)
+    turns: int  # generation requests
+    output_blocks: int  # output blocks appended (mask 0)
+    generate_s: float = 0.0
+    tool_s: float = 0.0
+
+    @property
+    def generated_tokens(self) -> int:
+        return sum(self.response_mask)
+
+    def extra_fields(self) -> dict[str, Any]:
+        """The agent-loop ``extra_fields`` contract (the reward reads these from ``extra_info``)."""
+        return {
+            "tir_code_calls": self.code_calls,
+            "tir_code_errors": self.code_errors,
+            "tir_code_timeouts": self.code_timeouts,
+            "tir_outputs_truncated": self.outputs_truncated,
+            "tir_finish_reason": self.finish_reason,
+            "tir_turns": self.turns,
+            "tir_generated_tokens": self.generated_tokens,
+        }
+
+
+def observation_text(result: ExecResultLike) -> str:
+    """What the model sees for one execution, per reference HEAD (sandbox_utils.parse_response)."""
+    if result.status == "ok":
+        return result.stdout
+    if result.status == "timeout":
+        return TIMEOUT_TEXT
+    stderr = _STDERR_FILE_PREFIX.sub("", result.stderr).replace("^", "")
+    if result.status == "killed":
+        return stderr or KILLED_TEXT
+    return stderr or result.stdout  # departure: HEAD shows an empty block when a failing run wrote no stderr
+
+
+def output_block(text: str) -> str:
+    return f"{OUTPUT_PREFIX}{text}{OUTPUT_SUFFIX}"
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """Stand-in result when the executor itself raised."""
+
+    status: str = "error"
+    stdout: str = ""
+    stderr: str = EXECUTOR_FAILURE_TEXT
+    truncated: bool = False
+
+
+def _earliest_stop(text: str, stops: Sequence[str]) -> tuple[int, int] | None:
+    """(start, end) of the stop string that completes first in ``text``, as a streaming stop check sees it."""
+    best = None
+    for stop in stops:
+        i = text.find(stop)
+        if i >= 0 and (best is None or i + len(stop) < best[1]):
+            best = (i, i + len(stop))
+    return best
+
+
+@dataclass
+class StopMachine:
+    """State of one trajectory. Not thread-safe; one per trajectory."""
+
+    config: StopMachineConfig
+    tokenizer: Any  # HF-like: encode(text, add_special_tokens=False), decode(ids, skip_special_tokens=True)
+    prompt_ids: list[int]
+    response_length: int
+    state: State = State.TEXT
+    response_ids: list[int] = field(default_factory=list)
+    response_mask: list[int] = field(default_factory=list)
+    _logprobs: list[float] | None = field(default_factory=list)
+    _state_start: int = 0  # index in response_ids where the current state's generated text begins
+    _code_head: str = ""  # text after "```python" inside the token that completed it
+    _last_max_tokens: int = 0
+    _empty_aborts: int = 0
+    finish_reason: str = ""
+    counts: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(
+            ("code_calls", "code_errors", "code_timeouts", "outputs_truncated", "code_blocks", "turns", "blocks"), 0
+        )
+    )
+    generate_s: float = 0.0
+    tool_s: float = 0.0
+
+    def __post_init__(self):
+        if self.response_length < 1:
+            raise ValueError(f"response_length must be >= 1 (got {self.response_length})")
+        if self.config.max_tool_calls == 0:
+            self.state = State.FREE
+
+    @property
+    def done(self) -> bool:
+        return self.state is State.DONE
+
+    def remaining(self) -> int:
+        return self.response_length - len(self.response_ids)
+
+    def stops(self) -> tuple[str, ...]:
+        base = self.config.base_stops
+        if self.state is State.TEXT:
+            return (*base, CODE_OPEN)
+        if self.state is State.CODE:
+            return (*base, *CODE_CLOSE)
+        return base
+
+    def next_request(self) -> SegmentRequest | None:
+        """The next generation request, or None when the trajectory is finished or waits for execution."""
+        if self.state in (State.DONE, State.EXEC):
+            return None
+        if self.remaining() <= 0:
+            self._finish("length")
+            return None
+        self._last_max_tokens = self.remaining()
+        return SegmentRequest(self.prompt_ids + self.response_ids, self.stops(), self._last_max_tokens)
+
+    def feed(self, segment: Segment) -> CodeCall | None:
+        """Consume one generated segment; returns the code to run when it closed a python block."""
+        if self.state in (State.DONE, State.EXEC):
+            raise RuntimeError(f"feed() called in state {self.state.value}; call next_request()/feed_result()")
+        ids = list(segment.token_ids)
+        if len(ids) > self._last_max_tokens:  # a generator overshot max_tokens: the budget is exact
+            logger.warning("segment of %d tokens exceeds max_tokens=%d; cut", len(ids), self._last_max_tokens)
+            ids = ids[: self._last_max_tokens]
+        self.counts["turns"] += 1
+        self._append(ids, 1, segment.log_probs)
+        if segment.aborted:
+            self._empty_aborts = 0 if ids else self._empty_aborts + 1
+            if self._empty_aborts > self.config.max_empty_aborts:
+                self._finish("aborted")
+            return None
+        self._empty_aborts = 0
+
+        text = self.tokenizer.decode(self.response_ids[self._state_start :], skip_special_tokens=True)
+        if self.state is State.CODE:
+            text = self._code_head + text
+        hit = _earliest_stop(text, self.stops())
+        if hit is None:
+            hit_len = len(ids) >= self._last_max_tokens and not (ids and ids[-1] in self.config.eos_token_ids)
+            self._finish("length" if hit_len else "stop")  # no stop string: EOS/stop token, or budget
+            return None
+        start, end = hit
+        stop = text[start:end]
+        if self.state is State.TEXT and stop == CODE_OPEN:
+            self.state, self._code_head = State.CODE, text[end:]
+            self._state_start = len(self.response_ids)
+            return None
+        if self.state is State.CODE and stop in CODE_CLOSE:
+            return self._close_block(text[:start])
+        self._finish("stop")  # a base stop (e.g. </answer>) in any state, or anything in the free segment
+        return None
+
+    def feed_result(self, result: ExecResultLike | BaseException) -> None:
+        """Append the output block of the pending call (mask 0), or end on "length" if it does not fit."""
+        if self.state is not State.EXEC:
+            raise RuntimeError(f"feed_result() called in state {self.state.value}; no code call is pending")
+        if isinstance(result, BaseException):
+            logger.warning(
+                "sandbox executor raised %s: %s; shown to the model as an error", type(result).__name__, result
+            )
+            result = _Failure()
+        self.counts["code_calls"] += 1
+        if result.status == "timeout":
+            self.counts["code_timeouts"] += 1
+        elif result.status != "ok":
+            self.counts["code_errors"] += 1
+        block_ids = self._encode(output_block(observation_text(result)))
+        truncated = bool(getattr(result, "truncated", False))
+        if len(block_ids) > self.config.max_output_tokens:
+            block_ids, truncated = self._overlong_ids(), True
+        self.counts["outputs_truncated"] += int(truncated)
+        if len(block_ids) + 1 > self.remaining():  # keep room for one model token after the block
+            self._finish("length")
+            return
+        self._append(block_ids, 0, None)
+        self.counts["blocks"] += 1
+        self._to_text_state()
+
+    def result(self) -> TIRResult:
+        if not self.done:
+            raise RuntimeError(f"result() before the trajectory finished (state {self.state.value})")
+        c = self.counts
+        return TIRResult(
+            response_ids=list(self.response_ids),
+            response_mask=list(self.response_mask),
+            response_logprobs=list(self._logprobs) if self._logprobs is not None else None,
+            finish_reason=self.finish_reason,
+            code_calls=c["code_calls"],
+            code_errors=c["code_errors"],
+            code_timeouts=c["code_timeouts"],
+            outputs_truncated=c["outputs_truncated"],
+            code_blocks=c["code_blocks"],
+            turns=c["turns"],
+            output_blocks=c["blocks"],
+            generate_s=self.generate_s,
+            tool_s=self.tool_s,
+        )
+
+    # -- internals --------------------------------------------------------------------------------------
+
+    def _close_block(self, code_text: str) -> CodeCall | None:
+        self.counts["code_blocks"] += 1
+        code = code_text.strip()  # reference extract_code: the newest block only, stripped; no state kept
+        if not code:  # reference: an empty fence runs nothing and generation continues
+            self._to_text_state()
+            return None
+        # skip a sandbox call whose output could not fit even when empty
+        if len(self._encode(output_block(""))) + 1 > self.remaining():
+            self._finish("length")
+            return None
+        self.state = State.EXEC
+        return CodeCall(code=code, index=self.counts["code_blocks"] - 1)
+
+    def _to_text_state(self) -> None:
+        self.state = State.TEXT if self.counts["code_blocks"] < self.config.max_tool_calls else State.FREE
+        self._state_start, self._code_head = len(self.response_ids), ""
+
+    def _append(self, ids: list[int], mask: int, log_probs: Sequence[float] | None) -> None:
+        self.response_ids.extend(ids)
+        self.response_mask.extend([mask] * len(ids))
+        if self._logprobs is None:
+            return
+        if mask == 0:
+            self._logprobs.extend([0.0] * len(ids))
+        elif log_probs is not None and len(log_probs) >= len(ids):
+            self._logprobs.extend(float(x) for x in log_probs[: len(ids)])
+        elif ids:
+            self._logprobs = None  # one segment without log-probs: report none rather than misaligned ones
+
+    def _encode(self, text: str) -> list[int]:
+        return list(self.tokenizer.encode(text, add_special_tokens=False))
+
+    def _overlong_ids(self) -> list[int]:
+        return self._encode(output_block(OVERLONG_MESSAGE))
+
+    def _finish(self, reason: str) -> None:
+        self.state, self.finish_reason = State.DONE, reason
+
+
+GenerateFn = Callable[[SegmentRequest], Awaitable[Segment]]
+ExecuteFn = Callable[[str], Awaitable[ExecResultLike]]
+
+
+async def run_stop_machine(machine: StopMachine, generate: GenerateFn, execute: ExecuteFn) -> TIRResult:
+    """Drive one trajectory to the end; generation and tool wall time are kept apart."""
+    while not machine.done:
+        request = machine.next_request()
+        if request is None:
+            break
+        t0 = time.perf_counter()
+        segment = await generate(request)
+        machine.generate_s += time.perf_counter() - t0
+        call = machine.feed(segment)
+        if call is None:
+            continue
+        t0 = time.perf_counter()
+        try:
+            outcome: ExecResultLike | BaseException = await execute(call.code)
+        except Exception as exc:  # noqa: BLE001 - a sandbox failure never fails a rollout; it becomes an output
+            outcome = exc
+        machine.tool_s += time.perf_counter() - t0
+        machine.feed_result(outcome)
+    return machine.result()
