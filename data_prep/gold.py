@@ -8,6 +8,7 @@ Each rule has rows in tests/data_prep/test_gold.py.
 
 from __future__ import annotations
 
+import math
 import re
 
 _AIME = re.compile(r"\d{1,3}")
@@ -27,7 +28,7 @@ def float_integer(answer: float | int | str) -> str:
     """AMC answers stored as floats: 27.0 -> "27"; a non-integral value keeps Python's shortest repr."""
     if isinstance(answer, str):
         answer = float(answer.strip())
-    if isinstance(answer, bool) or not isinstance(answer, (int, float)) or answer != answer:
+    if isinstance(answer, bool) or not isinstance(answer, (int, float)) or not math.isfinite(answer):
         raise ValueError(f"expected a finite number, got {answer!r}")
     if float(answer).is_integer():
         return str(int(answer))

@@ -40,6 +40,12 @@ def test_float_integer(raw, expected):
     assert gold.float_integer(raw) == expected
 
 
+@pytest.mark.parametrize("raw", [float("nan"), float("inf"), True], ids=["nan", "inf", "bool"])
+def test_float_integer_refuses_non_numbers(raw):
+    with pytest.raises(ValueError, match="finite number"):
+        gold.float_integer(raw)
+
+
 GSM8K = [
     ("Natalia sold 48+24 = <<48+24=72>>72 clips.\n#### 72", "72"),  # gsm8k_train line 0
     ("... dollars.\n#### 1,450,000", "1450000"),  # gsm8k_test id 611: thousands commas are formatting
