@@ -1,0 +1,116 @@
+"""Every experiment composes at every model size and passes our checks and verl's validate_config."""
+
+import re
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+import recipes.zerotir  # noqa: F401  (resolvers)
+from recipes.zerotir import launch
+
+CONF = launch.REPO_ROOT / "conf"
+EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
+MODELS = sorted(p.stem for p in (CONF / "model").glob("*.yaml"))
+SIZES_B = {"qwen0.5b": "0.5B", "qwen1.5b": "1.5B", "qwen3b": "3B", "qwen7b": "7B", "qwen14b": "14B", "qwen32b": "32B"}
+
+
+def make_cfg(*overrides: str, override_dirname: str | None = None):
+    with initialize_config_dir(config_dir=str(CONF), version_base=None):
+        cfg = compose(config_name="zerotir", overrides=list(overrides))
+    return launch.finalize(cfg, override_dirname)
+
+
+def test_groups_are_complete():
+    assert set(MODELS) == set(SIZES_B)
+    assert {"qwen7b_grpo", "qwen32b_grpo", "qwen7b_ppo", "qwen7b_reinforce_pp", "qwen7b_zerorl_grpo",
+            "max_calls_sweep", "model_size_sweep", "qwen0.5b_grpo_smoke"} <= set(EXPERIMENTS)
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_experiment_composes_and_validates_at_every_size(experiment, model):
+    cfg = make_cfg(f"+experiment={experiment}", f"model={model}", override_dirname=f"model={model}")
+    launch.validate(cfg)
+    assert cfg.actor_rollout_ref.model.path == f"Qwen/Qwen2.5-{SIZES_B[model]}"
+    assert cfg.tir.experiment == experiment
+    assert Path(cfg.trainer.default_local_dir) == (Path("outputs") / experiment / f"model={model}" / "checkpoints").resolve()
+    assert all(Path(f).is_absolute() and f.endswith(f".{cfg.tir.template}.parquet") for f in cfg.data.train_files)
+
+
+@pytest.mark.parametrize(
+    "experiment, key, expected",
+    [
+        ("qwen7b_grpo", "algorithm.adv_estimator", "grpo"),
+        ("qwen7b_ppo", "algorithm.adv_estimator", "gae"),
+        ("qwen7b_ppo", "critic.enable", True),
+        ("qwen7b_reinforce_pp", "algorithm.adv_estimator", "reinforce_plus_plus_baseline"),
+        ("qwen7b_zerorl_grpo", "tir.template", "zero_v2"),
+        ("qwen7b_zerorl_grpo", "tir.max_tool_calls", 0),
+        ("qwen32b_grpo", "trainer.nnodes", 8),
+        ("qwen0.5b_grpo_smoke", "trainer.total_training_steps", 2),
+        ("qwen0.5b_grpo_smoke", "trainer.n_gpus_per_node", 1),
+    ],
+    ids=lambda v: str(v),
+)
+def test_experiment_sets_what_it_claims(experiment, key, expected):
+    assert OmegaConf.select(make_cfg(f"+experiment={experiment}"), key) == expected
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("actor_rollout_ref.actor.optim.lr", 1e-6),
+        ("actor_rollout_ref.actor.use_kl_loss", False),
+        ("algorithm.use_kl_in_reward", False),
+        ("actor_rollout_ref.rollout.n", 16),
+        ("data.train_batch_size", 128),
+        ("actor_rollout_ref.actor.ppo_mini_batch_size", 128),
+        ("actor_rollout_ref.rollout.temperature", 1.0),
+        ("actor_rollout_ref.actor.clip_ratio_low", 0.2),
+        ("actor_rollout_ref.actor.clip_ratio_high", 0.28),
+        ("tir.max_tool_calls", 2),
+        ("data.max_response_length", 8192),
+        ("actor_rollout_ref.rollout.skip_tokenizer_init", False),
+        ("actor_rollout_ref.rollout.agent.default_agent_loop", "zerotir_agent"),
+        ("reward.custom_reward_function.path", "pkg://reward.zerotir"),
+        ("trainer.v1.trainer_mode", "zerotir"),
+    ],
+    ids=lambda v: str(v),
+)
+def test_paper_settings(key, value):
+    assert OmegaConf.select(make_cfg("+experiment=qwen7b_grpo"), key) == value
+
+
+def test_validation_sets_are_the_papers():
+    cfg = make_cfg("+experiment=qwen7b_grpo")
+    assert [Path(f).name for f in cfg.data.val_files] == [
+        f"{n}.zero_tir.parquet" for n in ("aime24", "aime25", "math500", "hmmt_feb_2025")
+    ]
+    assert "file" in cfg.trainer.logger and "wandb" in cfg.trainer.logger
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("tir.max_tool_calls=-1", "tir.max_tool_calls"),
+        ("tir.template=zero_tirr", "tir.template"),
+        ("tir.template=chat", "tir.apply_chat_template"),
+        ("actor_rollout_ref.rollout.n=1", "actor_rollout_ref.rollout.n"),
+        ("actor_rollout_ref.rollout.skip_tokenizer_init=true", "actor_rollout_ref.rollout.skip_tokenizer_init"),
+        ("tir.sandbox.backend=docker", "tir.sandbox.backend"),
+        ("actor_rollout_ref.rollout.max_model_len=4096", "actor_rollout_ref.rollout.max_model_len"),
+    ],
+)
+def test_bad_config_names_the_key(override, key):
+    cfg = make_cfg("+experiment=qwen7b_grpo", override)
+    with pytest.raises(launch.ConfigError, match="^" + re.escape(key) + ": "):
+        launch.validate(cfg)
+
+
+def test_run_name_comes_from_the_overrides():
+    assert make_cfg("+experiment=qwen7b_grpo").tir.run_name == "default"
+    cfg = make_cfg("+experiment=qwen7b_grpo", "tir.max_tool_calls=4", override_dirname="tir.max_tool_calls=4")
+    assert cfg.trainer.experiment_name == "qwen7b_grpo__tir.max_tool_calls=4"
+    assert launch.run_dir(cfg) == Path("outputs/qwen7b_grpo/tir.max_tool_calls=4")
