@@ -12,5 +12,15 @@ from data_prep.parquet import build, ensure_parquet
 from data_prep.sources import RawDataError
 from data_prep.templates import TEMPLATES
 
-__all__ = ["DATASETS", "EVAL", "TEMPLATES", "TRAIN", "OverlapError", "RawDataError", "build", "check_overlap",
-           "ensure_parquet", "templates"]
+__all__ = [
+    "DATASETS",
+    "EVAL",
+    "TEMPLATES",
+    "TRAIN",
+    "OverlapError",
+    "RawDataError",
+    "build",
+    "check_overlap",
+    "ensure_parquet",
+    "templates",
+]

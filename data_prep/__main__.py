@@ -24,10 +24,22 @@ DEFAULT_EVAL = ["aime24", "aime25", "math500", "hmmt_feb_2025"]
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m data_prep", description=__doc__.splitlines()[0])
-    parser.add_argument("--train", nargs="*", default=DEFAULT_TRAIN, choices=catalog.TRAIN, metavar="NAME",
-                        help=f"training sets (default: {' '.join(DEFAULT_TRAIN)}; valid: {', '.join(catalog.TRAIN)})")
-    parser.add_argument("--eval", nargs="*", default=DEFAULT_EVAL, choices=catalog.EVAL, metavar="NAME",
-                        help=f"evaluation sets (default: {' '.join(DEFAULT_EVAL)}; valid: {', '.join(catalog.EVAL)})")
+    parser.add_argument(
+        "--train",
+        nargs="*",
+        default=DEFAULT_TRAIN,
+        choices=catalog.TRAIN,
+        metavar="NAME",
+        help=f"training sets (default: {' '.join(DEFAULT_TRAIN)}; valid: {', '.join(catalog.TRAIN)})",
+    )
+    parser.add_argument(
+        "--eval",
+        nargs="*",
+        default=DEFAULT_EVAL,
+        choices=catalog.EVAL,
+        metavar="NAME",
+        help=f"evaluation sets (default: {' '.join(DEFAULT_EVAL)}; valid: {', '.join(catalog.EVAL)})",
+    )
     parser.add_argument("--all", action="store_true", help="every training and evaluation set")
     parser.add_argument("--template", nargs="+", default=["zero_tir"], choices=list(templates.TEMPLATES))
     parser.add_argument("--out-dir", default="data/processed")

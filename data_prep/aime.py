@@ -21,15 +21,20 @@ def load_aime_1983_2023() -> list[Problem]:
     problems = []
     for row in read_json_array(TRAIN_FILE):
         number = f"{row.field('year', int)}-{row.field('aime_number', int)}-{row.field('problem_number', int)}"
-        problems.append(Problem(id=number, question=row.field("problem").strip(), answer=row.gold(gold.aime_integer, "answer")))
+        problems.append(
+            Problem(id=number, question=row.field("problem").strip(), answer=row.gold(gold.aime_integer, "answer"))
+        )
     return problems
 
 
 def load_aime24() -> list[Problem]:
     """The id is the source's integer id (60-89), as a string."""
     return [
-        Problem(id=str(row.field("id", int)), question=row.field("problem").strip(),
-                answer=row.gold(gold.aime_integer, "answer"))
+        Problem(
+            id=str(row.field("id", int)),
+            question=row.field("problem").strip(),
+            answer=row.gold(gold.aime_integer, "answer"),
+        )
         for row in read_jsonl(AIME24_FILE)
     ]
 
@@ -46,5 +51,7 @@ def load_aime25() -> list[Problem]:
                 f"{row.where}: answer {answer} differs from {ref.where} ({ref.data['answer']}); the file order is"
                 f" no longer AIME I then II; restore {display(AIME25_FILE)} from git"
             )
-        problems.append(Problem(id=f"2025-{contest}-{ref.field('id')}", question=row.field("problem").strip(), answer=answer))
+        problems.append(
+            Problem(id=f"2025-{contest}-{ref.field('id')}", question=row.field("problem").strip(), answer=answer)
+        )
     return problems

@@ -14,7 +14,10 @@ FILE = "eval/amc23.jsonl"
 def load_amc23() -> list[Problem]:
     """The id is the source's integer id (0-39), as a string."""
     return [
-        Problem(id=str(row.field("id", int)), question=row.field("problem").strip(),
-                answer=row.gold(gold.float_integer, "answer", (int, float)))
+        Problem(
+            id=str(row.field("id", int)),
+            question=row.field("problem").strip(),
+            answer=row.gold(gold.float_integer, "answer", (int, float)),
+        )
         for row in read_jsonl(FILE)
     ]

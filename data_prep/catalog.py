@@ -6,8 +6,8 @@ count is checked after loading, so a loader change that drops or adds rows fails
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from data_prep import aime, amc, gsm8k, hendrycks_math, matharena, minerva, olympiadbench, simplerl
 from data_prep.sources import Problem
@@ -55,5 +55,7 @@ def load(name: str) -> list[Problem]:
     spec = dataset(name)
     problems = spec.load()
     if len(problems) != spec.rows:
-        raise ValueError(f"dataset {name}: loaded {len(problems)} problems, expected {spec.rows} (data_prep/catalog.py)")
+        raise ValueError(
+            f"dataset {name}: loaded {len(problems)} problems, expected {spec.rows} (data_prep/catalog.py)"
+        )
     return problems

@@ -24,7 +24,7 @@ def aime_integer(answer: str) -> str:
     return str(int(text))
 
 
-def float_integer(answer: float | int | str) -> str:
+def float_integer(answer: float | str) -> str:
     """AMC answers stored as floats: 27.0 -> "27"; a non-integral value keeps Python's shortest repr."""
     if isinstance(answer, str):
         answer = float(answer.strip())
@@ -54,7 +54,7 @@ def last_boxed(solution: str) -> str:
     while brace < len(solution) and solution[brace] == " ":
         brace += 1
     if brace >= len(solution) or solution[brace] != "{":
-        raise ValueError(f"\\boxed is not followed by '{{' near {solution[start:start + 40]!r}")
+        raise ValueError(f"\\boxed is not followed by '{{' near {solution[start : start + 40]!r}")
     depth = 0
     for end in range(brace, len(solution)):
         if solution[end] == "{":
@@ -66,7 +66,7 @@ def last_boxed(solution: str) -> str:
                 if not content:
                     raise ValueError("the last \\boxed{} is empty")
                 return content
-    raise ValueError(f"unbalanced braces after \\boxed near {solution[start:start + 40]!r}")
+    raise ValueError(f"unbalanced braces after \\boxed near {solution[start : start + 40]!r}")
 
 
 def olympiad_answer(final_answer: list[str]) -> str:

@@ -26,8 +26,9 @@ def load_math_train() -> list[Problem]:
             if (row.data.get("answer") or "").strip():
                 raise row.fail("listed in hendrycks_math.UNANSWERED but has an answer; remove it from that set")
             continue
-        problems.append(Problem(id=str(number), question=row.field("problem").strip(),
-                                answer=row.gold(gold.plain, "answer")))
+        problems.append(
+            Problem(id=str(number), question=row.field("problem").strip(), answer=row.gold(gold.plain, "answer"))
+        )
     return problems
 
 

@@ -6,6 +6,8 @@ A record is a JSONL line, a JSON array item, a parquet row, a CSV data row, or o
 Regenerate an entry only when a raw file is replaced on purpose, and say why in the commit.
 """
 
+# One file per line: ruff would split each entry over three lines.
+# fmt: off
 RAW_FILES: dict[str, tuple[str, int]] = {
     "eval/aime24.jsonl": ("af2b8bd2aa911b6333ad0df32f3ca05c7ae8ed10f1731f4372c8ae26990bf7ac", 30),
     "eval/aime25.jsonl": ("5ee6e9fb9b8c0408c8e3591709b6927063abf73ed238c029167a7eff7376cca0", 30),
@@ -114,3 +116,4 @@ RAW_FILES: dict[str, tuple[str, int]] = {
     "train/math_train_rllm.json": ("569230b362fd501e1a33d8f29aae3b4b989d32e2b91b07c3f48493528c3bf6d2", 7474),
     "train/simplerl_math_level3to5_train.parquet": ("a6ce0b30da9d3be80b0bd8b2925c8707aec6f627af3628c5439241a3b22e7c13", 8523),
 }
+# fmt: on

@@ -10,8 +10,11 @@ from __future__ import annotations
 from data_prep import gold
 from data_prep.sources import Problem, read_csv, read_tex
 
-COMPETITIONS = {"hmmt_feb_2024": "eval/matharena/hmmt_feb_2024", "hmmt_feb_2025": "eval/matharena/hmmt_feb_2025",
-                "cmimc_2024": "eval/matharena/cmimc_2024"}
+COMPETITIONS = {
+    "hmmt_feb_2024": "eval/matharena/hmmt_feb_2024",
+    "hmmt_feb_2025": "eval/matharena/hmmt_feb_2025",
+    "cmimc_2024": "eval/matharena/cmimc_2024",
+}
 
 
 def load_competition(name: str) -> list[Problem]:

@@ -16,7 +16,10 @@ FILE = "eval/minerva_math.jsonl"
 def load_minerva() -> list[Problem]:
     """The id is the source's idx (0-271), as a string."""
     return [
-        Problem(id=str(row.field("idx", int)), question=row.field("problem").strip(),
-                answer=row.gold(gold.last_boxed, "solution"))
+        Problem(
+            id=str(row.field("idx", int)),
+            question=row.field("problem").strip(),
+            answer=row.gold(gold.last_boxed, "solution"),
+        )
         for row in read_jsonl(FILE)
     ]

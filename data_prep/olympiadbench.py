@@ -19,6 +19,12 @@ def load_olympiadbench() -> list[Problem]:
         unit = row.data.get("unit")
         if unit is not None and not isinstance(unit, str):
             raise row.fail(f"field 'unit' should be a string or null, got {unit!r}")
-        problems.append(Problem(id=str(row.field("id", int)), question=row.field("question").strip(),
-                                answer=row.gold(gold.olympiad_answer, "final_answer", list), unit=unit or None))
+        problems.append(
+            Problem(
+                id=str(row.field("id", int)),
+                question=row.field("question").strip(),
+                answer=row.gold(gold.olympiad_answer, "final_answer", list),
+                unit=unit or None,
+            )
+        )
     return problems

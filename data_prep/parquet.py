@@ -80,8 +80,14 @@ def rows(dataset: str, template: str) -> list[dict]:
             "prompt": templates.prompt_messages(template, problem.question),
             "ability": "math",
             "reward_model": {"style": "rule", "ground_truth": problem.answer},
-            "extra_info": {"index": index, "split": spec.split, "template": template, "id": problem.id,
-                           "question": problem.question, "unit": problem.unit},
+            "extra_info": {
+                "index": index,
+                "split": spec.split,
+                "template": template,
+                "id": problem.id,
+                "question": problem.question,
+                "unit": problem.unit,
+            },
         }
         for index, problem in enumerate(tqdm(problems, desc=f"{dataset}.{template}", disable=quiet))
     ]
@@ -115,7 +121,12 @@ def ensure_parquet(path: str | Path) -> Path:
     """Build <dataset>.<template>.parquet into the folder of `path` if it is missing or stale."""
     path = Path(path)
     parts = path.name.split(".")
-    if len(parts) != 3 or parts[2] != "parquet" or parts[0] not in catalog.DATASETS or parts[1] not in templates.TEMPLATES:
+    if (
+        len(parts) != 3
+        or parts[2] != "parquet"
+        or parts[0] not in catalog.DATASETS
+        or parts[1] not in templates.TEMPLATES
+    ):
         raise ValueError(
             f"{path}: expected a file name <dataset>.<template>.parquet with dataset one of "
             f"{', '.join(catalog.DATASETS)} and template one of {', '.join(templates.TEMPLATES)}"

@@ -55,8 +55,18 @@ def built(tmp_path_factory):
 
 def test_dataset_names_are_the_agreed_contract():
     assert data_prep.TRAIN == ["simplerl_math_l3to5", "math_train", "gsm8k_train", "aime_1983_2023"]
-    assert data_prep.EVAL == ["aime24", "aime25", "amc23", "math500", "minerva", "olympiadbench", "gsm8k_test",
-                              "hmmt_feb_2024", "hmmt_feb_2025", "cmimc_2024"]
+    assert data_prep.EVAL == [
+        "aime24",
+        "aime25",
+        "amc23",
+        "math500",
+        "minerva",
+        "olympiadbench",
+        "gsm8k_test",
+        "hmmt_feb_2024",
+        "hmmt_feb_2025",
+        "cmimc_2024",
+    ]
     assert list(data_prep.TEMPLATES) == ["zero_tir", "zero_v2", "chat"]
 
 
@@ -70,13 +80,16 @@ def test_every_dataset_builds_with_its_expected_count(built, name):
     assert {r["data_source"] for r in rows} == {name}
 
 
-@pytest.mark.parametrize(("name", "source_id", "answer", "phrase"), SPOT_CHECKS,
-                         ids=[f"{c[0]}-{c[1]}" for c in SPOT_CHECKS])
+@pytest.mark.parametrize(
+    ("name", "source_id", "answer", "phrase"), SPOT_CHECKS, ids=[f"{c[0]}-{c[1]}" for c in SPOT_CHECKS]
+)
 def test_spot_checked_gold_answers(built, name, source_id, answer, phrase):
     (row,) = [r for r in built[name] if r["extra_info"]["id"] == source_id]
     assert row["reward_model"] == {"style": "rule", "ground_truth": answer}
     assert phrase in row["extra_info"]["question"]
-    assert row["prompt"][0]["content"].endswith(f"This is the problem:{row['extra_info']['question']}\nAssistant: <think>")
+    assert row["prompt"][0]["content"].endswith(
+        f"This is the problem:{row['extra_info']['question']}\nAssistant: <think>"
+    )
 
 
 def test_olympiadbench_unit_is_kept_in_extra_info(built):
@@ -123,8 +136,11 @@ def test_ensure_parquet_builds_a_missing_file_from_its_name(tmp_path):
     assert pq.read_table(path).num_rows == 30
 
 
-@pytest.mark.parametrize("name", ["aime24.parquet", "aime26.zero_tir.parquet", "aime24.zero.parquet",
-                                  "aime24.zero_tir.json"], ids=["no-template", "bad-dataset", "bad-template", "ext"])
+@pytest.mark.parametrize(
+    "name",
+    ["aime24.parquet", "aime26.zero_tir.parquet", "aime24.zero.parquet", "aime24.zero_tir.json"],
+    ids=["no-template", "bad-dataset", "bad-template", "ext"],
+)
 def test_ensure_parquet_refuses_a_name_that_does_not_parse(tmp_path, name):
     with pytest.raises(ValueError, match=f"{name}: expected a file name <dataset>.<template>.parquet.*aime24.*zero_v2"):
         data_prep.ensure_parquet(tmp_path / name)

@@ -19,8 +19,9 @@ def test_aime_integer(raw, expected):
     assert gold.aime_integer(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["1000", "-5", "2.5", "\\frac{1}{2}", ""], ids=["4-digits", "negative", "decimal",
-                                                                               "latex", "empty"])
+@pytest.mark.parametrize(
+    "raw", ["1000", "-5", "2.5", "\\frac{1}{2}", ""], ids=["4-digits", "negative", "decimal", "latex", "empty"]
+)
 def test_aime_integer_refuses_non_aime_answers(raw):
     with pytest.raises(ValueError, match="AIME answer"):
         gold.aime_integer(raw)
@@ -81,8 +82,9 @@ def test_last_boxed(raw, expected):
     assert gold.last_boxed(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["no box here", "\\boxed{1", "\\boxed{}", "\\boxed 5"],
-                         ids=["none", "unbalanced", "empty", "no-brace"])
+@pytest.mark.parametrize(
+    "raw", ["no box here", "\\boxed{1", "\\boxed{}", "\\boxed 5"], ids=["none", "unbalanced", "empty", "no-brace"]
+)
 def test_last_boxed_refuses(raw):
     with pytest.raises(ValueError, match="boxed"):
         gold.last_boxed(raw)
@@ -109,8 +111,11 @@ def test_olympiad_answer_refuses(raw):
         gold.olympiad_answer(raw)
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("\\dfrac{24}{17}", "\\dfrac{24}{17}"), (" 118 ", "118")],
-                         ids=["latex-kept-verbatim", "whitespace"])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("\\dfrac{24}{17}", "\\dfrac{24}{17}"), (" 118 ", "118")],
+    ids=["latex-kept-verbatim", "whitespace"],
+)
 def test_plain(raw, expected):
     assert gold.plain(raw) == expected
 
@@ -128,6 +133,6 @@ def test_last_boxed_returns_any_balanced_content(prefix, content):
         assert gold.last_boxed(f"{prefix}\\boxed{{{content}}} end") == content.strip()
 
 
-@given(st.integers(min_value=-10**12, max_value=10**12))
+@given(st.integers(min_value=-(10**12), max_value=10**12))
 def test_gsm8k_commas_never_change_the_number(n):
     assert gold.gsm8k_final(f"...\n#### {n:,}") == str(n)

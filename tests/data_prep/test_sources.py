@@ -15,8 +15,13 @@ from data_prep.manifest import RAW_FILES
 def raw(tmp_path, monkeypatch):
     """A private copy of data/raw (small files only) that the loaders read instead of the real one."""
     root = tmp_path / "raw"
-    for rel in ["eval/aime24.jsonl", "eval/math500.jsonl", "eval/amc23.jsonl", "eval/gsm8k_test.jsonl",
-                "eval/matharena/cmimc_2024/answers.csv"]:
+    for rel in [
+        "eval/aime24.jsonl",
+        "eval/math500.jsonl",
+        "eval/amc23.jsonl",
+        "eval/gsm8k_test.jsonl",
+        "eval/matharena/cmimc_2024/answers.csv",
+    ]:
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(sources.RAW_ROOT / rel, root / rel)
     monkeypatch.setattr(sources, "RAW_ROOT", root)
@@ -34,14 +39,19 @@ def test_corrupted_raw_file_is_refused_with_both_checksums(raw, tmp_path):
     path = raw / "eval/aime24.jsonl"
     path.write_bytes(path.read_bytes().replace(b'"answer":"204"', b'"answer":"205"'))
     got = hashlib.sha256(path.read_bytes()).hexdigest()
-    with pytest.raises(sources.RawDataError, match=f"aime24.jsonl: sha256 mismatch \\(expected {RAW_FILES['eval/aime24.jsonl'][0]}, got {got}\\); restore the file from git"):
+    with pytest.raises(
+        sources.RawDataError,
+        match=f"aime24.jsonl: sha256 mismatch \\(expected {RAW_FILES['eval/aime24.jsonl'][0]}, got {got}\\); restore the file from git",
+    ):
         data_prep.build("aime24", "zero_tir", tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 
 def test_missing_raw_file_is_named(raw, tmp_path):
     (raw / "eval/amc23.jsonl").unlink()
-    with pytest.raises(sources.RawDataError, match="amc23.jsonl: file is missing; restore it with `git checkout -- data/raw`"):
+    with pytest.raises(
+        sources.RawDataError, match="amc23.jsonl: file is missing; restore it with `git checkout -- data/raw`"
+    ):
         data_prep.build("amc23", "zero_tir", tmp_path)
 
 
@@ -60,7 +70,10 @@ def test_missing_field_names_file_line_and_field(raw, monkeypatch, tmp_path):
     ("edit", "message"),
     [
         (lambda line: line[:-5], "line 3: invalid JSON"),
-        (lambda line: line.replace('"answer":27.0', '"answer":NaN'), "line 3: field 'answer': expected a finite number"),
+        (
+            lambda line: line.replace('"answer":27.0', '"answer":NaN'),
+            "line 3: field 'answer': expected a finite number",
+        ),
         (lambda line: line.replace('"id":2', '"id":"two"'), "line 3: field 'id' has type str, expected int"),
         (lambda line: line.replace('"answer":27.0', '"answer":true'), "line 3: field 'answer' has type bool"),
     ],
@@ -78,7 +91,9 @@ def test_gsm8k_row_without_final_marker_is_named(raw, monkeypatch, tmp_path):
     lines = (raw / "eval/gsm8k_test.jsonl").read_text().splitlines()
     lines[4] = lines[4].replace("####", "##")
     replant(monkeypatch, raw, "eval/gsm8k_test.jsonl", "\n".join(lines) + "\n")
-    with pytest.raises(sources.RawDataError, match="gsm8k_test.jsonl line 5: field 'answer': GSM8K solution has no '####'"):
+    with pytest.raises(
+        sources.RawDataError, match="gsm8k_test.jsonl line 5: field 'answer': GSM8K solution has no '####'"
+    ):
         data_prep.build("gsm8k_test", "zero_tir", tmp_path)
 
 

@@ -6,13 +6,16 @@ from data_prep import templates
 
 # Copied by hand from openrlhf/cli/template.py @ 63b6159 (TEMPLATE_DICT['ZERO_TIR'] / ['ZERO_V2']) as Python
 # source, then filled the way the reference does: .replace('{query}', question).
-REFERENCE_ZERO_TIR = """A conversation between User and Assistant. The User asks a question, and the Assistant solves it. The Assistant first thinks about the reasoning process in the mind and then provides the User with the answer. The reasoning process is enclosed within <think> </think> and answer is enclosed within <answer> </answer> tags, respectively, i.e., <think> reasoning process here </think> <answer> answer here </answer>. In your reasoning-process, You can use python-code to solve your problem. User: You must put your answer inside <answer> </answer> tags, i.e., <answer> answer here </answer>. And your final answer will be extracted automatically by the \\boxed{} tag.\nThis is the problem:{query}\nAssistant: <think>"""  # noqa: E501
-REFERENCE_ZERO_V2 = """A conversation between User and Assistant. The User asks a question, and the Assistant solves it. The Assistant first thinks about the reasoning process in the mind and then provides the User with the answer. The reasoning process is enclosed within <think> </think> and answer is enclosed within <answer> </answer> tags, respectively, i.e., <think> reasoning process here </think> <answer> answer here </answer>. User: You must put your answer inside <answer> </answer> tags, i.e., <answer> answer here </answer>. And your final answer will be extracted automatically by the \\boxed{} tag.\nThis is the problem:{query}\nAssistant: <think>"""  # noqa: E501
+REFERENCE_ZERO_TIR = """A conversation between User and Assistant. The User asks a question, and the Assistant solves it. The Assistant first thinks about the reasoning process in the mind and then provides the User with the answer. The reasoning process is enclosed within <think> </think> and answer is enclosed within <answer> </answer> tags, respectively, i.e., <think> reasoning process here </think> <answer> answer here </answer>. In your reasoning-process, You can use python-code to solve your problem. User: You must put your answer inside <answer> </answer> tags, i.e., <answer> answer here </answer>. And your final answer will be extracted automatically by the \\boxed{} tag.\nThis is the problem:{query}\nAssistant: <think>"""
+REFERENCE_ZERO_V2 = """A conversation between User and Assistant. The User asks a question, and the Assistant solves it. The Assistant first thinks about the reasoning process in the mind and then provides the User with the answer. The reasoning process is enclosed within <think> </think> and answer is enclosed within <answer> </answer> tags, respectively, i.e., <think> reasoning process here </think> <answer> answer here </answer>. User: You must put your answer inside <answer> </answer> tags, i.e., <answer> answer here </answer>. And your final answer will be extracted automatically by the \\boxed{} tag.\nThis is the problem:{query}\nAssistant: <think>"""
 QUESTION = "Find $x$ if $2^{x} = 8$.\nGive \\boxed{} the value."
 
 
-@pytest.mark.parametrize(("name", "reference"), [("zero_tir", REFERENCE_ZERO_TIR), ("zero_v2", REFERENCE_ZERO_V2)],
-                         ids=["zero_tir", "zero_v2"])
+@pytest.mark.parametrize(
+    ("name", "reference"),
+    [("zero_tir", REFERENCE_ZERO_TIR), ("zero_v2", REFERENCE_ZERO_V2)],
+    ids=["zero_tir", "zero_v2"],
+)
 def test_raw_templates_match_the_reference_text(name, reference):
     assert templates.render(name, QUESTION) == reference.replace("{query}", QUESTION)
 
