@@ -35,6 +35,7 @@ class ScriptedModel:
 
     token_ids: list[int]
     eos_token_id: int | None
+    filler_id: int = 0  # token emitted after the script when there is no EOS ("!" in Qwen2)
     cursor: int = 0
 
     def emit(self, tokenizer, stops: Sequence[str], max_tokens: int) -> tuple[list[int], str]:
@@ -42,10 +43,11 @@ class ScriptedModel:
         out: list[int] = []
         while len(out) < max_tokens:
             if self.cursor >= len(self.token_ids):
-                if self.eos_token_id is None:
+                if self.eos_token_id is not None:
+                    out.append(self.eos_token_id)
                     return out, "stop"
-                out.append(self.eos_token_id)
-                return out, "stop"
+                out.append(self.filler_id)  # a model without EOS rambles on until max_tokens
+                continue
             out.append(self.token_ids[self.cursor])
             self.cursor += 1
             text = tokenizer.decode(out, skip_special_tokens=True)
