@@ -1,0 +1,362 @@
+"""Answer grading shared by the RL reward and evaluation: is this response's final answer the gold answer?
+
+math-verify (via `reward.symbolic`) decides single-expression equivalence; this module adds the structure it
+misses: lists and solution sets in any order, ordered tuples, intervals vs inequalities, equations vs values,
+renamed function variables, text and choice answers, percent and degree marks, golds that list alternatives,
+and OlympiadBench golds given as lists. Each rule compares parts with the same strict equivalence, so no rule
+can accept an answer whose parts differ. Every public call is bounded by `timeout_s` and never raises.
+"""
+
+from __future__ import annotations
+
+import ast
+import logging
+import re
+from fractions import Fraction
+from functools import lru_cache
+
+import sympy
+
+from reward.deadline import bounded
+from reward.extract import answer_candidates, extract_answer
+from reward.normalize import Normalized, normalize, strip_delimiters
+from reward.symbolic import numeric_value, symbolic_equal
+
+__all__ = ["extract_answer", "grade_answer", "grade_prediction", "grade_prediction_timed"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT_S = 5.0
+MAX_ANSWER_CHARS = 4000  # longer predictions are compared as strings only
+MAX_ITEMS = 40  # list answers longer than this are compared as strings only
+
+_OPEN = "([{"
+_CLOSE = ")]}"
+_CONNECTIVE = re.compile(r"\\(?:text|mbox|mathrm|textrm)\s*\{\s*(and|or)\s*\}|\s+(and|or)\s+")
+_SIMPLE_LHS = re.compile(r"^(?:\\angle\s*)?\\?[A-Za-z]+(?:_\{?\\?\w+\s*\}?)?(?:\((?P<var>[a-z])\))?$")
+_NUMBER = re.compile(r"^-?(?:\d+(?:\.\d*)?|\.\d+)$")
+_FRAC = re.compile(r"^(-?)\\frac(?:\{(-?\d+)\}|(\d))(?:\{(-?\d+)\}|(\d))$")
+_MIXED = re.compile(r"^(-?)(\d+)\s*\\frac\{(\d+)\}\{(\d+)\}$")
+_CHOICE = re.compile(r"^(?:\\text\{)?\(([A-Ea-e])\)\}?$")
+_TEXT = re.compile(r"^\\(?:text|mbox|mathrm|textrm|textit|mathit)\{([^{}]*)\}$")
+_TEXT_WORDS = {"yes", "no", "true", "false", "none", "odd", "even", "neither", "both", "never", "always"}
+_INEQ = re.compile(r"(\\le|\\ge|<|>)")
+
+
+# ---------------------------------------------------------------- splitting
+
+
+def _top_level_split(s: str, seps: tuple[str, ...]) -> list[str]:
+    """Split `s` at separators that sit outside every bracket (`\\{` counts as a bracket)."""
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(s):
+        ch = s[i]
+        if ch == "\\" and i + 1 < len(s) and s[i + 1] in "{}":
+            depth += 1 if s[i + 1] == "{" else -1
+            i += 2
+            continue
+        if ch in _OPEN:
+            depth += 1
+        elif ch in _CLOSE:
+            depth -= 1
+        elif depth == 0:
+            for sep in seps:
+                if s.startswith(sep, i):
+                    parts.append(s[start:i])
+                    start = i + len(sep)
+                    i = start - 1
+                    break
+        i += 1
+    parts.append(s[start:])
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _bracketed(s: str) -> tuple[str, str, list[str]] | None:
+    """(open, close, items) when the whole of `s` is one bracket pair: `(1,2)`, `[a,b)`, `\\{1,2\\}`."""
+    if s.startswith("\\{") and s.endswith("\\}"):
+        inner, kind = s[2:-2], ("{", "}")
+    elif len(s) >= 2 and s[0] in "([" and s[-1] in ")]":
+        inner, kind = s[1:-1], (s[0], s[-1])
+    else:
+        return None
+    depth = 0
+    for i, ch in enumerate(inner):  # the first bracket must close at the very end: reject "(1)+(2)"
+        depth += ch in _OPEN
+        depth -= ch in _CLOSE
+        if depth < 0:
+            return None
+    if depth != 0:
+        return None
+    return kind[0], kind[1], _top_level_split(inner, (",",))
+
+
+def _items(s: str) -> list[str]:
+    """A list answer split into items; `\\{...\\}` around the whole list is a set and is unwrapped."""
+    s = _CONNECTIVE.sub(lambda m: "," if (m.group(1) or m.group(2)) == "and" else " \\or ", s)
+    b = _bracketed(s)
+    if b and b[0] == "{":
+        s = ",".join(b[2])
+    items = _top_level_split(s, (",", ";", " \\or ", "\\or "))
+    out: list[str] = []
+    for item in items:  # a \pm gives two solutions: 3 \pm 2\sqrt{2}
+        if item.count("\\pm") == 1 and "=" not in item:
+            out += [item.replace("\\pm", "+"), item.replace("\\pm", "-")]
+        else:
+            out.append(item)
+    return out
+
+
+def _alternatives(gold: str) -> list[str]:
+    """Golds such as `3 \\text{ or } 5`: each side alone is an accepted answer."""
+    marked = _CONNECTIVE.sub(lambda m: "," if (m.group(1) or m.group(2)) == "and" else " \\or ", gold)
+    alts = _top_level_split(marked, (" \\or ", "\\or "))
+    return alts if len(alts) > 1 else []
+
+
+# ---------------------------------------------------------------- single items
+
+
+def _number(s: str) -> Fraction | None:
+    if _NUMBER.match(s):
+        return Fraction(s if not s.endswith(".") else s[:-1])
+    m = _FRAC.match(s)
+    if m:
+        num, den = int(m.group(2) or m.group(3)), int(m.group(4) or m.group(5))
+        if den == 0:
+            return None
+        return Fraction(num, den) * (-1 if m.group(1) else 1)
+    m = _MIXED.match(s)  # MATH writes 137 1/2 as "137 \frac{1}{2}"
+    if m and 0 < int(m.group(3)) < int(m.group(4)):
+        value = int(m.group(2)) + Fraction(int(m.group(3)), int(m.group(4)))
+        return -value if m.group(1) else value
+    return None
+
+
+def _plain_text(s: str) -> str | None:
+    """The words of a text answer (`\\text{Evelyn}`, `yes`), lower-cased; None for math."""
+    m = _TEXT.match(s)
+    if m:
+        return re.sub(r"\s+", " ", m.group(1)).strip().lower()
+    if re.fullmatch(r"[A-Za-z]+(?: [A-Za-z]+)*", s):
+        words = s.lower().split()
+        if s.lower() in _TEXT_WORDS or (len(words) > 1 and all(len(w) >= 3 for w in words)):
+            return s.lower()
+    return None
+
+
+def _split_equation(s: str) -> tuple[str | None, str | None, str]:
+    """(lhs, function variable, rhs) for `x = 5` or `f(y) = y^2`; (None, None, s) otherwise."""
+    parts = _top_level_split(s, ("=",))
+    if len(parts) != 2 or any(c in s for c in "<>") or "\\le" in s or "\\ge" in s:
+        return None, None, s
+    m = _SIMPLE_LHS.match(parts[0].replace(" ", ""))
+    if not m:
+        return None, None, s
+    return parts[0].replace(" ", ""), m.group("var"), parts[1]
+
+
+def _as_interval(s: str) -> str | None:
+    """`\\frac12 \\le x \\le 8` -> `[\\frac12,8]`, `k<-5` -> `(-\\infty,-5)`, `x \\in [1,2)` -> `[1,2)`."""
+    m = re.fullmatch(r"[a-zA-Z]\s*\\in\s*(.+)", s)
+    if m:
+        return m.group(1)
+    parts = _INEQ.split(s)
+    if len(parts) == 3:
+        a, op, b = (p.strip() for p in parts)
+        if re.fullmatch(r"[a-zA-Z]", a):
+            var, op, bound = a, op, b
+        elif re.fullmatch(r"[a-zA-Z]", b):  # 5 > x  ->  x < 5
+            var, bound = b, a
+            op = {"<": ">", ">": "<", "\\le": "\\ge", "\\ge": "\\le"}[op]
+        else:
+            return None
+        del var
+        if op in ("<", "\\le"):
+            return "(-\\infty," + bound + (")" if op == "<" else "]")
+        return ("(" if op == ">" else "[") + bound + ",\\infty)"
+    if len(parts) == 5 and re.fullmatch(r"[a-zA-Z]", parts[2].strip()):
+        lo, op1, _, op2, hi = (p.strip() for p in parts)
+        if op1 in ("<", "\\le") and op2 in ("<", "\\le"):
+            return ("(" if op1 == "<" else "[") + lo + "," + hi + (")" if op2 == "<" else "]")
+        if op1 in (">", "\\ge") and op2 in (">", "\\ge"):
+            return ("(" if op2 == ">" else "[") + hi + "," + lo + (")" if op1 == ">" else "]")
+    return None
+
+
+def _is_interval_like(s: str) -> bool:
+    return "\\cup" in s or "\\infty" in s or (_bracketed(s) is not None and _bracketed(s)[0] in "([")
+
+
+def _match_unordered(preds: list[str], golds: list[str], equal) -> bool:
+    if len(preds) != len(golds):
+        return False
+    used = [False] * len(preds)
+
+    def assign(i: int) -> bool:  # backtracking bipartite matching; lists are short
+        if i == len(golds):
+            return True
+        for j, p in enumerate(preds):
+            if not used[j] and equal(p, golds[i]):
+                used[j] = True
+                if assign(i + 1):
+                    return True
+                used[j] = False
+        return False
+
+    return assign(0)
+
+
+def _values_equal(pred: Normalized, gold: Normalized, rename: dict[str, str] | None) -> bool:
+    p, g = pred.text, gold.text
+    if p == g and pred.percent == gold.percent and not rename:
+        return True
+    pn, gn = _number(p), _number(g)
+    if pn is not None and gn is not None:
+        if pn == gn:
+            return True
+        return (pred.percent and pn / 100 == gn) or (gold.percent and gn / 100 == pn)
+    if pred.degree or gold.degree:  # 30^\circ vs \frac{\pi}{6}
+        deg, other = (pn, g) if pred.degree else (gn, p)
+        value = numeric_value(other)
+        if deg is not None and value is not None and value.has(sympy.pi):
+            return abs(float(value) - float(deg) * 3.141592653589793 / 180) < 1e-9
+    return symbolic_equal(p, g, rename)
+
+
+@lru_cache(maxsize=65536)
+def _item_equal(p: str, g: str) -> bool:
+    """One answer item against one gold item (both already normalised)."""
+    if p == g:
+        return True
+    pc = re.match(r"^(?:\\text\{)?\(([A-Ea-e])\)(?:\}|\s|$)", p) or re.fullmatch(r"([A-E])", p)
+    gc = _CHOICE.match(g) or re.fullmatch(r"([A-E])", g)
+    if gc and pc:  # choice letters: "(C)", "\text{(C)}", "C", "(C) 12"
+        return pc.group(1).upper() == gc.group(1).upper()
+    pt, gt = _plain_text(p), _plain_text(g)
+    if gt is not None and pt is None and re.fullmatch(r"[A-Za-z ]+", p):
+        pt = p.lower()
+    if gt is not None or pt is not None:
+        return gt is not None and pt is not None and re.sub(r"\W", "", gt) == re.sub(r"\W", "", pt)
+
+    glhs, gvar, grhs = _split_equation(g)
+    plhs, pvar, prhs = _split_equation(p)
+    rename = {pvar: gvar} if pvar and gvar and pvar != gvar else None
+    if glhs and plhs and glhs.split("(")[0] != plhs.split("(")[0]:
+        return False  # x = 1 is not y = 1
+    if glhs or plhs:
+        return _structure_equal(prhs if plhs else p, grhs if glhs else g, rename)
+    return _structure_equal(p, g, None)
+
+
+def _structure_equal(p: str, g: str, rename: dict[str, str] | None) -> bool:
+    if p == g and not rename:
+        return True
+    if "\\cup" in g or "\\cup" in p:
+        gp, pp = _top_level_split(g, ("\\cup",)), _top_level_split(p, ("\\cup",))
+        if len(gp) > 1 or len(pp) > 1:
+            return _match_unordered(pp, gp, lambda a, b: _structure_equal(a, b, rename))
+    gi = _as_interval(g) if _INEQ.search(g) and _is_interval_like(p) else None
+    pi = _as_interval(p) if _INEQ.search(p) and _is_interval_like(g) else None
+    if gi or pi:
+        return _structure_equal(pi or p, gi or g, rename)
+    gb, pb = _bracketed(g), _bracketed(p)
+    if gb and pb:
+        if gb[:2] != pb[:2] or len(gb[2]) != len(pb[2]):
+            return False
+        if len(gb[2]) > 1 or gb[0] == "{":
+            if gb[0] == "{":
+                return _match_unordered(pb[2], gb[2], _item_equal)
+            return all(_item_equal(normalize(a).text, normalize(b).text) for a, b in zip(pb[2], gb[2]))
+    return _values_equal(normalize(p), normalize(g), rename)
+
+
+def _answers_equal(pred: str, gold: str) -> bool:
+    pn, gn = normalize(pred), normalize(gold)
+    if pn.text == gn.text and pn.percent == gn.percent:
+        return True
+    golds, preds = _items(gn.text), _items(pn.text)
+    if len(golds) > MAX_ITEMS or len(preds) > MAX_ITEMS:
+        return False
+    if len(golds) == 1 and len(preds) == 1:
+        return _item_equal(normalize(preds[0]).text if preds[0] != pn.text else pn.text, gn.text) or (
+            (pn.percent or gn.percent or pn.degree or gn.degree) and _values_equal(pn, gn, None)
+        )
+    golds = [normalize(x).text for x in golds]
+    preds = [normalize(x).text for x in preds]
+    if len(preds) == 1 and len(golds) > 1:
+        b = _bracketed(preds[0])  # gold "f(n)=n, g(n)=1" against pred "(n, 1)": an ordered reading
+        if b and b[0] == "(" and len(b[2]) == len(golds) and all(_split_equation(x)[0] for x in golds):
+            return all(_item_equal(normalize(a).text, gi) for a, gi in zip(b[2], golds))
+    named = [_split_equation(x)[0] for x in golds]
+    if all(named) and len(set(named)) == len(named) and not all(_split_equation(x)[0] for x in preds):
+        return len(preds) == len(golds) and all(_item_equal(a, b) for a, b in zip(preds, golds))
+    return _match_unordered(preds, golds, _item_equal)
+
+
+def coerce_gold(gold: object) -> str:
+    """A gold answer as one string: lists (OlympiadBench `final_answer`) are joined, numbers printed."""
+    if isinstance(gold, str):
+        s = gold.strip()
+        if s.startswith("[") and s.endswith("]") and ("'" in s or '"' in s):
+            try:
+                value = ast.literal_eval(s)
+            except (ValueError, SyntaxError, MemoryError, RecursionError):
+                return s
+            if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                return coerce_gold(value)
+        return s
+    if isinstance(gold, (list, tuple)) or type(gold).__name__ == "ndarray":
+        return ", ".join(strip_delimiters(str(x)) for x in list(gold))
+    if isinstance(gold, bool) or gold is None:
+        return ""
+    return str(gold)
+
+
+def _grade(pred: str, gold: str) -> bool:
+    if not pred or not gold:
+        return False
+    if len(pred) > MAX_ANSWER_CHARS:
+        return strip_delimiters(pred) == strip_delimiters(gold)
+    alts = _alternatives(normalize(gold).text)
+    if alts:
+        return any(_answers_equal(pred, a) for a in alts) or _answers_equal(pred, ", ".join(alts))
+    return _answers_equal(pred, gold)
+
+
+def grade_prediction_timed(pred: str | None, gold: object, timeout_s: float = DEFAULT_TIMEOUT_S) -> tuple[bool, bool]:
+    """(correct, timed_out) for an extracted answer `pred` against `gold`. Gold and pred are not interchangeable:
+    gold decides whether a list is ordered, whether alternatives are allowed, and which units are dropped."""
+    if not isinstance(pred, str):
+        return False, False
+    try:
+        gold_s = coerce_gold(gold)
+        return bounded(lambda: _grade(pred.strip(), gold_s), timeout_s, False)
+    except Exception:  # noqa: BLE001 - the reward must never crash a training step; log and count as wrong
+        logger.warning("grading failed for pred=%.80r gold=%.80r", pred, gold, exc_info=True)
+        return False, False
+
+
+def grade_prediction(pred: str | None, gold: object, timeout_s: float = DEFAULT_TIMEOUT_S) -> bool:
+    """True when the extracted answer `pred` is mathematically the gold answer (see `grade_prediction_timed`)."""
+    return grade_prediction_timed(pred, gold, timeout_s)[0]
+
+
+def grade_answer(response_text: str, gold: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> bool:
+    """True when the final answer of a whole response (lenient extraction) is mathematically `gold`."""
+    if not isinstance(response_text, str):
+        return False
+
+    def run() -> bool:
+        candidates = answer_candidates(response_text)
+        gold_s = coerce_gold(gold)
+        multi = len(_items(normalize(gold_s).text)) > 1
+        for cand in candidates if multi else candidates[:1]:
+            if _grade(cand, gold_s):
+                return True
+        return False
+
+    try:
+        return bounded(run, timeout_s, False)[0]
+    except Exception:  # noqa: BLE001 - never raise into the caller
+        logger.warning("grade_answer failed for gold=%.80r", gold, exc_info=True)
+        return False

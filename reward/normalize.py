@@ -1,0 +1,106 @@
+"""Rewrite an answer string into a canonical LaTeX-ish form before any comparison.
+
+It removes what human judges ignore: math delimiters, spacing macros, `\\left`/`\\right`, units in `\\text{}`
+or as trailing words, thousands separators, and it records (rather than drops silently) a percent sign or a
+degree mark, because those change the value. It never rewrites digits or operators, so a normalised string
+that differs is still a different answer; equivalence is decided in `reward.grader`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_UNIT_WORDS = (
+    r"(?:square\s+|sq\.?\s+|cubic\s+)?(?:"
+    r"units?|inch(?:es)?|in|feet|foot|ft|yards?|yd|miles?|mi|meters?|metres?|m|km|cm|mm|kilometers?|centimeters?"
+    r"|millimeters?|seconds?|secs?|s|minutes?|mins?|hours?|hrs?|h|days?|weeks?|months?|years?|grams?|g|kg"
+    r"|kilograms?|pounds?|lbs?|ounces?|oz|liters?|litres?|l|ml|mph|km/h|m/s|cm/s|dollars?|cents?|degrees?|deg"
+    r"|radians?|rad|people|persons?|students?|ways?|points?|times|percent|mL|L"
+    r")(?:\^\{?[23]\}?|\s*squared|\s*cubed)?"
+)
+_UNIT_TEXT = re.compile(r"\\(?:text|mbox|mathrm|textrm|operatorname)\s*\{\s*~?\s*" + _UNIT_WORDS + r"\s*\.?\s*\}(?:\^\{?[23]\}?)?")
+# Bare trailing unit words after a number or closing bracket ("45 minutes", "8 cm^2"); single letters are left
+# alone unless wrapped in \text (a bare "m" may be a variable, as in the OlympiadBench gold "6m").
+_UNIT_TAIL = re.compile(
+    r"(?<=[\d}\)\s])\s*(?:square\s+|sq\.?\s+|cubic\s+)?(?:units?|inch(?:es)?|feet|foot|ft|yards?|miles?|meters?|metres?"
+    r"|km|cm|mm|kilometers?|centimeters?|seconds?|minutes?|mins?|hours?|hrs?|days?|weeks?|years?|grams?|kg|pounds?"
+    r"|liters?|ml|mph|km/h|m/s|dollars?|cents?|degrees?|people|students?|ways?|points?)(?:\^\{?[23]\}?)?\.?\s*$",
+    re.I,
+)
+_SPACING = re.compile(r"\\[,;:!> ]|\\q?quad\b|\\displaystyle\b|\\limits\b|\\nolimits\b")
+_LEFT_RIGHT = re.compile(r"\\(?:left|right|big|Big|bigg|Bigg)(?![a-zA-Z])\s*")
+_DEGREE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\circ\b|\\degree\b|\\text\{\s*°\s*\}")
+_PERCENT = re.compile(r"\\%|%|\\text\{\s*percent\s*\}|\s+percent\b")
+_THOUSANDS = re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+_REPLACE = [
+    ("\\dfrac", "\\frac"),
+    ("\\tfrac", "\\frac"),
+    ("\\cfrac", "\\frac"),
+    ("\\geqslant", "\\ge"),
+    ("\\leqslant", "\\le"),
+    ("\\geq", "\\ge"),
+    ("\\leq", "\\le"),
+    ("\\neq", "\\ne"),
+    ("≤", "\\le "),
+    ("≥", "\\ge "),
+    ("−", "-"),
+    ("\\lbrace", "\\{"),
+    ("\\rbrace", "\\}"),
+    ("\\emptyset", "\\varnothing"),
+    ("\\infinity", "\\infty"),
+]
+
+
+@dataclass(frozen=True)
+class Normalized:
+    text: str
+    percent: bool = False  # a percent sign was removed: the value may mean text/100
+    degree: bool = False  # a degree mark was removed: the value may mean text*pi/180
+
+
+def strip_delimiters(s: str) -> str:
+    """Drop math-mode delimiters and a trailing full stop: `$x$.` -> `x`."""
+    s = s.strip()
+    s = s.replace("\\$", "\x00")  # a dollar sign (currency) is not a delimiter
+    s = s.replace("$", "")
+    s = s.replace("\x00", "")
+    for a, b in (("\\(", "\\)"), ("\\[", "\\]")):
+        if s.startswith(a) and s.endswith(b):
+            s = s[2:-2]
+    s = s.strip()
+    while len(s) > 1 and s[-1] in ".;":
+        s = s[:-1].rstrip()
+    return s
+
+
+def normalize(s: str) -> Normalized:
+    """Canonical form of one answer (a whole answer or one list item)."""
+    s = strip_delimiters(s)
+    s = re.sub(r"(\d),\\!\s*(?=\d{3})", r"\1", s)  # 3,\!110,\!400: LaTeX thousands separators
+    s = _SPACING.sub(" ", s)
+    s = s.replace("~", " ")
+    s = _LEFT_RIGHT.sub("", s)
+    for a, b in _REPLACE:
+        s = s.replace(a, b)
+    s = re.sub(r"\\(?:textbf|mathbf|boldsymbol|bf)\s*\{", r"\\text{", s)
+    degree = False
+    if _DEGREE.search(s):
+        bare = _DEGREE.sub("", s).strip()
+        if re.fullmatch(r"-?(?:\d+\.?\d*|\.\d+|\\frac\{\d+\}\{\d+\})", bare):  # only a plain number loses its mark
+            degree, s = True, bare
+    percent = bool(_PERCENT.search(s))
+    s = _PERCENT.sub("", s)
+    before = s
+    s = _UNIT_TEXT.sub("", s).strip()
+    if not s:
+        s = before
+    s = _UNIT_TAIL.sub("", s).strip() or s
+    # a trailing label after a number ("65 \text{children tickets}") is a unit-like noun, not part of the value
+    s = re.sub(r"(?<=\d)\s*\\text\{\s*[A-Za-z][A-Za-z ]*\}\s*$", "", s) if re.search(r"\d", s.split("\\text")[0]) else s
+    s = re.sub(r"\s+", " ", s).strip()
+    s = re.sub(r"\s*([=,+\-*/^_(){}\[\]<>|])\s*", r"\1", s)  # spaces around operators carry no meaning
+    if _THOUSANDS.match(s):
+        s = s.replace(",", "")
+    s = strip_delimiters(s)
+    return Normalized(s, percent, degree)

@@ -1,0 +1,198 @@
+"""The ZeroTIR reward as verl's `compute_score`: binary outcome reward gated on format and a normal finish.
+
+Default (paper, reference `math_reward_tir.py`): 1 when the response has the ZeroTIR format, finished
+normally, and its strict answer grades correct; else 0. Shaping terms (format penalty, DAPO overlong
+penalty, tool-use bonus) are reward_kwargs, all off by default. Tool output blocks are environment text:
+they are removed before the format check and extraction, so a `\\boxed{}` printed by code never counts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from reward.extract import find_boxes
+from reward.grader import DEFAULT_TIMEOUT_S, grade_prediction_timed
+
+# A tool output block as the agent loop writes it: "```output\n" + result + "```" (reference §3.4).
+_OUTPUT_BLOCK = re.compile(r"```output\n.*?(?:```|\Z)", re.S)
+_EOS_MARKERS = ("<|endoftext|>", "<|im_end|>", "<|end_of_text|>", "<|eot_id|>", "</s>", "<eos>")
+MAX_TRAILING_CHARS = 20  # reference: at most 5 tokens after </answer>; ~4 characters a token
+_VERL_KWARGS = {"reward_router_address", "reward_model_tokenizer"}  # passed by verl's reward managers; unused
+_TOOL_FIELDS = {
+    "code_calls": "tir_code_calls",
+    "code_errors": "tir_code_errors",
+    "code_timeouts": "tir_code_timeouts",
+    "outputs_truncated": "tir_outputs_truncated",
+    "turns": "tir_turns",
+}
+
+
+@dataclass(frozen=True)
+class Shaping:
+    """Optional reward terms (reward.custom_reward_function.reward_kwargs); every default leaves them off."""
+
+    format_penalty: float = 0.0  # score is -format_penalty when the format is invalid
+    overlong_buffer_tokens: int = 0  # DAPO soft overlong: penalty grows linearly over the last N tokens...
+    overlong_penalty: float = 0.0  # ...up to this magnitude at max_response_tokens
+    max_response_tokens: int | None = None
+    tool_bonus: float = 0.0  # added to a correct answer that ran code at least once without every call failing
+    grade_timeout_s: float = DEFAULT_TIMEOUT_S
+
+    @classmethod
+    def from_kwargs(cls, kwargs: dict[str, Any]) -> "Shaping":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(kwargs) - known - _VERL_KWARGS)
+        if unknown:
+            raise TypeError(
+                f"reward.zerotir.compute_score: unknown reward_kwargs key {unknown[0]!r} "
+                f"(reward.custom_reward_function.reward_kwargs); known keys: {sorted(known)}"
+            )
+        shaping = cls(**{k: v for k, v in kwargs.items() if k in known})
+        if shaping.overlong_penalty and (not shaping.overlong_buffer_tokens or not shaping.max_response_tokens):
+            raise ValueError(
+                "reward_kwargs.overlong_penalty needs overlong_buffer_tokens > 0 and max_response_tokens "
+                f"(got overlong_buffer_tokens={shaping.overlong_buffer_tokens}, "
+                f"max_response_tokens={shaping.max_response_tokens})"
+            )
+        if shaping.overlong_buffer_tokens and shaping.max_response_tokens is not None:
+            if shaping.overlong_buffer_tokens > shaping.max_response_tokens:
+                raise ValueError(
+                    f"reward_kwargs.overlong_buffer_tokens ({shaping.overlong_buffer_tokens}) must not exceed "
+                    f"max_response_tokens ({shaping.max_response_tokens})"
+                )
+        return shaping
+
+
+@dataclass(frozen=True)
+class Format:
+    ok: bool
+    answer_span: str  # text between <answer> and </answer>, or the text after </think> when tags are missing
+    ends_with_answer: bool  # the model text ends with </answer> (EOS markers and whitespace aside)
+
+
+def model_text(response: str) -> str:
+    """The response without tool output blocks (what the model itself wrote)."""
+    return _OUTPUT_BLOCK.sub("", response)
+
+
+def _strip_eos(text: str) -> str:
+    text = text.rstrip()
+    changed = True
+    while changed:
+        changed = False
+        for marker in _EOS_MARKERS:
+            if text.endswith(marker):
+                text = text[: -len(marker)].rstrip()
+                changed = True
+    return text
+
+
+def check_format(text: str) -> Format:
+    """ZeroTIR format on model text: `</think>`, `<answer>`, `</answer>` once each and in that order, a
+    `\\boxed{}` inside the answer, and at most MAX_TRAILING_CHARS characters after `</answer>`."""
+    counts = [text.count(t) for t in ("</think>", "<answer>", "</answer>")]
+    think_end = text.find("</think>")
+    after_think = text[think_end + len("</think>") :] if think_end >= 0 else text
+    a_open, a_close = text.rfind("<answer>"), text.rfind("</answer>")
+    if 0 <= a_open < a_close:
+        span = text[a_open + len("<answer>") : a_close]
+        trailing = _strip_eos(text[a_close + len("</answer>") :]).strip()
+    else:
+        span, trailing = after_think, None
+    ok = (
+        counts == [1, 1, 1]
+        and think_end < a_open < a_close
+        and bool(find_boxes(span))
+        and trailing is not None
+        and len(trailing) <= MAX_TRAILING_CHARS
+    )
+    return Format(ok, span, _strip_eos(text).endswith("</answer>"))
+
+
+def _tool_stats(extra_info: dict | None) -> tuple[dict[str, int], str | None]:
+    info: dict = {}
+    if isinstance(extra_info, dict):
+        nested = extra_info.get("tool_extra_fields")
+        if isinstance(nested, dict):
+            info.update(nested)
+        info.update({k: v for k, v in extra_info.items() if k.startswith("tir_")})
+    stats = {}
+    for key, field in _TOOL_FIELDS.items():
+        value = info.get(field)
+        stats[key] = int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+    finish = info.get("tir_finish_reason")
+    return stats, finish if isinstance(finish, str) else None
+
+
+def _response_tokens(extra_info: dict | None) -> int:
+    for source in (extra_info or {}, (extra_info or {}).get("tool_extra_fields") or {}):
+        for key in ("tir_response_tokens", "response_length"):
+            if isinstance(source.get(key), (int, float)):
+                return int(source[key])
+    raise ValueError(
+        "reward_kwargs.overlong_penalty needs the response length in tokens: extra_info['tir_response_tokens'] "
+        "(set by the agent loop's extra_fields) is missing"
+    )
+
+
+@dataclass(frozen=True)
+class ZeroTIRScore:
+    """The reward dict: identical keys for every sample, all numeric except `pred`."""
+
+    score: float
+    acc: float  # strict answer correct, whatever the format (the paper's eval grader reads the last box)
+    pred: str
+    format_ok: float
+    finished: float
+    has_answer: float
+    code_calls: int
+    code_errors: int
+    code_timeouts: int
+    outputs_truncated: int
+    turns: int
+    has_code: float
+    overlong_penalty: float
+    grade_timeout: float
+
+
+def compute_score(
+    data_source: str, solution_str: str, ground_truth: Any, extra_info: dict | None = None, **kwargs: Any
+) -> dict[str, Any]:
+    """verl custom reward function (reward.custom_reward_function.path=pkg://reward.zerotir)."""
+    shaping = Shaping.from_kwargs(kwargs)
+    text = model_text(solution_str if isinstance(solution_str, str) else "")
+    fmt = check_format(text)
+    boxes = find_boxes(fmt.answer_span)
+    pred = boxes[-1].content if boxes else ""
+    correct, timed_out = grade_prediction_timed(pred, ground_truth, shaping.grade_timeout_s) if pred else (False, False)
+
+    stats, finish = _tool_stats(extra_info)
+    finished = finish == "stop" if finish is not None else fmt.ends_with_answer
+    score = 1.0 if (fmt.ok and finished and correct) else 0.0
+    if not fmt.ok:
+        score -= shaping.format_penalty
+    if shaping.tool_bonus and score == 1.0 and stats["code_calls"] > stats["code_errors"]:
+        score += shaping.tool_bonus
+    overlong = 0.0
+    if shaping.overlong_penalty:
+        expected = shaping.max_response_tokens - shaping.overlong_buffer_tokens
+        excess = _response_tokens(extra_info) - expected
+        if excess > 0:  # DAPO: linear from 0 at (max - buffer) to -overlong_penalty at max
+            overlong = -min(1.0, excess / shaping.overlong_buffer_tokens) * shaping.overlong_penalty
+            score += overlong
+    return asdict(
+        ZeroTIRScore(
+            score=float(score),
+            acc=float(correct),
+            pred=pred,
+            format_ok=float(fmt.ok),
+            finished=float(finished),
+            has_answer=float(bool(pred)),
+            has_code=float(stats["code_calls"] > 0 or "```python" in text),
+            overlong_penalty=overlong,
+            grade_timeout=float(timed_out),
+            **stats,
+        )
+    )
