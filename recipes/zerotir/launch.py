@@ -14,7 +14,6 @@ from pathlib import Path
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-TEMPLATES = ("zero_tir", "zero_v2", "chat")
 # Estimators whose baseline is the group of rollout.n samples of one prompt.
 GROUP_ESTIMATORS = ("grpo", "reinforce_plus_plus_baseline", "rloo", "grpo_passk")
 
@@ -76,8 +75,14 @@ def validate(cfg: DictConfig) -> None:
         _fail("tir.max_tool_calls", f"must be an integer >= 0 (got {tir.max_tool_calls!r})")
     if not isinstance(tir.max_output_tokens, int) or tir.max_output_tokens < 1:
         _fail("tir.max_output_tokens", f"must be an integer >= 1 (got {tir.max_output_tokens!r})")
-    if tir.template not in TEMPLATES:
-        _fail("tir.template", f"must be one of {', '.join(TEMPLATES)} (got {tir.template!r})")
+    import data_prep
+
+    if tir.template not in data_prep.TEMPLATES:
+        _fail("tir.template", f"must be one of {', '.join(data_prep.TEMPLATES)} (got {tir.template!r})")
+    for key, known in (("train_sets", data_prep.TRAIN), ("val_sets", data_prep.EVAL)):
+        for i, name in enumerate(tir[key]):
+            if name not in known:
+                _fail(f"tir.{key}[{i}]", f"unknown dataset {name!r}; one of {', '.join(known)}")
     if (tir.template == "chat") != bool(tir.apply_chat_template):
         _fail(
             "tir.apply_chat_template", "must be true exactly when tir.template=chat (raw templates are for base models)"

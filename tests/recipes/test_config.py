@@ -24,8 +24,16 @@ def make_cfg(*overrides: str, override_dirname: str | None = None):
 
 def test_groups_are_complete():
     assert set(MODELS) == set(SIZES_B)
-    assert {"qwen7b_grpo", "qwen32b_grpo", "qwen7b_ppo", "qwen7b_reinforce_pp", "qwen7b_zerorl_grpo",
-            "max_calls_sweep", "model_size_sweep", "qwen0.5b_grpo_smoke"} <= set(EXPERIMENTS)
+    assert {
+        "qwen7b_grpo",
+        "qwen32b_grpo",
+        "qwen7b_ppo",
+        "qwen7b_reinforce_pp",
+        "qwen7b_zerorl_grpo",
+        "max_calls_sweep",
+        "model_size_sweep",
+        "qwen0.5b_grpo_smoke",
+    } <= set(EXPERIMENTS)
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -35,7 +43,10 @@ def test_experiment_composes_and_validates_at_every_size(experiment, model):
     launch.validate(cfg)
     assert cfg.actor_rollout_ref.model.path == f"Qwen/Qwen2.5-{SIZES_B[model]}"
     assert cfg.tir.experiment == experiment
-    assert Path(cfg.trainer.default_local_dir) == (Path("outputs") / experiment / f"model={model}" / "checkpoints").resolve()
+    assert (
+        Path(cfg.trainer.default_local_dir)
+        == (Path("outputs") / experiment / f"model={model}" / "checkpoints").resolve()
+    )
     assert all(Path(f).is_absolute() and f.endswith(f".{cfg.tir.template}.parquet") for f in cfg.data.train_files)
 
 
@@ -100,6 +111,8 @@ def test_validation_sets_are_the_papers():
         ("actor_rollout_ref.rollout.n=1", "actor_rollout_ref.rollout.n"),
         ("actor_rollout_ref.rollout.skip_tokenizer_init=true", "actor_rollout_ref.rollout.skip_tokenizer_init"),
         ("tir.sandbox.backend=docker", "tir.sandbox.backend"),
+        ("tir.val_sets=[aime24,aime2024]", "tir.val_sets[1]"),
+        ("tir.train_sets=[aime24]", "tir.train_sets[0]"),
         ("actor_rollout_ref.rollout.max_model_len=4096", "actor_rollout_ref.rollout.max_model_len"),
     ],
 )

@@ -14,7 +14,11 @@ def run_main(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "HYDRA_FULL_ERROR": "0"}
     return subprocess.run(
         [sys.executable, "-m", "recipes.zerotir", *args],
-        cwd=launch.REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+        cwd=launch.REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
