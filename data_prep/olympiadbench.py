@@ -16,6 +16,8 @@ def load_olympiadbench() -> list[Problem]:
     """The id is the source's integer id, as a string."""
     problems = []
     for row in read_jsonl(FILE):
+        if row.data.get("context"):  # null in all 675 rows; a context would have to precede the question
+            raise row.fail("field 'context' is set, but this loader does not prepend contexts; extend it first")
         unit = row.data.get("unit")
         if unit is not None and not isinstance(unit, str):
             raise row.fail(f"field 'unit' should be a string or null, got {unit!r}")

@@ -116,6 +116,19 @@ def test_all_templates_share_one_schema(tmp_path, template):
     assert roles == (["system", "user"] if template == "chat" else ["user"])
 
 
+def test_files_concatenate_the_way_verl_loads_them(tmp_path):
+    datasets = pytest.importorskip("datasets")
+    files = [data_prep.build("aime24", "zero_tir", tmp_path), data_prep.build("olympiadbench", "chat", tmp_path)]
+    parts = [
+        datasets.load_dataset("parquet", data_files=str(f), cache_dir=str(tmp_path / "hf"))["train"] for f in files
+    ]
+    merged = datasets.concatenate_datasets(parts)  # what verl's RLHFDataset does with several files
+    assert len(merged) == 30 + 675
+    assert [m["role"] for m in merged[0]["prompt"]] == ["user"]
+    assert [m["role"] for m in merged[30]["prompt"]] == ["system", "user"]
+    assert merged[30]["extra_info"]["id"] == "1606"  # first row of olympiadbench.jsonl
+
+
 def test_rebuilding_an_up_to_date_file_is_a_no_op(tmp_path):
     path = data_prep.build("amc23", "zero_tir", tmp_path)
     before = path.stat().st_mtime_ns, path.stat().st_ino
