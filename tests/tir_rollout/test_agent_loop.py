@@ -1,0 +1,177 @@
+"""ZeroTIRAgentLoop against the scripted fake server (verl's generate contract) and the real Qwen2 tokenizer."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from omegaconf import OmegaConf
+from verl.experimental.agent_loop.agent_loop import DictConfigWrap
+from verl.utils.dataset.rl_dataset import RLHFDataset
+
+from tests.fakes import FakeExecutor, FakeServer
+from tir_rollout.agent_loop import ZeroTIRAgentLoop
+from tir_rollout.stop_machine import OUTPUT_PREFIX, OUTPUT_SUFFIX
+
+PROMPT = "A conversation between User and Assistant.\nUser: What is 6*7?\nAssistant: <think>"
+SCRIPT = "Compute it.\n```python\nprint(6*7)\n```\nSo it is 42.</think> <answer>\\boxed{42}</answer>"
+EXTRA_KEYS = {
+    "tir_code_calls",
+    "tir_code_errors",
+    "tir_code_timeouts",
+    "tir_outputs_truncated",
+    "tir_finish_reason",
+    "tir_turns",
+    "tir_generated_tokens",
+    "turn_scores",
+    "tool_rewards",
+}
+SAMPLING = {"temperature": 1.0, "top_p": 1.0, "top_k": -1, "repetition_penalty": 1.0, "logprobs": False}
+
+
+def make_config(response_length=256, **tir):
+    return OmegaConf.create(
+        {
+            "actor_rollout_ref": {
+                "rollout": {"prompt_length": 128, "response_length": response_length, "skip_tokenizer_init": False},
+                "model": {"path": "unused"},
+            },
+            "data": {"apply_chat_template_kwargs": {}},
+            "tir": {
+                "max_tool_calls": 2,
+                "max_output_tokens": 256,
+                "base_stops": ["User:", "Human:", "Assistant:", "</answer>"],
+                "apply_chat_template": False,
+                "sandbox": {"backend": "local", "timeout_s": 10},
+                "executor_factory": "tests.fakes.make_fake_executor",
+                **tir,
+            },
+        }
+    )
+
+
+def make_loop(tokenizer, scripts, config=None, executor=None):
+    config = config or make_config()
+    server = FakeServer(tokenizer, scripts)
+    loop = ZeroTIRAgentLoop(
+        trainer_config=DictConfigWrap(config),
+        server_manager=server,
+        tokenizer=tokenizer,
+        processor=None,
+        dataset_cls=RLHFDataset,
+        data_config=DictConfigWrap(config.data),
+        hf_model_type="qwen2",
+        tools=None,
+    )
+    loop.executor = executor or FakeExecutor()
+    return loop, server
+
+
+def raw_prompt(text=PROMPT):
+    return [{"role": "user", "content": text}]
+
+
+async def test_one_call_output_fields(tokenizer):
+    loop, server = make_loop(tokenizer, [SCRIPT])
+    out = await loop.run(dict(SAMPLING), raw_prompt=raw_prompt(), priority=3)
+    assert out.prompt_ids == tokenizer.encode(PROMPT, add_special_tokens=False)  # verbatim, no chat template
+    assert set(out.extra_fields) == EXTRA_KEYS
+    assert out.extra_fields["tir_code_calls"] == 1 and out.extra_fields["tir_finish_reason"] == "stop"
+    assert out.extra_fields["tir_turns"] == 3 and out.num_turns == 1 + 3 + 1
+    assert out.extra_fields["tir_generated_tokens"] == sum(out.response_mask)
+    assert out.response_logprobs is None
+    text = tokenizer.decode(out.response_ids)
+    # the closing-fence token "`\n" carries the newline; the block follows it, then the model resumes
+    block = OUTPUT_PREFIX + "42\n" + OUTPUT_SUFFIX
+    assert (
+        text
+        == "Compute it.\n```python\nprint(6*7)\n```\n" + block + "So it is 42.</think> <answer>\\boxed{42}</answer>"
+    )
+    masked = tokenizer.decode([t for t, m in zip(out.response_ids, out.response_mask, strict=True) if m == 0])
+    assert masked == OUTPUT_PREFIX + "42\n" + OUTPUT_SUFFIX
+    assert out.response_mask[-1] == 1
+    assert {c["request_id"] for c in server.calls} == {server.calls[0]["request_id"]}  # one sticky session
+
+
+async def test_sampling_params_follow_the_generate_contract(tokenizer):
+    loop, server = make_loop(tokenizer, [SCRIPT])
+    out = await loop.run(dict(SAMPLING), raw_prompt=raw_prompt())
+    first, second, third = server.calls
+    for call in server.calls:
+        assert call["include_stop_str_in_output"] is True
+        assert call["temperature"] == 1.0 and call["top_k"] == -1  # the worker's params pass through
+        assert call["max_tokens"] == 256 - (len(call["prompt_ids"]) - len(out.prompt_ids))
+    assert "```python" in first["stop"] and "```" in second["stop"] and "```python" in third["stop"]
+    # token in, token out: the third prompt is exactly prompt + response ids so far (FakeServer checks prefixes)
+    assert third["prompt_ids"] == out.prompt_ids + out.response_ids[: len(third["prompt_ids"]) - len(out.prompt_ids)]
+
+
+async def test_chat_template_when_asked(tokenizer):
+    loop, _ = make_loop(tokenizer, [SCRIPT], make_config(apply_chat_template=True))
+    out = await loop.run(dict(SAMPLING), raw_prompt=raw_prompt("What is 6*7?"))
+    assert tokenizer.decode(out.prompt_ids).startswith("<|im_start|>")
+
+
+async def test_raw_prompt_must_be_one_message(tokenizer):
+    loop, _ = make_loop(tokenizer, [SCRIPT])
+    with pytest.raises(ValueError, match="one message"):
+        await loop.run(dict(SAMPLING), raw_prompt=raw_prompt() * 2)
+
+
+async def test_logprobs_when_requested(tokenizer):
+    loop, _ = make_loop(tokenizer, [SCRIPT])
+    out = await loop.run({**SAMPLING, "logprobs": True}, raw_prompt=raw_prompt())
+    assert len(out.response_logprobs) == len(out.response_ids)
+    assert all((lp == 0.0) == (m == 0) for lp, m in zip(out.response_logprobs, out.response_mask, strict=True))
+
+
+async def test_sandbox_exception_is_an_error_output_not_a_failed_rollout(tokenizer):
+    loop, _ = make_loop(tokenizer, [SCRIPT], executor=FakeExecutor(raise_on="print"))
+    out = await loop.run(dict(SAMPLING), raw_prompt=raw_prompt())
+    assert out.extra_fields["tir_code_errors"] == 1 and out.extra_fields["tir_finish_reason"] == "stop"
+    assert "RunTime ERROR" in tokenizer.decode(out.response_ids)
+
+
+async def test_timers_separate_generation_from_tool_time(tokenizer):
+    loop, _ = make_loop(tokenizer, [SCRIPT], executor=FakeExecutor(delay_s=0.05))
+    out = await loop.run(dict(SAMPLING), raw_prompt=raw_prompt())
+    assert out.metrics.tool_calls >= 0.05
+    assert out.metrics.generate_sequences < out.metrics.tool_calls  # the fake server answers at once
+
+
+class _ConcurrencyProbe(FakeExecutor):
+    in_flight: int = 0
+    peak: int = 0
+
+    async def run_async(self, code, timeout=None):
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        await asyncio.sleep(0.01)
+        self.in_flight -= 1
+        return self.run(code, timeout)
+
+
+async def test_trajectories_overlap_in_the_sandbox(tokenizer):
+    probe = _ConcurrencyProbe()
+    loop, _ = make_loop(tokenizer, [SCRIPT], executor=probe)
+    outs = await asyncio.gather(*(loop.run(dict(SAMPLING), raw_prompt=raw_prompt()) for _ in range(8)))
+    assert all(o.extra_fields["tir_code_calls"] == 1 for o in outs)
+    assert probe.peak == 8
+
+
+async def test_budget_holds_with_tool_tokens(tokenizer):
+    loop, _ = make_loop(tokenizer, [SCRIPT], make_config(response_length=30))
+    out = await loop.run(dict(SAMPLING), raw_prompt=raw_prompt())
+    assert len(out.response_ids) <= 30 and out.extra_fields["tir_finish_reason"] == "length"
+
+
+def test_skip_tokenizer_init_is_refused(tokenizer):
+    config = make_config()
+    config.actor_rollout_ref.rollout.skip_tokenizer_init = True
+    with pytest.raises(ValueError, match="skip_tokenizer_init must be false"):
+        make_loop(tokenizer, [SCRIPT], config)
+
+
+def test_bad_executor_factory_names_the_key(tokenizer):
+    with pytest.raises(ValueError, match="tir.executor_factory"):
+        make_loop(tokenizer, [SCRIPT], make_config(executor_factory="tests.fakes.no_such_factory"))

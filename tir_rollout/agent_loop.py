@@ -1,0 +1,119 @@
+"""ZeroTIRAgentLoop: the stop machine behind verl's AgentLoopBase, registered as "zerotir_agent".
+
+Only verl-facing glue lives here: raw-text prompt ids, one sticky request id per trajectory, vLLM sampling
+params (string stops kept in the output, max_tokens = remaining budget), the sandbox executor, and the
+AgentLoopOutput with `extra_fields` (`tir_*`) and generation/tool timers. The rollout logic is
+`tir_rollout.stop_machine`. Needs `rollout.skip_tokenizer_init=false` (string stops need vLLM's
+detokenizer) and reads the `tir` config section (max_tool_calls, max_output_tokens, base_stops,
+apply_chat_template, sandbox, optional executor_factory).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+from uuid import uuid4
+
+from omegaconf import DictConfig, OmegaConf
+from verl.experimental.agent_loop.agent_loop import AgentLoopBase, AgentLoopMetrics, AgentLoopOutput
+from verl.utils.rollout_trace import rollout_trace_op
+
+from tir_rollout.stop_machine import Segment, SegmentRequest, StopMachine, StopMachineConfig, run_stop_machine
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_EXECUTOR_FACTORY = "tir_rollout.sandbox.make_executor"
+# One executor per worker process and sandbox config: verl builds an agent loop per sample.
+_EXECUTORS: dict[str, Any] = {}
+
+
+def _plain(cfg: Any) -> Any:
+    return OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
+
+
+def get_executor(tir: Mapping[str, Any]) -> Any:
+    """The process-wide executor for `tir.sandbox`, built by `tir.executor_factory` (a dotted path)."""
+    factory_path = tir.get("executor_factory") or DEFAULT_EXECUTOR_FACTORY
+    sandbox_cfg = _plain(tir.get("sandbox")) or {}
+    key = factory_path + json.dumps(sandbox_cfg, sort_keys=True, default=str)
+    if key not in _EXECUTORS:
+        module_name, _, attr = factory_path.rpartition(".")
+        try:
+            factory = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError) as exc:
+            raise ValueError(f"tir.executor_factory: cannot import {factory_path!r} ({exc})") from exc
+        _EXECUTORS[key] = factory(sandbox_cfg)
+    return _EXECUTORS[key]
+
+
+class ZeroTIRAgentLoop(AgentLoopBase):
+    """One ZeroTIR trajectory: generate, stop at a closed python block, execute, append output, continue."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        tir = self.config.get("tir")
+        if tir is None:
+            raise ValueError("config key `tir` is missing: the zerotir agent loop reads tir.max_tool_calls etc.")
+        if self.rollout_config.get("skip_tokenizer_init", False):
+            raise ValueError(
+                "actor_rollout_ref.rollout.skip_tokenizer_init must be false for zerotir_agent: "
+                "its string stops (```python, </answer>) need vLLM's detokenizer"
+            )
+        self.tir = tir
+        self.machine_config = StopMachineConfig.from_mapping(tir, eos_token_ids=[self.tokenizer.eos_token_id])
+        self.apply_chat_template = bool(tir.get("apply_chat_template", False))
+        self.response_length = int(self.rollout_config.response_length)
+        self.executor = get_executor(tir)
+
+    async def prompt_ids(self, messages: list[dict]) -> list[int]:
+        """Raw template text, tokenised verbatim (no special tokens), or the chat template when asked."""
+        if self.apply_chat_template:
+            return await self.ct_build_initial_tokens(messages)
+        if len(messages) != 1 or "content" not in messages[0]:
+            raise ValueError(
+                f"zerotir_agent with tir.apply_chat_template=false expects raw_prompt to be one message holding "
+                f"the full template text; got {len(messages)} message(s). Re-run data_prep or set the flag."
+            )
+        ids = self.tokenizer.encode(messages[0]["content"], add_special_tokens=False)
+        return self._cap_text_prompt_length(list(ids))
+
+    @rollout_trace_op
+    async def run(self, sampling_params: dict[str, Any], **kwargs) -> AgentLoopOutput:
+        priority = int(kwargs.get("priority", 0))
+        prompt_ids = await self.prompt_ids(list(kwargs["raw_prompt"]))
+        deterministic = getattr(self.rollout_config, "full_determinism", False)
+        request_id = f"det-{priority}" if deterministic else uuid4().hex  # sticky: reuses the prefix cache
+        machine = StopMachine(self.machine_config, self.tokenizer, prompt_ids, self.response_length)
+        preempted = [-1]
+
+        async def generate(request: SegmentRequest) -> Segment:
+            params = {
+                **sampling_params,
+                "stop": list(request.stops),
+                "include_stop_str_in_output": True,  # reference §3.1: stop strings stay in the text
+                "max_tokens": request.max_tokens,
+            }
+            out = await self.server_manager.generate(
+                request_id=request_id, prompt_ids=request.prompt_ids, sampling_params=params, priority=priority
+            )
+            if out.num_preempted is not None:
+                preempted[0] = max(preempted[0], 0) + out.num_preempted
+            return Segment(out.token_ids, out.log_probs, aborted=out.stop_reason == "aborted")
+
+        result = await run_stop_machine(machine, generate, self.executor.run_async)
+        logprobs = result.response_logprobs if sampling_params.get("logprobs") else None
+        return AgentLoopOutput(
+            prompt_ids=prompt_ids,
+            response_ids=result.response_ids,
+            response_mask=result.response_mask,
+            response_logprobs=logprobs,
+            num_turns=1 + result.turns + result.output_blocks,  # user + model segments + tool outputs
+            metrics=AgentLoopMetrics(
+                generate_sequences=result.generate_s, tool_calls=result.tool_s, num_preempted=preempted[0]
+            ),
+            # turn_scores/tool_rewards keep the schema of verl's own loops (batch concat needs equal keys)
+            extra_fields={**result.extra_fields(), "turn_scores": [], "tool_rewards": []},
+        )
