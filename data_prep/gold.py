@@ -69,11 +69,24 @@ def last_boxed(solution: str) -> str:
     raise ValueError(f"unbalanced braces after \\boxed near {solution[start : start + 40]!r}")
 
 
+def drop_math_delimiters(text: str) -> str:
+    """Unescaped "$" are math-mode delimiters, not content ("\\$5" is kept): "$69$,$84$" -> "69,84"."""
+    return _UNESCAPED_DOLLAR.sub("", text).strip()
+
+
+def minerva_answer(solution: str) -> str:
+    """Minerva: the last \\boxed{} of the solution, minus stray "$" delimiters (idx 72 has "+$ $" inside)."""
+    answer = drop_math_delimiters(last_boxed(solution))
+    if not answer:
+        raise ValueError("the last \\boxed{} holds only '$' delimiters")
+    return answer
+
+
 def olympiad_answer(final_answer: list[str]) -> str:
     """OlympiadBench final_answer list: drop unescaped "$" delimiters, join several answers with ", "."""
     if not final_answer or not all(isinstance(part, str) for part in final_answer):
         raise ValueError(f"final_answer should be a non-empty list of strings, got {final_answer!r}")
-    parts = [_UNESCAPED_DOLLAR.sub("", part).strip() for part in final_answer]
+    parts = [drop_math_delimiters(part) for part in final_answer]
     if not all(parts):
         raise ValueError(f"final_answer has an empty entry: {final_answer!r}")
     return ", ".join(parts)

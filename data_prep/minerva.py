@@ -1,8 +1,8 @@
 """Minerva Math (the 272-problem MIT OCW subset), as packaged by Qwen2.5-Math's evaluation.
 
-The file has no answer field: the gold is the last \\boxed{} of the solution, as Qwen2.5-Math does.
-rllm's minerva.json was not vendored: its re-typed answers disagree with the solutions' boxes on
-dozens of problems (e.g. idx 57, 75, 101), and we keep the answer the solution derives.
+No answer field: the gold is the last \\boxed{} of the solution (as Qwen2.5-Math does), minus stray "$"
+delimiters (idx 72 has "+$ $" in its box). rllm's minerva.json was not vendored: its re-typed answers
+disagree with the solutions' boxes on dozens of problems (e.g. idx 57, 75, 101).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ def load_minerva() -> list[Problem]:
         Problem(
             id=str(row.field("idx", int)),
             question=row.field("problem").strip(),
-            answer=row.gold(gold.last_boxed, "solution"),
+            answer=row.gold(gold.minerva_answer, "solution"),
         )
         for row in read_jsonl(FILE)
     ]

@@ -39,6 +39,7 @@ SPOT_CHECKS = [
     ("amc23", "0", "27", "Cities $A$ and $B$ are $45$ miles apart"),  # 27.0 upstream
     ("math500", "test/precalculus/807.json", "\\left( 3, \\frac{\\pi}{2} \\right)", "Convert the point $(0,3)$"),
     ("minerva", "0", "1.6", "Magellan telescopes"),  # last \boxed{} of the solution
+    ("minerva", "72", "x_{0} \\cos (\\omega t)+ \\dot{x}_{0} \\sin (\\omega t) / \\omega", ""),  # "+$ $" upstream
     ("olympiadbench", "1606", "2", "Xenia and Sergey play the following game"),
     ("olympiadbench", "1664", "69,84", ""),  # ["$69$,$84$"] upstream
     ("hmmt_feb_2024", "5", "-\\dfrac{13}{96}, \\dfrac{13}{40}", ""),

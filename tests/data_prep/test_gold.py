@@ -90,6 +90,23 @@ def test_last_boxed_refuses(raw):
         gold.last_boxed(raw)
 
 
+MINERVA = [
+    ("$s=\\boxed{1.6}$ cm", "1.6"),  # idx 0
+    ("\\boxed{x_{0} \\cos (\\omega t)+$ $\\dot{x}_{0}}", "x_{0} \\cos (\\omega t)+ \\dot{x}_{0}"),  # idx 72
+    ("\\boxed{\\$5}", "\\$5"),  # an escaped dollar is content
+]
+
+
+@pytest.mark.parametrize(("raw", "expected"), MINERVA, ids=["plain", "stray-dollars", "escaped-dollar"])
+def test_minerva_answer(raw, expected):
+    assert gold.minerva_answer(raw) == expected
+
+
+def test_minerva_answer_refuses_a_box_of_only_delimiters():
+    with pytest.raises(ValueError, match="only"):
+        gold.minerva_answer("\\boxed{$ $}")
+
+
 OLYMPIAD = [
     (["2"], "2"),  # olympiadbench id 1606
     (["$69$,$84$"], "69,84"),  # id 1664: "$" delimiters are formatting, the comma list is kept
