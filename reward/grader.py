@@ -40,6 +40,7 @@ _MIXED = re.compile(r"^(-?)(\d+)\s*\\frac\{(\d+)\}\{(\d+)\}$")
 _CHOICE = re.compile(r"^(?:\\text\{)?\(([A-Ea-e])\)\}?$")
 _TEXT = re.compile(r"^\\(?:text|mbox|mathrm|textrm|textit|mathit)\{([^{}]*)\}$")
 _TEXT_WORDS = {"yes", "no", "true", "false", "none", "odd", "even", "neither", "both", "never", "always"}
+_IN_SET = re.compile(r"^[a-zA-Z]\s*\\in\s*")
 _INEQ = re.compile(r"(\\le|\\ge|<|>)")
 
 
@@ -212,9 +213,10 @@ def _values_equal(pred: Normalized, gold: Normalized, rename: dict[str, str] | N
         return True
     pn, gn = _number(p), _number(g)
     if pn is not None and gn is not None:
-        if pn == gn:
+        if pn == gn or (pred.percent and pn / 100 == gn) or (gold.percent and gn / 100 == pn):
             return True
-        return (pred.percent and pn / 100 == gn) or (gold.percent and gn / 100 == pn)
+        if "." not in p and "." not in g:  # exact rationals that differ; decimals go on to math-verify's rounding
+            return False
     if pred.degree or gold.degree:  # 30^\circ vs \frac{\pi}{6}
         deg, other = (pn, g) if pred.degree else (gn, p)
         value = numeric_value(other)
@@ -228,7 +230,7 @@ def _item_equal(p: str, g: str) -> bool:
     """One answer item against one gold item (both already normalised)."""
     if p == g:
         return True
-    pc = re.match(r"^(?:\\text\{)?\(([A-Ea-e])\)(?:\}|\s|$)", p) or re.fullmatch(r"([A-E])", p)
+    pc = re.match(r"^(?:\\text\{)?\(([A-Ea-e])\)", p) or re.fullmatch(r"([A-E])", p)
     gc = _CHOICE.match(g) or re.fullmatch(r"([A-E])", g)
     if gc and pc:  # choice letters: "(C)", "\text{(C)}", "C", "(C) 12"
         return pc.group(1).upper() == gc.group(1).upper()
@@ -251,6 +253,7 @@ def _item_equal(p: str, g: str) -> bool:
 def _structure_equal(p: str, g: str, rename: dict[str, str] | None) -> bool:
     if p == g and not rename:
         return True
+    p, g = _IN_SET.sub("", p), _IN_SET.sub("", g)  # x \in [1,2] is the interval [1,2]
     if "\\cup" in g or "\\cup" in p:
         gp, pp = _top_level_split(g, ("\\cup",)), _top_level_split(p, ("\\cup",))
         if len(gp) > 1 or len(pp) > 1:

@@ -28,7 +28,7 @@ _UNIT_TAIL = re.compile(
     r"|liters?|ml|mph|km/h|m/s|dollars?|cents?|degrees?|people|students?|ways?|points?)(?:\^\{?[23]\}?)?\.?\s*$",
     re.I,
 )
-_SPACING = re.compile(r"\\[,;:!> ]|\\q?quad\b|\\displaystyle\b|\\limits\b|\\nolimits\b")
+_SPACING = re.compile(r"(?<!\\)\\[,;:!> ]|\\q?quad\b|\\displaystyle\b|\\limits\b|\\nolimits\b")
 _LEFT_RIGHT = re.compile(r"\\(?:left|right|big|Big|bigg|Bigg)(?![a-zA-Z])\s*")
 _DEGREE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\circ\b|\\degree\b|\\text\{\s*°\s*\}")
 _PERCENT = re.compile(r"\\%|%|\\text\{\s*percent\s*\}|\s+percent\b")
@@ -83,7 +83,10 @@ def normalize(s: str) -> Normalized:
     s = _LEFT_RIGHT.sub("", s)
     for a, b in _REPLACE:
         s = s.replace(a, b)
-    s = re.sub(r"\\(?:textbf|mathbf|boldsymbol|bf)\s*\{", r"\\text{", s)
+    s = re.sub(r"\\(?:textbf|mathbf|boldsymbol|bf)\s*\{([^{}]*)\}", r"\1", s)  # bold is emphasis only
+    s = re.sub(r"\\(?:text|mbox|textrm|mathrm)\s*\{([^{}a-zA-Z]*)\}", r"\1", s)  # \text{5}, \text{(C)}: no words
+    s = re.sub(r"\\(?:text|mbox|mathrm|textrm)\s*\{\s*(and|or)\s*\}", r" \1 ", s)
+    s = re.sub(r"\s+(and|or)\s+", r" \\text{\1} ", s)  # keep list connectives through the space clean-up
     degree = False
     if _DEGREE.search(s):
         bare = _DEGREE.sub("", s).strip()
