@@ -1,0 +1,139 @@
+"""Find runs on disk or in W&B and give each its identity and comparison attributes.
+
+A run is the folder `outputs/<experiment>/<run>/`; its identity comes from that path. Attributes for
+comparisons (tool vs no-tool, model, algorithm, max tool calls) come from the run's Hydra config
+(`hydra/.hydra/config.yaml`, keys `tir.*`) or, failing that, from the experiment and run names
+(`qwen7b_zerorl_grpo`, `tir.max_tool_calls=4`). Sources per run: the file-logger JSONL when present,
+else W&B offline folders inside it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import yaml
+
+from scaling import evallog, filelog, wandb_logs
+from scaling.run import LogError, Run
+
+log = logging.getLogger(__name__)
+
+ATTRIBUTES = ("tool", "model", "algorithm", "max_tool_calls")
+_ALGORITHMS = ("reinforce_pp", "grpo", "ppo")
+
+
+def attributes_from_config(config: dict) -> dict[str, str]:
+    """Comparison attributes from a composed config's `tir` section (Hydra file or W&B run config)."""
+    tir = config.get("tir") if isinstance(config, dict) else None
+    if not isinstance(tir, dict):
+        return {}
+    out = {}
+    for key, name in (("model_name", "model"), ("algorithm_name", "algorithm"), ("template", "template")):
+        if isinstance(tir.get(key), str) and "${" not in tir[key]:
+            out[name] = tir[key]
+    if isinstance(tir.get("max_tool_calls"), int):
+        out["max_tool_calls"] = str(tir["max_tool_calls"])
+    if "template" in out or "max_tool_calls" in out:
+        no_tool = out.get("template") == "zero_v2" or out.get("max_tool_calls") == "0"
+        out["tool"] = "no tool" if no_tool else "tool"
+    return out
+
+
+def attributes_from_names(experiment: str, run: str) -> dict[str, str]:
+    """Best-effort attributes from `<model>_<algorithm>[_<variant>]` and Hydra's `k=v,k=v` run name."""
+    exp = re.sub(r"^synthetic[_-]", "", experiment)
+    out: dict[str, str] = {}
+    if m := re.match(r"(qwen[\d.]+b)", exp):
+        out["model"] = m.group(1)
+    for algo in _ALGORITHMS:
+        if re.search(rf"(^|_){algo}($|_)", exp):
+            out["algorithm"] = algo
+            break
+    out["tool"] = "no tool" if "zerorl" in exp else "tool"
+    for part in run.split(","):
+        key, _, value = part.partition("=")
+        if key in ("model", "+model"):
+            out["model"] = value
+        elif key in ("algorithm", "+algorithm"):
+            out["algorithm"] = value
+        elif key == "tir.max_tool_calls":
+            out["max_tool_calls"] = value
+            out["tool"] = "no tool" if value == "0" else out["tool"]
+        elif key == "tir.template":
+            out["tool"] = "no tool" if value == "zero_v2" else "tool"
+    return out
+
+
+def read_hydra_config(run_dir: Path) -> dict:
+    path = Path(run_dir) / "hydra" / ".hydra" / "config.yaml"
+    if not path.is_file():
+        return {}
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        log.warning("%s: unreadable Hydra config (%s); attributes come from the run path", path, err)
+        return {}
+
+
+def read_run_dir(run_dir: Path) -> Run:
+    """A run folder `.../<experiment>/<run>/` from its metrics/*.jsonl, else its W&B offline folders."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise LogError(run_dir, "no such run folder")
+    experiment, name = run_dir.parent.name, run_dir.name
+    config = read_hydra_config(run_dir)
+    files = filelog.metric_files(run_dir)
+    if files:
+        table, synthetic, notes = filelog.table_from_files(files)
+    elif folders := wandb_logs.offline_folders(run_dir):
+        table, _, wb_config = wandb_logs.offline_table(folders)
+        config, synthetic, notes = config or wb_config, bool(wb_config.get("synthetic")), []
+    else:
+        raise LogError(run_dir, "no metrics/*.jsonl (verl file logger) and no W&B offline run folder inside")
+    attrs = attributes_from_names(experiment, name) | attributes_from_config(config)
+    synthetic = synthetic or experiment.startswith("synthetic")
+    return Run(experiment, name, run_dir, table, attrs, synthetic, notes)
+
+
+def run_from_wandb(table, identity: dict[str, str], config: dict, source: Path | str) -> Run:
+    """A W&B run: verl names it `<experiment>__<run>` (trainer.experiment_name)."""
+    experiment, _, name = identity.get("name", "").partition("__")
+    experiment, name = experiment or identity.get("id", "wandb"), name or "default"
+    attrs = attributes_from_names(experiment, name) | attributes_from_config(config)
+    return Run(experiment, name, Path(str(source)), table, attrs, bool(config.get("synthetic")))
+
+
+def is_run_dir(path: Path) -> bool:
+    return bool(filelog.metric_files(path)) or bool(list(Path(path).glob("wandb/offline-run-*/run-*.wandb")))
+
+
+def find_under(root: Path) -> tuple[list[Path], list[Path]]:
+    """(run folders, eval summaries) under `root`: any folder with metrics/*.jsonl or wandb/offline-run-*."""
+    root = Path(root)
+    if not root.is_dir():
+        raise LogError(root, "no such folder to search for runs")
+    candidates = {p.parent.parent for p in root.glob("**/metrics/*.jsonl")}
+    candidates |= {p.parent.parent.parent for p in root.glob("**/wandb/offline-run-*/run-*.wandb")}
+    evals = []
+    for folder in sorted({p.parent for p in root.glob("**/accuracy_vs_step.*")}):
+        found = [folder / f"accuracy_vs_step{ext}" for ext in (".json", ".jsonl", ".csv")]
+        evals += [p for p in found if p.is_file()][:1]  # the .json summary wins over its .csv twin
+    return sorted(candidates), evals
+
+
+def load(paths: list[Path], evals: list[Path]) -> list[Run]:
+    """Runs from explicit run folders, W&B offline folders, single JSONL files and eval summaries."""
+    runs = []
+    for path in map(Path, paths):
+        if path.is_file() and path.suffix == ".jsonl":
+            table, synthetic, notes = filelog.table_from_files([path])
+            runs.append(Run(path.parent.name, path.stem, path, table, {}, synthetic, notes))
+        elif path.is_dir() and list(path.glob("run-*.wandb")):
+            table, identity, config = wandb_logs.offline_table([path])
+            runs.append(run_from_wandb(table, identity, config, path))
+        else:
+            runs.append(read_run_dir(path))
+    runs += [evallog.read_eval(Path(p)) for p in evals]
+    return runs

@@ -1,0 +1,76 @@
+"""Read the eval harness's accuracy-over-checkpoints summary into a `Run` with `eval/...` columns.
+
+The harness writes `outputs/eval/<name>/accuracy_vs_step.json` (+ .csv): rows of
+`{step, dataset, max_tool_calls, avg_at_k, k, ...}`. This reader needs only step, dataset and avg_at_k,
+ignores extra fields, and also takes a JSONL of such rows or the CSV. Each (dataset, max_tool_calls, k)
+becomes one column `eval/<dataset>/calls=<m>/avg@<k>` (no `calls=` part when the field is absent).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from scaling.run import LogError, Run, steps_table
+
+REQUIRED = ("step", "dataset", "avg_at_k")
+
+
+def eval_key(dataset: str, k: object = None, max_tool_calls: object = None) -> str:
+    calls = "" if max_tool_calls is None or max_tool_calls == "" else f"calls={int(max_tool_calls)}/"
+    at = f"avg@{int(k)}" if k not in (None, "") else "avg"
+    return f"eval/{dataset}/{calls}{at}"
+
+
+def _rows(path: Path) -> list[tuple[int | None, dict]]:
+    """(line number or None, row) pairs from .json (list or {'rows': [...]}), .jsonl or .csv."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise LogError(path, f"cannot read ({err})") from err
+    if path.suffix == ".csv":
+        frame = pd.read_csv(path) if text.strip() else pd.DataFrame()
+        return [(i + 2, {k: (None if pd.isna(v) else v) for k, v in r.items()}) for i, r in frame.iterrows()]
+    if path.suffix == ".jsonl":
+        out = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if line.strip():
+                try:
+                    out.append((number, json.loads(line)))
+                except json.JSONDecodeError as err:
+                    raise LogError(path, f"not JSON ({err.msg})", number) from err
+        return out
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise LogError(path, f"not JSON ({err.msg})", err.lineno) from err
+    rows = obj.get("rows") if isinstance(obj, dict) else obj
+    if not isinstance(rows, list):
+        raise LogError(path, "expected a list of rows or an object with 'rows'")
+    return [(None, r) for r in rows]
+
+
+def read_eval(path: Path) -> Run:
+    """A `Run` named after the eval folder, one `eval/...` column per dataset, tool budget and k."""
+    path = Path(path)
+    rows = _rows(path)
+    if not rows:
+        raise LogError(path, "no rows; has the eval harness finished a checkpoint?")
+    records, synthetic = [], False
+    for index, (line, row) in enumerate(rows):
+        where = line if line is not None else None
+        if not isinstance(row, dict) or any(row.get(f) is None for f in REQUIRED):
+            missing = [f for f in REQUIRED if not isinstance(row, dict) or row.get(f) is None]
+            raise LogError(path, f"row {index}: missing field(s) {', '.join(missing)}", where)
+        try:
+            step, value = int(row["step"]), float(row["avg_at_k"])
+        except (TypeError, ValueError) as err:
+            raise LogError(path, f"row {index}: step/avg_at_k not numbers ({err})", where) from err
+        synthetic = synthetic or row.get("synthetic") in (True, "true", "True")
+        if math.isfinite(value):
+            records.append((step, {eval_key(str(row["dataset"]), row.get("k"), row.get("max_tool_calls")): value}))
+    name = path.parent.name
+    return Run("eval", name, path, steps_table(records), {"source": "eval"}, synthetic)

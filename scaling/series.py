@@ -1,0 +1,112 @@
+"""Which metric key is which paper series, and the compute axis (cumulative generated tokens).
+
+A series is named by the paper's quantity (code_exec, response_length, train_acc, val_acc) and read from
+the first key of its list that the run logged, so runs from before `tir/*` existed still plot with
+verl's own keys. A key with `*` (`val-core/*/acc/mean@*`) gives one series per match (per data source).
+Defaults mirror conf/analyze.yaml; our `tir/*` names are checked against tir_rollout.metrics in tests.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from scaling.run import Run
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SeriesSpec:
+    name: str
+    title: str
+    keys: tuple[str, ...]
+    correlate: bool = True  # part of the correlation matrix
+
+
+@dataclass
+class Series:
+    """One run's values of one series, finite values only, indexed by step (sorted, unique)."""
+
+    spec: str
+    title: str
+    key: str
+    values: pd.Series
+    pattern: str = ""  # the key or wildcard it was found by
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        """`val_acc[aime24]` for a wildcard key (what its first `*` matched), else the spec name."""
+        if "*" not in self.pattern:
+            return self.spec
+        head, *rest = self.pattern.split("*")
+        regex = re.escape(head) + "(.*?)" + "".join(".*?" + re.escape(r) for r in rest)
+        match = re.fullmatch(regex, self.key)
+        return f"{self.spec}[{match.group(1) if match else self.key}]"
+
+
+DEFAULT_SPECS = (
+    SeriesSpec("code_exec", "Code-execution frequency", ("tir/code_exec_ratio",)),
+    SeriesSpec("response_length", "Response length (tokens)", ("tir/response_length/all", "response_length/mean")),
+    SeriesSpec("train_acc", "Training accuracy", ("tir/acc", "critic/score/mean")),
+    SeriesSpec("val_acc", "Validation avg@k", ("val-core/*/acc/mean@*",)),
+    SeriesSpec("eval_acc", "Eval avg@k over checkpoints", ("eval/*",), correlate=False),
+)
+DEFAULT_TOKEN_KEYS = ("tir/cum_generated_tokens",)
+DEFAULT_PER_STEP_TOKEN_KEYS = ("perf/total_num_tokens",)
+
+
+def specs_from_config(cfg_series: dict) -> tuple[SeriesSpec, ...]:
+    """Specs from conf/analyze.yaml's `series` mapping (name -> {title, keys, correlate})."""
+    out = []
+    for name, spec in cfg_series.items():
+        keys = spec.get("keys") or ()
+        out.append(SeriesSpec(name, spec.get("title", name), tuple(keys), bool(spec.get("correlate", True))))
+    return tuple(out)
+
+
+def resolve(run: Run, spec: SeriesSpec) -> list[Series]:
+    """The series of `spec` in `run`: the first listed key (or pattern) present wins."""
+    for pattern in spec.keys:
+        keys = sorted(fnmatch.filter(map(str, run.table.columns), pattern)) if "*" in pattern else [pattern]
+        found = [Series(spec.name, spec.title, k, run.column(k), pattern) for k in keys]
+        found = [s for s in found if len(s.values)]
+        if found:
+            if pattern != spec.keys[0]:
+                for s in found:
+                    s.notes.append(f"{spec.keys[0]} not logged; used {s.key}")
+            return found
+    return []
+
+
+def compute_axis(run: Run, cum_keys=DEFAULT_TOKEN_KEYS, per_step_keys=DEFAULT_PER_STEP_TOKEN_KEYS):
+    """(cumulative generated tokens by step, key, notes), or (None, None, notes) when nothing fits.
+
+    A counter that restarts from 0 on resume (tir/cum_* does when the resume state is missing) is made
+    continuous by adding the total reached before the drop.
+    """
+    notes: list[str] = []
+    for key in cum_keys:
+        col = run.column(key)
+        if len(col):
+            values = col.to_numpy(float).copy()
+            drops = np.flatnonzero(np.diff(values) < 0)
+            for i in drops:
+                values[i + 1 :] += values[i]  # in order, so values[i] already carries earlier offsets
+            if len(drops):
+                notes.append(f"{key} restarted from 0 at step(s) {', '.join(str(col.index[i + 1]) for i in drops)}; "
+                             "continued from the previous total")  # fmt: skip
+            return pd.Series(values, index=col.index), key, notes
+    for key in per_step_keys:
+        col = run.column(key)
+        if len(col):
+            notes.append(f"no cumulative token counter; summed {key} per logged step (includes prompt tokens)")
+            return col.cumsum(), f"cumsum({key})", notes
+    notes.append(f"no compute axis ({', '.join([*cum_keys, *per_step_keys])} not logged)")
+    return None, None, notes
