@@ -1,0 +1,92 @@
+"""The `sandbox` config block (put under `tir.sandbox` in conf/zerotir.yaml), parsed and validated.
+
+Every key is optional; an unknown key raises a ValueError that names it, so a typo fails before Ray starts.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+BACKENDS = ("local", "sandbox_fusion", "ray")
+
+
+@dataclass(frozen=True)
+class SandboxFusionConfig:
+    url: str = "http://127.0.0.1:8080/run_code"  # SandboxFusion's default port; a config field, never hard-coded
+    max_concurrency: int = 64
+    retries: int = 3  # reference impl: MAX_COMPILE_RETRIES default 3 (zerotir-reference §3.6)
+    request_timeout_s: float = 40  # reference impl: httpx read timeout 40 s
+
+
+@dataclass(frozen=True)
+class RayConfig:
+    pools_per_node: int = 1
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    backend: str = "local"
+    timeout_s: float = 10  # reference impl: 10 s per call (zerotir-reference §3.6)
+    memory_mb: int = 4096
+    max_output_bytes: int = 65536
+    max_processes: int = 64
+    max_file_mb: int = 64
+    concurrency: int | None = None  # None: the CPU count
+    sandbox_fusion: SandboxFusionConfig = field(default_factory=SandboxFusionConfig)
+    ray: RayConfig = field(default_factory=RayConfig)
+
+    @property
+    def workers(self) -> int:
+        return self.concurrency or os.cpu_count() or 1
+
+
+def _to_dict(cfg: Any, where: str) -> dict:
+    if cfg is None:
+        return {}
+    if not isinstance(cfg, Mapping):
+        try:  # an OmegaConf DictConfig is a Mapping, but a structured one may not be
+            from omegaconf import OmegaConf
+
+            cfg = OmegaConf.to_container(cfg, resolve=True)
+        except Exception as exc:  # noqa: BLE001 - report what we got, whatever failed
+            raise ValueError(f"{where}: expected a mapping (got {type(cfg).__name__})") from exc
+    return {str(k): v for k, v in cfg.items()}
+
+
+def _build(cls: type, raw: Any, where: str) -> Any:
+    data = _to_dict(raw, where)
+    known = {f.name: f for f in fields(cls)}
+    for key in data:
+        if key not in known:
+            raise ValueError(f"{where}.{key}: unknown sandbox config key; known keys: {sorted(known)}")
+    kwargs = {}
+    for key, value in data.items():
+        if key == "sandbox_fusion":
+            value = _build(SandboxFusionConfig, value, f"{where}.{key}")
+        elif key == "ray":
+            value = _build(RayConfig, value, f"{where}.{key}")
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+def parse_config(cfg: Any = None, where: str = "sandbox") -> SandboxConfig:
+    """Turn a dict or DictConfig into a SandboxConfig; `where` is the key path used in error messages."""
+    conf = _build(SandboxConfig, cfg, where)
+    if conf.backend not in BACKENDS:
+        raise ValueError(f"{where}.backend must be one of {BACKENDS} (got {conf.backend!r})")
+    positive = ("timeout_s", "memory_mb", "max_output_bytes", "max_processes", "max_file_mb")
+    for name in positive:
+        value = getattr(conf, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise ValueError(f"{where}.{name} must be a positive number (got {value!r})")
+    if conf.concurrency is not None and (not isinstance(conf.concurrency, int) or conf.concurrency < 1):
+        raise ValueError(f"{where}.concurrency must be null or an int >= 1 (got {conf.concurrency!r})")
+    sf = conf.sandbox_fusion
+    if sf.max_concurrency < 1 or sf.retries < 0 or sf.request_timeout_s <= 0:
+        raise ValueError(f"{where}.sandbox_fusion: need max_concurrency >= 1, retries >= 0, request_timeout_s > 0")
+    if conf.ray.pools_per_node < 1:
+        raise ValueError(f"{where}.ray.pools_per_node must be >= 1 (got {conf.ray.pools_per_node})")
+    return conf

@@ -1,0 +1,84 @@
+"""The Executor interface every backend implements, and make_executor(cfg), which picks one from config.
+
+Backends only implement `run`; batching (threads, results in input order) and the asyncio form (a thread
+hop, so the event loop never blocks) are shared here. No method of an executor raises into its caller for
+a failed execution: every failure is an ExecResult.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from typing import Any
+
+from .config import SandboxConfig, parse_config
+from .result import ExecResult
+
+
+class Executor:
+    """Runs snippets; subclasses implement run, health_check and close."""
+
+    config: SandboxConfig
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
+        self._async_pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._async_lock = threading.Lock()
+
+    @property
+    def concurrency(self) -> int:
+        return self.config.workers
+
+    def run(self, code: str, timeout: float | None = None) -> ExecResult:
+        raise NotImplementedError
+
+    async def run_async(self, code: str, timeout: float | None = None) -> ExecResult:
+        """Awaitable run: the blocking part happens in a thread pool sized to the executor's concurrency."""
+        with self._async_lock:
+            if self._async_pool is None:
+                self._async_pool = concurrent.futures.ThreadPoolExecutor(
+                    self.concurrency, thread_name_prefix="sandbox-async"
+                )
+        return await asyncio.get_running_loop().run_in_executor(self._async_pool, self.run, code, timeout)
+
+    def run_batch(
+        self, codes: list[str], timeout: float | None = None, concurrency: int | None = None
+    ) -> list[ExecResult]:
+        """Run every snippet, at most `concurrency` at a time; results in input order."""
+        if not codes:
+            return []
+        n = max(1, min(concurrency or self.concurrency, len(codes)))
+        with concurrent.futures.ThreadPoolExecutor(n, thread_name_prefix="sandbox-batch") as pool:
+            return list(pool.map(lambda c: self.run(c, timeout), codes))
+
+    def health_check(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        with self._async_lock:
+            if self._async_pool is not None:
+                self._async_pool.shutdown(wait=False, cancel_futures=True)
+                self._async_pool = None
+
+    def __enter__(self) -> "Executor":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def make_executor(cfg: Any = None) -> Executor:
+    """Build the executor named by `cfg.backend` (local | sandbox_fusion | ray) from a dict or DictConfig."""
+    config = cfg if isinstance(cfg, SandboxConfig) else parse_config(cfg)
+    if config.backend == "local":
+        from .local import LocalExecutor
+
+        return LocalExecutor(config)
+    if config.backend == "sandbox_fusion":
+        from .sandbox_fusion import SandboxFusionExecutor
+
+        return SandboxFusionExecutor(config)
+    from .ray_pool import RayExecutor
+
+    return RayExecutor(config)

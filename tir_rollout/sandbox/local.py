@@ -1,0 +1,253 @@
+"""LocalExecutor: a pool of warm fork-server workers (worker.py), one per slot, on this machine.
+
+A slot owns one worker; a call takes a free slot, sends the snippet, and waits at most the timeout plus a
+grace period. A worker that dies, hangs or talks nonsense is killed and replaced in the background, and the
+call gets an error result. Workers exit when the host process goes away (EOF on their request pipe), and
+close() / atexit kill them. Thread-safe; the asyncio form comes from Executor.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import select
+import signal
+import struct
+import subprocess
+import tempfile
+import threading
+import time
+
+from . import containment
+from .config import SandboxConfig
+from .executor import Executor
+from .result import ExecResult, failure
+
+logger = logging.getLogger(__name__)
+
+START_TIMEOUT_S = 120.0  # warm-up imports sympy/numpy/matplotlib; slow when many workers start on few cores
+GRACE_S = 5.0  # the worker's own kill, drain and wipe after a timeout
+
+
+class WorkerError(RuntimeError):
+    """A worker failed to start or to answer; the message carries its stderr tail."""
+
+
+class _Worker:
+    def __init__(self, slot: int, config: SandboxConfig, mech: containment.Mechanism) -> None:
+        self.slot = slot
+        self.mech = mech
+        self._host_tmp = None
+        as_root = os.geteuid() == 0
+        if mech.name == "bwrap":
+            tmp_root, pid_ns, protected = "/tmp", True, []
+            nproc_slack = 0 if as_root else 2  # the user namespace also counts bwrap's init and the worker
+        else:
+            self._host_tmp = tempfile.mkdtemp(prefix=f"zerotir-sandbox-{slot}-")
+            tmp_root, pid_ns, protected = self._host_tmp, False, [os.getpid(), os.getpgrp()]
+            nproc_slack = 0 if as_root else _user_process_count() + 16
+            if as_root:
+                os.chown(self._host_tmp, containment.run_uid(slot), containment.run_uid(slot))
+        wcfg = dict(
+            tmp_root=tmp_root, pid_ns=pid_ns, protected_pids=protected, run_uid=containment.run_uid(slot),
+            seccomp=True, memory_mb=config.memory_mb, max_output_bytes=config.max_output_bytes,
+            max_processes=config.max_processes, max_file_mb=config.max_file_mb, nproc_slack=nproc_slack,
+            env=containment.snippet_env(tmp_root),
+        )
+        argv = containment.worker_argv(json.dumps(wcfg))
+        if mech.name == "bwrap":
+            argv = containment.bwrap_argv(max(256, 4 * config.max_file_mb), as_root) + argv
+        self.stderr = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, start_new_session=True,
+            env=containment.snippet_env(tmp_root), cwd=self._host_tmp or "/",
+        )
+        self.rfd, self.wfd = self.proc.stdout.fileno(), self.proc.stdin.fileno()
+        hello = self._recv(time.monotonic() + START_TIMEOUT_S)
+        if not hello.get("ready"):
+            raise WorkerError(f"worker {slot} sent {hello!r} instead of a ready message")
+        self.seccomp = bool(hello.get("seccomp"))
+        if hello.get("missing"):
+            logger.info("sandbox worker %d: modules not installed, not pre-imported: %s", slot, hello["missing"])
+
+    def call(self, code: str, timeout: float) -> dict:
+        self._send(dict(code=code, timeout=timeout))
+        return self._recv(time.monotonic() + timeout + GRACE_S)
+
+    def ping(self, timeout: float = 10.0) -> bool:
+        self._send(dict(ping=True))
+        return bool(self._recv(time.monotonic() + timeout).get("pong"))
+
+    def _send(self, obj: dict) -> None:
+        data = json.dumps(obj).encode()
+        data = struct.pack(">I", len(data)) + data
+        try:
+            while data:
+                data = data[os.write(self.wfd, data) :]
+        except OSError as exc:
+            raise WorkerError(f"worker {self.slot} is gone ({exc}); {self.stderr_tail()}") from exc
+
+    def _recv(self, deadline: float) -> dict:
+        head = self._read(4, deadline)
+        return json.loads(self._read(struct.unpack(">I", head)[0], deadline))
+
+    def _read(self, n: int, deadline: float) -> bytes:
+        buf = b""
+        while len(buf) < n:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.rfd], [], [], left)[0]:
+                raise WorkerError(f"worker {self.slot} did not answer in time; {self.stderr_tail()}")
+            chunk = os.read(self.rfd, n - len(buf))
+            if not chunk:
+                code = self.proc.poll()
+                raise WorkerError(f"worker {self.slot} died (exit {code}); {self.stderr_tail()}")
+            buf += chunk
+        return buf
+
+    def stderr_tail(self, n: int = 600) -> str:
+        try:
+            self.stderr.seek(0, os.SEEK_END)
+            size = self.stderr.tell()
+            self.stderr.seek(max(0, size - n))
+            tail = self.stderr.read().decode("utf-8", "replace").strip()
+        except (OSError, ValueError):
+            tail = ""
+        return f"worker stderr: {tail!r}" if tail else "no worker stderr"
+
+    def kill(self) -> None:
+        """Kill the worker and everything it contains (for bwrap, pid 1 of its namespace takes the rest)."""
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            logger.error("sandbox worker %d (pid %d) did not die after SIGKILL", self.slot, self.proc.pid)
+        self.stderr.close()
+        if self._host_tmp:
+            import shutil
+
+            shutil.rmtree(self._host_tmp, ignore_errors=True)
+
+
+def _user_process_count() -> int:
+    uid = os.getuid()
+    return sum(1 for p in os.listdir("/proc") if p.isdigit() and _owner(p) == uid)
+
+
+def _owner(pid: str) -> int | None:
+    try:
+        return os.stat(f"/proc/{pid}").st_uid
+    except OSError:
+        return None
+
+
+class LocalExecutor(Executor):
+    """Pool of `config.workers` warm workers; started on first use."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        super().__init__(config)
+        self._idle: queue.Queue[tuple[int, _Worker | None]] = queue.Queue()
+        self._workers: dict[int, _Worker] = {}
+        self._lock = threading.Lock()
+        self._start_lock = threading.Lock()
+        self._started = False
+        self._closed = False
+        self.mechanism: containment.Mechanism | None = None
+
+    @property
+    def isolation(self) -> str:
+        return self.mechanism.isolation if self.mechanism else "unstarted"
+
+    def start(self) -> None:
+        """Start every worker in parallel (idempotent); a worker that fails is retried on its first call."""
+        with self._start_lock:
+            if self._started:
+                return
+            if self._closed:
+                raise RuntimeError("LocalExecutor.start: the executor was closed; make a new one")
+            self.mechanism = containment.choose()
+            threads = [threading.Thread(target=self._spawn, args=(i,)) for i in range(self.concurrency)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            self._started = True
+
+    def _spawn(self, slot: int) -> None:
+        worker = None
+        try:
+            worker = _Worker(slot, self.config, self.mechanism)
+        except (OSError, WorkerError, ValueError) as exc:
+            logger.error("sandbox worker %d failed to start: %s", slot, exc)
+        with self._lock:
+            if worker is not None and self._closed:
+                worker.kill()
+                return
+            if worker is not None:
+                self._workers[slot] = worker
+        self._idle.put((slot, worker))
+
+    def run(self, code: str, timeout: float | None = None) -> ExecResult:
+        timeout = float(timeout if timeout is not None else self.config.timeout_s)
+        try:
+            self.start()
+        except RuntimeError as exc:
+            return failure(str(exc), self.isolation)
+        slot, worker = self._idle.get()
+        t0 = time.monotonic()
+        if worker is None:  # its last start failed: try again now, in this call
+            try:
+                worker = _Worker(slot, self.config, self.mechanism)
+                with self._lock:
+                    self._workers[slot] = worker
+            except (OSError, WorkerError, ValueError) as exc:
+                self._idle.put((slot, None))
+                return failure(f"worker {slot} failed to start: {exc}", self.isolation, time.monotonic() - t0)
+        try:
+            raw = worker.call(code, timeout)
+            self._idle.put((slot, worker))
+            return ExecResult(
+                raw["status"], raw["stdout"], raw["stderr"], raw["duration_s"], raw["truncated"],
+                self.isolation if worker.seccomp else self.isolation.replace("+seccomp", ""),
+            )
+        except (WorkerError, OSError, ValueError, KeyError, TypeError) as exc:
+            logger.warning("sandbox worker %d failed during a call, replacing it: %s", slot, exc)
+            self._replace(slot, worker)
+            return failure(f"the worker running this snippet failed and was replaced: {exc}", self.isolation,
+                           time.monotonic() - t0)
+
+    def _replace(self, slot: int, worker: _Worker) -> None:
+        worker.kill()
+        with self._lock:
+            self._workers.pop(slot, None)
+            closed = self._closed
+        if closed:
+            self._idle.put((slot, None))
+        else:
+            threading.Thread(target=self._spawn, args=(slot,), daemon=True).start()
+
+    def health_check(self) -> None:
+        """Raise RuntimeError unless a trivial snippet runs and prints the right answer."""
+        res = self.run("print(6 * 7)", timeout=30)
+        if res.status != "ok" or res.stdout.strip() != "42":
+            raise RuntimeError(
+                f"local sandbox ({self.isolation}) is unhealthy: 'print(6 * 7)' gave status={res.status!r} "
+                f"stdout={res.stdout!r} stderr={res.stderr[-500:]!r}"
+            )
+
+    def close(self) -> None:
+        super().close()
+        with self._lock:
+            self._closed = True
+            workers, self._workers = list(self._workers.values()), {}
+        for worker in workers:
+            worker.kill()
