@@ -77,7 +77,7 @@ def _last_group(text: str, boxes: list[Box]) -> list[Box]:
 
 _PROSE = [
     re.compile(r"final answer is\s*:?\s*(.+?)\.?\s*I hope it is correct", re.I | re.S),
-    re.compile(r"(?:final answer|the answer)\s*(?:is|:)\s*:?\s*(.+)", re.I),
+    re.compile(r"(?:final answer|the answer)\s*(?:is|:)\s*:?\s*(.+?)(?=\.\s|\.?\s*$)", re.I | re.M),
     re.compile(r"^#### *(.+)$", re.M),
     re.compile(r"<answer>(.*?)</answer>", re.S),
     re.compile(r"\*\*(?:final answer|answer)?:?\s*([^*\n]+?)\s*\*\*", re.I),

@@ -275,6 +275,8 @@ def _structure_equal(p: str, g: str, rename: dict[str, str] | None) -> bool:
 
 def _answers_equal(pred: str, gold: str) -> bool:
     pn, gn = normalize(pred), normalize(gold)
+    if not gn.text or not pn.text:
+        return False
     if pn.text == gn.text and pn.percent == gn.percent:
         return True
     golds, preds = _items(gn.text), _items(pn.text)
@@ -320,10 +322,10 @@ def _grade(pred: str, gold: str) -> bool:
         return False
     if len(pred) > MAX_ANSWER_CHARS:
         return strip_delimiters(pred) == strip_delimiters(gold)
+    if _answers_equal(pred, gold):
+        return True
     alts = _alternatives(normalize(gold).text)
-    if alts:
-        return any(_answers_equal(pred, a) for a in alts) or _answers_equal(pred, ", ".join(alts))
-    return _answers_equal(pred, gold)
+    return any(_answers_equal(pred, a) for a in alts) or (bool(alts) and _answers_equal(pred, ", ".join(alts)))
 
 
 def grade_prediction_timed(pred: str | None, gold: object, timeout_s: float = DEFAULT_TIMEOUT_S) -> tuple[bool, bool]:

@@ -1,0 +1,95 @@
+"""Grader behaviour pinned by case tables: the labelled regression set, extraction, whole responses."""
+
+import collections
+
+import pytest
+
+from reward.grader import coerce_gold, grade_answer, grade_prediction
+from reward.extract import extract_answer
+from tests.reward.cases import CASES
+
+
+def _id(case):
+    category, pred, gold, expected = case
+    return f"{category}:{pred[:30]!s}|{str(gold)[:30]}:{'eq' if expected else 'ne'}"
+
+
+@pytest.mark.parametrize("category,pred,gold,expected", CASES, ids=[_id(c) for c in CASES])
+def test_regression_set(category, pred, gold, expected):
+    assert grade_prediction(pred, gold) is expected
+
+
+def test_regression_set_covers_every_category_both_ways():
+    by_cat = collections.defaultdict(set)
+    for category, _, _, expected in CASES:
+        by_cat[category].add(expected)
+    assert len(CASES) >= 300
+    one_sided = {c for c, seen in by_cat.items() if seen != {True, False} and c != "no_false_accept"}
+    assert not one_sided
+
+
+EXTRACT = [
+    ("last_box", "a \\boxed{1} then \\boxed{2}", "2", "2"),
+    ("nested_braces", "\\boxed{\\frac{1}{2}}", "\\frac{1}{2}", "\\frac{1}{2}"),
+    ("set_braces", "\\boxed{\\{1,2\\}}", "\\{1,2\\}", "\\{1,2\\}"),
+    ("box_in_box", "\\boxed{\\boxed{3}}", "\\boxed{3}", "\\boxed{3}"),
+    ("unbalanced_last", "\\boxed{4} and \\boxed{5", "4", "4"),
+    ("no_answer", "I do not know.", None, None),
+    ("adjacent_boxes", "so $x = \\boxed{1}$ and $\\boxed{3}$.", "3", "1, 3"),
+    ("far_apart_boxes", "\\boxed{1}\n\nSo we continue and get \\boxed{3}.", "3", "3"),
+    ("fbox_lenient_only", "\\fbox{7}", None, "7"),
+    ("boxed_space", "\\boxed 7.", None, "7"),
+    ("answer_is", "Thus the answer is: $\\frac{3}{4}$.", None, "\\frac{3}{4}"),
+    ("final_answer_hope", "Final Answer: The final answer is $12$. I hope it is correct.", None, "12"),
+    ("gsm8k_hashes", "So 9*2=18.\n#### 18", None, "18"),
+    ("bold", "The result:\n\n**Answer: 42**", None, "42"),
+    ("answer_tags", "<answer> 9 </answer>", None, "9"),
+    ("prose_last_wins", "The answer is 3. Wait, actually the answer is 4", None, "4"),
+    ("empty", "", None, None),
+]
+
+
+@pytest.mark.parametrize("name,text,strict,lenient", EXTRACT, ids=[e[0] for e in EXTRACT])
+def test_extract_answer(name, text, strict, lenient):
+    assert extract_answer(text, strict=True) == strict
+    assert extract_answer(text) == lenient
+
+
+RESPONSES = [
+    ("boxed", "We get $x=3$, so \\boxed{3}.", "3", True),
+    ("boxed_wrong", "We get \\boxed{4}.", "3", False),
+    ("two_boxes_for_two_answers", "The roots are $\\boxed{2}$ and $\\boxed{-1}$.", "-1, 2", True),
+    ("two_boxes_single_gold_reads_last", "First \\boxed{2}, then $\\boxed{-1}$", "2", False),
+    ("prose_only", "... hence the answer is 5", "5", True),
+    ("olympiad_list_gold", "The solutions are \\boxed{84, 69}.", ["$69$,$84$"], True),
+    ("unit_in_answer", "The area is \\boxed{8\\sqrt{3} \\text{ square inches}}.", "8\\sqrt{3}", True),
+    ("no_answer", "I give up.", "5", False),
+]
+
+
+@pytest.mark.parametrize("name,text,gold,expected", RESPONSES, ids=[r[0] for r in RESPONSES])
+def test_grade_answer_on_whole_responses(name, text, gold, expected):
+    assert grade_answer(text, gold) is expected
+
+
+COERCE = [
+    ("float", 27.0, "27.0"),
+    ("int", 36, "36"),
+    ("list", ["$69$,$84$"], "69,84"),
+    ("two_items", ["$1$", "$2$"], "1, 2"),
+    ("list_repr", "['$69$,$84$']", "69,84"),
+    ("interval_not_list", "[\\frac12, 8]", "[\\frac12, 8]"),
+    ("number_list_literal_kept", "[1, 2]", "[1, 2]"),
+    ("none", None, ""),
+]
+
+
+@pytest.mark.parametrize("name,gold,expected", COERCE, ids=[c[0] for c in COERCE])
+def test_coerce_gold(name, gold, expected):
+    assert coerce_gold(gold) == expected
+
+
+@pytest.mark.parametrize("bad", [None, 5, b"\\boxed{5}", ["x"]], ids=["none", "int", "bytes", "list"])
+def test_non_string_inputs_are_wrong_not_errors(bad):
+    assert grade_prediction(bad, "5") is False
+    assert grade_answer(bad, "5") is False
