@@ -56,16 +56,17 @@ class ScriptedModel:
         return out, "length"
 
 
-@dataclass
 class FakeServer:
-    """Scripted stand-in for verl's LLMServerClient; one script per request_id (round-robin by first use)."""
+    """Scripted stand-in for verl's LLMServerClient; one script per request_id (round-robin by first use).
 
-    tokenizer: Any
-    scripts: list[str]
-    eos: bool = True
-    calls: list[dict] = field(default_factory=list)
-    _models: dict[str, ScriptedModel] = field(default_factory=dict)
-    _expected_prefix: dict[str, list[int]] = field(default_factory=dict)
+    A plain class, not a dataclass: hydra.utils.instantiate would turn a dataclass kwarg into a config.
+    """
+
+    def __init__(self, tokenizer: Any, scripts: list[str], eos: bool = True):
+        self.tokenizer, self.scripts, self.eos = tokenizer, scripts, eos
+        self.calls: list[dict] = []
+        self._models: dict[str, ScriptedModel] = {}
+        self._expected_prefix: dict[str, list[int]] = {}
 
     async def generate(self, request_id: str, *, prompt_ids: list[int], sampling_params: dict, **kwargs):
         from verl.workers.rollout.replica import TokenOutput
@@ -161,3 +162,54 @@ class FakeExecutor:
 def make_fake_executor(cfg: Any = None) -> FakeExecutor:
     """Executor factory with `make_executor`'s signature, selectable through `tir.executor_factory`."""
     return FakeExecutor()
+
+
+class FakeTransferQueue:
+    """In-process stand-in for the `transfer_queue` functions verl's V1 rollout and trainer call.
+
+    Rows are stored per (partition, key) as plain dicts; `kv_batch_get` returns what TransferQueue does:
+    a TensorDict with tensors as jagged nested tensors and everything else as a NonTensorStack.
+    """
+
+    def __init__(self):
+        self.rows: dict[tuple[str, str], dict] = {}
+        self.tags: dict[tuple[str, str], dict] = {}
+
+    def init(self, *args, **kwargs) -> None:
+        return None
+
+    async def async_kv_put(self, key, partition_id, tag=None, fields=None) -> None:
+        self.tags[(partition_id, key)] = tag
+
+    async def async_kv_batch_put(self, keys, fields=None, tags=None, partition_id="train") -> None:
+        self.kv_batch_put(keys, partition_id, fields=fields, tags=tags)
+
+    def kv_batch_put(self, keys, partition_id, fields=None, tags=None) -> None:
+        for i, key in enumerate(keys):
+            if tags is not None:
+                self.tags[(partition_id, key)] = tags[i]
+            if fields is not None:
+                row = self.rows.setdefault((partition_id, key), {})
+                for name in fields.keys():  # noqa: SIM118 - iterating a TensorDict walks its batch
+                    row[name] = _row(fields.get(name), i)
+
+    def kv_batch_get(self, keys, partition_id, select_fields):
+        import torch
+        from tensordict import NonTensorStack, TensorDict
+
+        out = {}
+        for name in select_fields:
+            values = [self.rows[(partition_id, key)][name] for key in keys]
+            if all(isinstance(v, torch.Tensor) for v in values):
+                out[name] = torch.nested.as_nested_tensor(values, layout=torch.jagged)
+            else:
+                out[name] = NonTensorStack(*values)
+        return TensorDict(out, batch_size=len(keys))
+
+
+def _row(column: Any, i: int) -> Any:
+    import torch
+
+    if isinstance(column, torch.Tensor):
+        return column.unbind(0)[i] if column.is_nested else column[i]
+    return column[i].data if hasattr(column[i], "data") else column[i]

@@ -134,7 +134,8 @@ class TIRResult:
             "tir_outputs_truncated": self.outputs_truncated,
             "tir_finish_reason": self.finish_reason,
             "tir_turns": self.turns,
-            "tir_generated_tokens": self.generated_tokens,
+            "tir_generated_tokens": self.generated_tokens,  # mask-1 tokens: the compute axis
+            "tir_response_tokens": len(self.response_ids),  # all response tokens, tool output included
         }
 
 

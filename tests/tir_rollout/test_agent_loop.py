@@ -23,6 +23,7 @@ EXTRA_KEYS = {
     "tir_finish_reason",
     "tir_turns",
     "tir_generated_tokens",
+    "tir_response_tokens",
     "turn_scores",
     "tool_rewards",
 }
@@ -79,6 +80,7 @@ async def test_one_call_output_fields(tokenizer):
     assert out.extra_fields["tir_code_calls"] == 1 and out.extra_fields["tir_finish_reason"] == "stop"
     assert out.extra_fields["tir_turns"] == 3 and out.num_turns == 1 + 3 + 1
     assert out.extra_fields["tir_generated_tokens"] == sum(out.response_mask)
+    assert out.extra_fields["tir_response_tokens"] == len(out.response_ids)
     assert out.response_logprobs is None
     text = tokenizer.decode(out.response_ids)
     # the closing-fence token "`\n" carries the newline; the block follows it, then the model resumes
