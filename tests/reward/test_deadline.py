@@ -1,0 +1,57 @@
+"""The thread-safe deadline under the grader: it stops pure-Python work on time, from any thread, and leaves
+no stray exception behind."""
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from reward.deadline import bounded
+
+
+def spin():
+    while True:
+        pass
+
+
+def swallow_exceptions():  # third-party code with a broad `except Exception` must not absorb the timeout
+    while True:
+        try:
+            sum(range(1000))
+        except Exception:
+            pass
+
+
+def test_result_passes_through():
+    assert bounded(lambda: 42, 1.0, None) == (42, False)
+
+
+@pytest.mark.parametrize("fn", [spin, swallow_exceptions], ids=["spin", "broad_except"])
+def test_runaway_work_is_stopped(fn):
+    start = time.perf_counter()
+    assert bounded(fn, 0.2, "late") == ("late", True)
+    assert time.perf_counter() - start < 2.0
+
+
+def test_errors_propagate():
+    with pytest.raises(ZeroDivisionError):
+        bounded(lambda: 1 / 0, 1.0, None)
+
+
+def test_nested_calls_share_the_outer_deadline():
+    assert bounded(lambda: bounded(spin, 10.0, "inner")[0], 0.2, "outer") == ("outer", True)
+
+
+def test_no_stray_exception_after_a_timeout():
+    bounded(spin, 0.1, None)
+    time.sleep(0.3)  # a late async exception would land here
+    assert bounded(lambda: "fine", 1.0, None) == ("fine", False)
+
+
+def test_each_thread_has_its_own_deadline():
+    with ThreadPoolExecutor(4) as pool:
+        fast = [pool.submit(bounded, lambda: threading.get_ident(), 5.0, None) for _ in range(4)]
+        slow = [pool.submit(bounded, spin, 0.2, "late") for _ in range(2)]
+        assert all(f.result()[1] is False for f in fast)
+        assert [f.result() for f in slow] == [("late", True)] * 2
