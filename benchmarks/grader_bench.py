@@ -1,0 +1,120 @@
+"""Grader throughput and latency on typical answers, next to plain math-verify measured in the same run.
+
+Run: `python -m benchmarks.grader_bench [--repeat N]`. Each pair is graded once per pass with every cache
+cleared first ("cold", what a new prompt costs), then again with caches warm (what the 15 other samples of a
+GRPO group cost). Per-core rates use process CPU time; the last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import time
+from importlib.metadata import version
+
+from math_verify import LatexExtractionConfig, parse, verify
+
+from reward import grader, symbolic
+
+TYPICAL: list[tuple[str, str]] = []
+for i in range(1, 41):
+    TYPICAL += [
+        (str(i * 37), str(i * 37)),  # integers
+        (str(i * 37 + 1), str(i * 37)),
+        (f"\\frac{{{i}}}{{{i + 7}}}", f"\\dfrac{{{2 * i}}}{{{2 * i + 14}}}"),  # fractions
+        (f"{i}\\sqrt{{{i + 1}}}", f"\\sqrt{{{i * i * (i + 1)}}}"),  # radicals
+        (f"[{i}, \\infty)", f"x \\ge {i}"),  # intervals
+        (f"({i}, {i + 1})", f"({i + 1}, {i})"),  # tuples
+        (f"{i}, {i + 2}", f"{i + 2}, {i}"),  # solution lists
+        ("\\text{Evelyn}" if i % 2 else "\\text{yes}", "\\text{Evelyn}"),  # text
+    ]
+
+_MV_CONFIG = [LatexExtractionConfig(boxed_match_priority=0)]
+
+
+def plain_math_verify(pred: str, gold: str) -> bool:
+    """The baseline: math-verify with its own (signal) timeouts, main thread, gold wrapped like verl does."""
+    g = parse("\\boxed{" + gold + "}", extraction_config=_MV_CONFIG)
+    p = parse("\\boxed{" + pred + "}", extraction_config=_MV_CONFIG)
+    return verify(g, p)
+
+
+def _clear_caches() -> None:
+    symbolic.parse_latex.cache_clear()
+    grader._item_equal.cache_clear()
+    from math_verify import parser
+
+    parser.parse_latex_cached.cache_clear()
+    parser.parse_expr_cached.cache_clear()
+
+
+def _measure(fn, pairs, cold: bool) -> dict:
+    if cold:
+        _clear_caches()
+    latencies, verdicts = [], []
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    for pred, gold in pairs:
+        t = time.perf_counter()
+        verdicts.append(fn(pred, gold))
+        latencies.append(time.perf_counter() - t)
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    q = statistics.quantiles(latencies, n=100)
+    return {
+        "per_s_per_core": round(len(pairs) / cpu, 1),
+        "per_s_wall": round(len(pairs) / wall, 1),
+        "p50_ms": round(q[49] * 1000, 2),
+        "p99_ms": round(q[98] * 1000, 2),
+        "max_ms": round(max(latencies) * 1000, 2),
+        "verdicts": verdicts,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=2, help="passes per mode (the best pass is reported)")
+    args = ap.parse_args()
+
+    pairs = TYPICAL
+    for fn in (grader.grade_prediction, plain_math_verify):  # import-time and first-call warm-up
+        fn("1", "1")
+    results = {}
+    for name, fn in (("zerotir", grader.grade_prediction), ("math_verify", plain_math_verify)):
+        for mode in ("cold", "warm"):
+            runs = [_measure(fn, pairs, cold=mode == "cold") for _ in range(args.repeat)]
+            results[f"{name}_{mode}"] = max(runs, key=lambda r: r["per_s_per_core"])
+    ours, theirs = results["zerotir_cold"]["verdicts"], results["math_verify_cold"]["verdicts"]
+    disagree = sum(a != b for a, b in zip(ours, theirs))
+
+    print(f"{len(pairs)} typical answer pairs (integers, fractions, radicals, intervals, tuples, lists, text)")
+    print(f"{'grader':22s} {'per s/core':>11s} {'per s wall':>11s} {'p50 ms':>8s} {'p99 ms':>8s} {'max ms':>8s}")
+    for key, r in results.items():
+        print(
+            f"{key:22s} {r['per_s_per_core']:11.1f} {r['per_s_wall']:11.1f} {r['p50_ms']:8.2f} "
+            f"{r['p99_ms']:8.2f} {r['max_ms']:8.2f}"
+        )
+    print(f"accepted: zerotir {sum(ours)}, math_verify {sum(theirs)}; verdicts differ on {disagree} pairs")
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        commit = ""
+    summary = {
+        "bench": "grader",
+        "pairs": len(pairs),
+        **{f"{k}_{m}": v[m] for k, v in results.items() for m in ("per_s_per_core", "p50_ms", "p99_ms")},
+        "verdicts_differ": disagree,
+        "commit": commit,
+        "versions": {p: version(p) for p in ("math-verify", "sympy", "latex2sympy2_extended", "antlr4-python3-runtime")},
+        "python": platform.python_version(),
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+    }
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
