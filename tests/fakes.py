@@ -66,6 +66,7 @@ class FakeServer:
         self.tokenizer, self.scripts, self.eos = tokenizer, scripts, eos
         self.calls: list[dict] = []
         self._models: dict[str, ScriptedModel] = {}
+        self.global_steps = 1  # the weight version LLMServerClient stamps on every output
         self._expected_prefix: dict[str, list[int]] = {}
 
     async def generate(self, request_id: str, *, prompt_ids: list[int], sampling_params: dict, **kwargs):
@@ -90,7 +91,9 @@ class FakeServer:
         ids, _ = self._models[request_id].emit(self.tokenizer, sampling_params.get("stop") or [], max_tokens)
         self._expected_prefix[request_id] = list(prompt_ids) + ids
         logprobs = [-0.5] * len(ids) if sampling_params.get("logprobs") else None
-        return {"token_ids": ids, "log_probs": logprobs, "stop_reason": "completed"}
+        g = self.global_steps
+        extra = {"global_steps": g, "min_global_steps": g, "max_global_steps": g}
+        return {"token_ids": ids, "log_probs": logprobs, "stop_reason": "completed", "extra_fields": extra}
 
 
 class SegmentServer:
@@ -199,6 +202,8 @@ class FakeTransferQueue:
 
         out = {}
         for name in select_fields:
+            if not any(name in self.rows[(partition_id, key)] for key in keys):
+                continue  # like TransferQueue: a field nobody wrote (e.g. "values" without a critic) is absent
             values = [self.rows[(partition_id, key)][name] for key in keys]
             if all(isinstance(v, torch.Tensor) for v in values):
                 out[name] = torch.nested.as_nested_tensor(values, layout=torch.jagged)

@@ -19,6 +19,7 @@ from uuid import uuid4
 
 from omegaconf import DictConfig, OmegaConf
 from verl.experimental.agent_loop.agent_loop import AgentLoopBase, AgentLoopMetrics, AgentLoopOutput
+from verl.experimental.agent_loop.tool_agent_loop import SPEC_DECODE_EXTRA_KEYS
 from verl.utils.rollout_trace import rollout_trace_op
 
 from tir_rollout.stop_machine import Segment, SegmentRequest, StopMachine, StopMachineConfig, run_stop_machine
@@ -47,6 +48,19 @@ def get_executor(tir: Mapping[str, Any]) -> Any:
             raise ValueError(f"tir.executor_factory: cannot import {factory_path!r} ({exc})") from exc
         _EXECUTORS[key] = factory(sandbox_cfg)
     return _EXECUTORS[key]
+
+
+def merge_server_fields(acc: dict[str, Any], new: Mapping[str, Any]) -> None:
+    """Fold one segment's server `extra_fields` into the trajectory's, as verl's ToolAgentLoop does: the
+    first segment's fields, the newest `max_global_steps` (V1 staleness metrics), summed spec-decode counts."""
+    if not acc:
+        acc.update(new)
+        return
+    if new.get("max_global_steps") is not None:
+        acc["max_global_steps"] = new["max_global_steps"]
+    for key in SPEC_DECODE_EXTRA_KEYS:
+        if key in new and key in acc:
+            acc[key] = int(acc[key]) + int(new[key])
 
 
 class ZeroTIRAgentLoop(AgentLoopBase):
@@ -88,6 +102,7 @@ class ZeroTIRAgentLoop(AgentLoopBase):
         request_id = f"det-{priority}" if deterministic else uuid4().hex  # sticky: reuses the prefix cache
         machine = StopMachine(self.machine_config, self.tokenizer, prompt_ids, self.response_length)
         preempted = [-1]
+        server_fields: dict[str, Any] = {}  # what the server reports; V1 needs min/max_global_steps
 
         async def generate(request: SegmentRequest) -> Segment:
             params = {
@@ -101,6 +116,7 @@ class ZeroTIRAgentLoop(AgentLoopBase):
             )
             if out.num_preempted is not None:
                 preempted[0] = max(preempted[0], 0) + out.num_preempted
+            merge_server_fields(server_fields, out.extra_fields or {})
             return Segment(out.token_ids, out.log_probs, aborted=out.stop_reason == "aborted")
 
         result = await run_stop_machine(machine, generate, self.executor.run_async)
@@ -115,5 +131,5 @@ class ZeroTIRAgentLoop(AgentLoopBase):
                 generate_sequences=result.generate_s, tool_calls=result.tool_s, num_preempted=preempted[0]
             ),
             # turn_scores/tool_rewards keep the schema of verl's own loops (batch concat needs equal keys)
-            extra_fields={**result.extra_fields(), "turn_scores": [], "tool_rewards": []},
+            extra_fields={**server_fields, **result.extra_fields(), "turn_scores": [], "tool_rewards": []},
         )

@@ -26,6 +26,9 @@ EXTRA_KEYS = {
     "tir_response_tokens",
     "turn_scores",
     "tool_rewards",
+    "global_steps",  # from the server (LLMServerClient); V1 needs min/max for its staleness metrics
+    "min_global_steps",
+    "max_global_steps",
 }
 SAMPLING = {"temperature": 1.0, "top_p": 1.0, "top_k": -1, "repetition_penalty": 1.0, "logprobs": False}
 
@@ -93,6 +96,22 @@ async def test_one_call_output_fields(tokenizer):
     assert masked == OUTPUT_PREFIX + "42\n" + OUTPUT_SUFFIX
     assert out.response_mask[-1] == 1
     assert {c["request_id"] for c in server.calls} == {server.calls[0]["request_id"]}  # one sticky session
+
+
+class _WeightSyncServer(FakeServer):
+    """Weights move to the next version between every two requests (partial rollout across updates)."""
+
+    def generate_sync(self, request_id, prompt_ids, sampling_params):
+        out = super().generate_sync(request_id, prompt_ids, sampling_params)
+        self.global_steps += 1
+        return out
+
+
+async def test_global_steps_span_the_trajectory(tokenizer):
+    loop, _ = make_loop(tokenizer, [SCRIPT])
+    loop.server_manager = _WeightSyncServer(tokenizer, [SCRIPT])
+    out = await loop.run(dict(SAMPLING), raw_prompt=raw_prompt())
+    assert (out.extra_fields["min_global_steps"], out.extra_fields["max_global_steps"]) == (1, 3)
 
 
 async def test_sampling_params_follow_the_generate_contract(tokenizer):

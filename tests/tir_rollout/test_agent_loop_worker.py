@@ -127,6 +127,8 @@ def test_v1_worker_puts_tir_fields_into_transfer_queue(config, tokenizer, monkey
 
     asyncio.run(go())
     assert fake_tq.tags[("train", "u0")] == {"status": "finished"}
+    tag = fake_tq.tags[("train", "u0_0_0")]
+    assert (tag["status"], tag["min_global_steps"], tag["max_global_steps"]) == ("success", 1, 1)  # V1 staleness
     got = fake_tq.kv_batch_get(["u0_0_0", "u0_1_0"], "train", ["extra_fields", "response_mask", "loss_mask"])
     extra = list(got["extra_fields"])
     assert [e["tir_code_calls"] for e in extra] == [1, 0]  # rollout.n=2 sessions, one script each

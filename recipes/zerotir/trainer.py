@@ -1,0 +1,116 @@
+"""The recipe trainer: verl's sync V1 PPO trainer plus the `tir/*` training metrics, and its TaskRunner.
+
+Under verl 0.9.1's V1 trainer an agent loop's `extra_fields` reach TransferQueue but no training metric;
+`ZeroTIRTrainer._compute_metrics` reads them back (as verl does for speculative-decoding stats) and logs
+`tir_rollout.metrics` to every logger at every step. Registered as trainer mode "zerotir", but it runs
+as "sync": verl branches on the literal mode name (replay buffer, refill, resume). The registry lives in
+the TaskRunner's Ray process, so `ZeroTIRTaskRunner` is verl's TaskRunnerV1 defined in this module.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+import ray
+import torch
+import transfer_queue as tq
+from omegaconf import DictConfig, open_dict
+from verl.trainer.main_ppo import TaskRunnerV1
+from verl.trainer.ppo.v1 import PPOTrainerSync, register_trainer
+
+from tir_rollout.metrics import CumulativeCounters, ResponseRecord, is_correct, step_metrics
+
+logger = logging.getLogger(__name__)
+
+TRAINER_MODE = "zerotir"
+COUNTERS_FILE = "tir_counters.json"
+
+
+@register_trainer(TRAINER_MODE)
+class ZeroTIRTrainer(PPOTrainerSync):
+    """PPOTrainerSync whose step metrics include the ZeroTIR curves (code frequency, lengths, accuracy)."""
+
+    def __init__(self, config: DictConfig):
+        with open_dict(config):
+            config.trainer.v1.trainer_mode = "sync"  # verl's code paths test `trainer_mode == "sync"`
+        super().__init__(config)
+        self.tir_counters = CumulativeCounters()
+
+    def _compute_metrics(self, batch, metrics, timing_raw, global_steps, epoch):
+        super()._compute_metrics(batch, metrics, timing_raw, global_steps, epoch)
+        metrics.update(self.tir_metrics(batch))
+
+    def tir_metrics(self, batch) -> dict[str, float]:
+        """Fetch `extra_fields`, response lengths and scores of the step's samples; compute `tir/*`."""
+        keys = [k for k, tag in zip(batch.keys, batch.tags, strict=True) if not tag.get("is_padding", False)]
+        if not keys:
+            return {}
+        data = tq.kv_batch_get(
+            keys=keys, partition_id=batch.partition_id, select_fields=["extra_fields", "responses", "rm_scores"]
+        )
+        records = tir_records(
+            _as_list(data["extra_fields"]), _row_lengths(data["responses"]), _row_sums(data["rm_scores"])
+        )
+        return {**step_metrics(records), **self.tir_counters.update(records)}
+
+    def _counters_path(self) -> str:
+        root = self.config.trainer.default_local_dir
+        return os.path.join(os.path.abspath(root), f"global_step_{self.global_steps}", COUNTERS_FILE)
+
+    def _save_checkpoint(self):
+        super()._save_checkpoint()
+        path = self._counters_path()
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path + ".tmp", "w") as f:
+            json.dump(vars(self.tir_counters), f)
+        os.replace(path + ".tmp", path)
+
+    def _load_checkpoint(self):
+        super()._load_checkpoint()
+        path = self._counters_path()
+        if self.global_steps > 0 and os.path.exists(path):
+            with open(path) as f:
+                self.tir_counters = CumulativeCounters(**json.load(f))
+        elif self.global_steps > 0:
+            logger.warning("resumed at step %d without %s; tir/cum_* restart from 0", self.global_steps, path)
+
+
+def tir_records(extra_fields: list, response_lengths: list[int], scores: list[float]) -> list[ResponseRecord]:
+    """One ResponseRecord per sample from what TransferQueue holds."""
+    records = []
+    for extra, length, score in zip(extra_fields, response_lengths, scores, strict=True):
+        extra = extra if isinstance(extra, dict) else {}
+        records.append(ResponseRecord.from_extra_fields(extra, is_correct(extra, score), int(length)))
+    return records
+
+
+def _as_list(values) -> list:
+    return values.tolist() if hasattr(values, "tolist") else list(values)
+
+
+def _row_lengths(t: torch.Tensor) -> list[int]:
+    """Per-row lengths of a jagged (nested) batch as TransferQueue returns it; a dense one is all full."""
+    return t.offsets().diff().tolist() if t.is_nested else [t.shape[-1]] * t.shape[0]
+
+
+def _row_sums(t: torch.Tensor) -> list[float]:
+    return (t.to_padded_tensor(0.0) if t.is_nested else t).sum(dim=-1).tolist()
+
+
+def _actor_class(actor: type) -> type:
+    """The plain class behind a @ray.remote class (Ray forbids subclassing the remote one)."""
+    try:
+        return actor.__ray_metadata__.modified_class.__ray_actor_class__
+    except AttributeError as exc:
+        raise TypeError(f"cannot unwrap {actor!r}: Ray {ray.__version__} changed ActorClass internals") from exc
+
+
+class _ZeroTIRTaskRunner(_actor_class(TaskRunnerV1)):
+    """verl's TaskRunnerV1, unchanged. Defined here so that Ray imports this module (and with it the
+    "zerotir" trainer registration) in the TaskRunner process before `run` looks the trainer up."""
+
+
+# What `verl.trainer.main_ppo.run_ppo(config, task_runner_class=...)` expects: a Ray actor class.
+ZeroTIRTaskRunner = ray.remote(num_cpus=1)(_ZeroTIRTaskRunner)

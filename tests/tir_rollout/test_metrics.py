@@ -1,0 +1,197 @@
+"""`tir/*` metric computation (pure) and the recipe trainer that logs it (registry, sync mode, TQ fetch)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tir_rollout.metrics import METRIC_NAMES, CumulativeCounters, ResponseRecord, is_correct, step_metrics
+
+
+def rec(calls=0, errors=0, timeouts=0, truncated=0, gen=10, length=10, finish="stop", correct=False):
+    return ResponseRecord(calls, errors, timeouts, truncated, gen, length, finish, correct)
+
+
+# Hand-computed: 4 responses, 4 executions (1 error, 1 timeout, 1 truncated), 2 correct.
+BATCH = [
+    rec(calls=2, errors=1, truncated=1, gen=100, length=150, correct=True),
+    rec(gen=80, length=80),
+    rec(calls=1, timeouts=1, gen=60, length=70, finish="length"),
+    rec(calls=1, gen=40, length=50, correct=True),
+]
+EXPECTED = {
+    "tir/code_exec_ratio": 0.75,
+    "tir/code_calls_mean": 1.0,
+    "tir/code_calls_max": 2.0,
+    "tir/code_error_rate": 0.25,
+    "tir/code_timeout_rate": 0.25,
+    "tir/output_truncated_rate": 0.25,
+    "tir/finish_length_rate": 0.25,
+    "tir/acc": 0.5,
+    "tir/response_length/all": 87.5,
+    "tir/response_length/correct": 100.0,
+    "tir/response_length/wrong": 75.0,
+    "tir/generated_tokens_mean": 70.0,
+}
+
+
+def test_step_metrics_hand_computed():
+    assert step_metrics(BATCH) == pytest.approx(EXPECTED)
+    assert set(EXPECTED) <= set(METRIC_NAMES)
+
+
+@pytest.mark.parametrize(
+    "records,key,expected",
+    [
+        ([rec(), rec()], "tir/code_error_rate", 0.0),  # no execution: rates are 0, not NaN
+        ([rec(correct=False)], "tir/response_length/correct", None),  # empty group: left out
+        ([rec(correct=True)], "tir/response_length/wrong", None),
+        ([], "tir/acc", None),
+    ],
+    ids=["no_calls_zero_rates", "no_correct_group", "no_wrong_group", "empty_step"],
+)
+def test_step_metrics_edges(records, key, expected):
+    assert step_metrics(records).get(key) == expected
+
+
+def test_cumulative_counters_accumulate():
+    counters = CumulativeCounters()
+    assert counters.update(BATCH) == {"tir/cum_generated_tokens": 280.0, "tir/cum_sandbox_calls": 4.0}
+    assert counters.update(BATCH[:1]) == {"tir/cum_generated_tokens": 380.0, "tir/cum_sandbox_calls": 6.0}
+
+
+@pytest.mark.parametrize(
+    "extra,score,expected",
+    [
+        ({"reward_extra_info": {"acc": 1.0, "score": 0.0}}, 0.0, True),  # right answer, bad format
+        ({"reward_extra_info": {"acc": 0.0}}, 1.0, False),
+        ({}, 1.0, True),  # reward without `acc`: score > 0
+        ({}, 0.0, False),
+    ],
+    ids=["acc_wins_over_score", "acc_zero", "score_fallback_pos", "score_fallback_zero"],
+)
+def test_is_correct(extra, score, expected):
+    assert is_correct(extra, score) is expected
+
+
+def test_record_from_extra_fields_defaults_missing_counts():
+    r = ResponseRecord.from_extra_fields({"tir_code_calls": 2, "tir_finish_reason": "length"}, True, 33)
+    assert (r.code_calls, r.code_errors, r.response_tokens, r.generated_tokens, r.finish_reason) == (
+        2,
+        0,
+        33,
+        33,
+        "length",
+    )
+
+
+# ---- the recipe trainer --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def trainer_config():
+    from hydra import compose, initialize_config_module
+
+    with initialize_config_module("verl.trainer.config", version_base=None):
+        return compose(
+            "ppo_trainer",
+            overrides=[
+                "actor_rollout_ref.rollout.name=vllm",
+                "algorithm.adv_estimator=grpo",
+                "trainer.v1.trainer_mode=zerotir",
+                "trainer.n_gpus_per_node=1",
+            ],
+        )
+
+
+def test_registry_resolves_zerotir_and_task_runner_is_verls():
+    from verl.trainer.main_ppo import TaskRunnerV1
+    from verl.trainer.ppo.v1 import PPOTrainerSync, get_trainer_cls
+
+    from recipes.zerotir.trainer import ZeroTIRTaskRunner, ZeroTIRTrainer
+
+    assert get_trainer_cls("zerotir") is ZeroTIRTrainer and issubclass(ZeroTIRTrainer, PPOTrainerSync)
+    # run_ppo calls task_runner_class.remote() / .options(...): it must be a Ray actor class over TaskRunnerV1
+    assert callable(ZeroTIRTaskRunner.remote) and callable(ZeroTIRTaskRunner.options)
+    runner_cls = ZeroTIRTaskRunner.__ray_metadata__.modified_class.__ray_actor_class__
+    assert issubclass(runner_cls, TaskRunnerV1.__ray_metadata__.modified_class.__ray_actor_class__)
+    assert runner_cls.__module__ == "recipes.zerotir.trainer"  # Ray imports this module in the runner process
+
+
+def test_trainer_runs_verls_sync_paths(trainer_config):
+    from verl.trainer.ppo.v1.replay_buffer import ReplayBuffer
+
+    from recipes.zerotir.trainer import ZeroTIRTrainer
+
+    trainer = ZeroTIRTrainer(trainer_config.copy())
+    assert trainer.trainer_mode == "sync"
+    assert type(trainer.replay_buffer) is ReplayBuffer  # not ReplayBufferAsync, which "zerotir" would pick
+
+
+def _fill_transfer_queue(fake_tq):
+    """The synthetic batch above as TransferQueue rows, plus one padding row that must be ignored."""
+    import torch
+
+    rows = [(2, 1, 0, 1, 100, 150, "stop", {"acc": 1.0}, 0.0), (0, 0, 0, 0, 80, 80, "stop", {"acc": 0.0}, 0.0)]
+    rows += [(1, 0, 1, 0, 60, 70, "length", None, 0.0), (1, 0, 0, 0, 40, 50, "stop", None, 1.0)]
+    rows += [(5, 5, 0, 0, 9, 9, "stop", None, 1.0)]  # padding
+    keys, tags = [], []
+    for i, (calls, errors, timeouts, trunc, gen, length, finish, info, score) in enumerate(rows):
+        extra = {
+            "tir_code_calls": calls,
+            "tir_code_errors": errors,
+            "tir_code_timeouts": timeouts,
+            "tir_outputs_truncated": trunc,
+            "tir_generated_tokens": gen,
+            "tir_finish_reason": finish,
+        }
+        if info is not None:
+            extra["reward_extra_info"] = info
+        mask = torch.zeros(length, dtype=torch.int64)
+        mask[:gen] = 1
+        rm = torch.zeros(length)
+        rm[-1] = score
+        fake_tq.rows[("train", f"k{i}")] = {
+            "prompts": torch.ones(7, dtype=torch.int64),
+            "responses": torch.ones(length, dtype=torch.int64),
+            "response_mask": mask,
+            "rm_scores": rm,
+            "token_level_rewards": rm,
+            "advantages": rm,
+            "returns": rm,
+            "num_turns": 1 + 2 * calls + 1,
+            "extra_fields": extra,
+        }
+        keys.append(f"k{i}")
+        tags.append({"min_global_steps": 1, "max_global_steps": 1, "is_padding": i == 4})
+    return keys, tags
+
+
+class _OneGpuPool:
+    def get_n_gpus(self) -> int:
+        return 1
+
+
+def test_compute_metrics_adds_tir_metrics_from_transfer_queue(trainer_config, monkeypatch):
+    from transfer_queue import KVBatchMeta
+    from verl.trainer.ppo.v1 import trainer_base
+
+    import recipes.zerotir.trainer as trainer_module
+    from tests.fakes import FakeTransferQueue
+
+    fake_tq = FakeTransferQueue()
+    monkeypatch.setattr(trainer_base, "tq", fake_tq)
+    monkeypatch.setattr(trainer_module, "tq", fake_tq)
+    keys, tags = _fill_transfer_queue(fake_tq)
+    trainer = trainer_module.ZeroTIRTrainer(trainer_config.copy())
+    trainer.resource_pool_manager = _OneGpuPool()  # normally built by init(), which needs GPUs
+    batch = KVBatchMeta(keys=keys, tags=tags, partition_id="train")
+
+    metrics: dict = {}
+    trainer._compute_metrics(batch, metrics, {"step": 2.0, "gen": 1.0}, global_steps=2, epoch=0)
+    assert {k: metrics[k] for k in EXPECTED} == pytest.approx(EXPECTED)
+    assert metrics["tir/cum_generated_tokens"] == 280.0 and metrics["tir/cum_sandbox_calls"] == 4.0
+    assert "critic/score/mean" in metrics and "training/global_step" in metrics  # verl's own metrics still there
+
+    metrics = {}
+    trainer._compute_metrics(batch, metrics, {"step": 2.0, "gen": 1.0}, global_steps=3, epoch=0)
+    assert metrics["tir/cum_generated_tokens"] == 560.0 and metrics["tir/cum_sandbox_calls"] == 8.0
