@@ -99,7 +99,9 @@ def main() -> None:
     print(f"accepted: zerotir {sum(ours)}, math_verify {sum(theirs)}; verdicts differ on {disagree} pairs")
 
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        ).stdout.strip()
     except OSError:
         commit = ""
     summary = {
@@ -108,7 +110,9 @@ def main() -> None:
         **{f"{k}_{m}": v[m] for k, v in results.items() for m in ("per_s_per_core", "p50_ms", "p99_ms")},
         "verdicts_differ": disagree,
         "commit": commit,
-        "versions": {p: version(p) for p in ("math-verify", "sympy", "latex2sympy2_extended", "antlr4-python3-runtime")},
+        "versions": {
+            p: version(p) for p in ("math-verify", "sympy", "latex2sympy2_extended", "antlr4-python3-runtime")
+        },
         "python": platform.python_version(),
         "cpu": platform.processor() or platform.machine(),
         "cores": os.cpu_count(),

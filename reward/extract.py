@@ -13,9 +13,11 @@ from dataclasses import dataclass
 
 PROSE_TAIL_CHARS = 3000
 _BOX_CMD = re.compile(r"\\(boxed|fbox)\b\s*")
-_BRACES = re.compile(r"\\.|[{}]", re.S)
+_BRACES = re.compile(r"\\.|[{}]", re.DOTALL)
 # What may sit between two boxes that together give one answer ("\boxed{1}, \boxed{3}", "$\boxed{a}$ and $\boxed{b}$").
-_BOX_GAP = re.compile(r"^(?:\s|\$|,|;|\.|&|\\quad|\\qquad|\\\\|\\text\{\s*(?:and|or)\s*\}|\band\b|\bor\b|\\\]|\\\[|\\\(|\\\))*$")
+_BOX_GAP = re.compile(
+    r"^(?:\s|\$|,|;|\.|&|\\quad|\\qquad|\\\\|\\text\{\s*(?:and|or)\s*\}|\band\b|\bor\b|\\\]|\\\[|\\\(|\\\))*$"
+)
 
 
 @dataclass(frozen=True)
@@ -76,18 +78,18 @@ def _last_group(text: str, boxes: list[Box]) -> list[Box]:
 
 
 _PROSE = [
-    re.compile(r"final answer is\s*:?\s*(.+?)\.?\s*I hope it is correct", re.I | re.S),
-    re.compile(r"(?:final answer|the answer)\s*(?:is|:)\s*:?\s*(.+?)(?=\.\s|\.?\s*$)", re.I | re.M),
-    re.compile(r"^#### *(.+)$", re.M),
-    re.compile(r"<answer>(.*?)</answer>", re.S),
-    re.compile(r"\*\*(?:final answer|answer)?:?\s*([^*\n]+?)\s*\*\*", re.I),
+    re.compile(r"final answer is\s*:?\s*(.+?)\.?\s*I hope it is correct", re.IGNORECASE | re.DOTALL),
+    re.compile(r"(?:final answer|the answer)\s*(?:is|:)\s*:?\s*(.+?)(?=\.\s|\.?\s*$)", re.IGNORECASE | re.MULTILINE),
+    re.compile(r"^#### *(.+)$", re.MULTILINE),
+    re.compile(r"<answer>(.*?)</answer>", re.DOTALL),
+    re.compile(r"\*\*(?:final answer|answer)?:?\s*([^*\n]+?)\s*\*\*", re.IGNORECASE),
 ]
 
 
 def _clean_prose(ans: str) -> str:
     ans = ans.strip()
     ans = re.sub(r"^\*\*|\*\*$", "", ans).strip()
-    ans = re.sub(r"^(?:final answer|answer)\s*:\s*", "", ans, flags=re.I)
+    ans = re.sub(r"^(?:final answer|answer)\s*:\s*", "", ans, flags=re.IGNORECASE)
     if ans.startswith("$") and ans.count("$") >= 2:
         ans = ans[1 : ans.index("$", 1)] if not ans.startswith("$$") else ans.strip("$")
     return ans.strip().rstrip(".").strip()

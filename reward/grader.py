@@ -37,6 +37,7 @@ _SIMPLE_LHS = re.compile(r"^(?:\\angle\s*)?\\?[A-Za-z]+(?:_\{?\\?\w+\s*\}?)?(?:\
 _NUMBER = re.compile(r"^-?(?:\d+(?:\.\d*)?|\.\d+)$")
 _FRAC = re.compile(r"^(-?)\\frac(?:\{(-?\d+)\}|(\d))(?:\{(-?\d+)\}|(\d))$")
 _MIXED = re.compile(r"^(-?)(\d+)\s*\\frac\{(\d+)\}\{(\d+)\}$")
+_PRED_CHOICE = re.compile(r"^(?:\\text\{\(?(?P<t>[A-Ea-e])\)?\}|\((?P<p>[A-Ea-e])\))")
 _CHOICE = re.compile(r"^(?:\\text\{)?\(([A-Ea-e])\)\}?$")
 _TEXT = re.compile(r"^\\(?:text|mbox|mathrm|textrm|textit|mathit)\{([^{}]*)\}$")
 _TEXT_WORDS = {"yes", "no", "true", "false", "none", "odd", "even", "neither", "both", "never", "always"}
@@ -165,13 +166,12 @@ def _as_interval(s: str) -> str | None:
     if len(parts) == 3:
         a, op, b = (p.strip() for p in parts)
         if re.fullmatch(r"[a-zA-Z]", a):
-            var, op, bound = a, op, b
+            bound = b
         elif re.fullmatch(r"[a-zA-Z]", b):  # 5 > x  ->  x < 5
-            var, bound = b, a
+            bound = a
             op = {"<": ">", ">": "<", "\\le": "\\ge", "\\ge": "\\le"}[op]
         else:
             return None
-        del var
         if op in ("<", "\\le"):
             return "(-\\infty," + bound + (")" if op == "<" else "]")
         return ("(" if op == ">" else "[") + bound + ",\\infty)"
@@ -230,10 +230,16 @@ def _item_equal(p: str, g: str) -> bool:
     """One answer item against one gold item (both already normalised)."""
     if p == g:
         return True
-    pc = re.match(r"^(?:\\text\{)?\(([A-Ea-e])\)", p) or re.fullmatch(r"([A-E])", p)
+    pc = _PRED_CHOICE.match(p) or re.fullmatch(r"(?P<t>[A-E])", p)
     gc = _CHOICE.match(g) or re.fullmatch(r"([A-E])", g)
     if gc and pc:  # choice letters: "(C)", "\text{(C)}", "C", "(C) 12"
-        return pc.group(1).upper() == gc.group(1).upper()
+        return (pc.group("t") or pc.group("p")).upper() == gc.group(1).upper()
+    # AMC: "\\textbf{(B)} 27" against the gold value 27
+    if pc and not gc and pc.end() < len(p) and not re.match(r"[,=]", p[pc.end() :]):
+        return _item_equal(p[pc.end() :].strip(), g)
+    if "\\approx" in p:  # "\\pi \\approx 3.14": the exact value before, or the rounded value after
+        parts = _top_level_split(p, ("\\approx",))
+        return len(parts) > 1 and any(_item_equal(x, g) for x in (parts[0], parts[-1]))
     pt, gt = _plain_text(p), _plain_text(g)
     if gt is not None and pt is None and re.fullmatch(r"[A-Za-z ]+", p):
         pt = p.lower()
@@ -288,6 +294,11 @@ def _answers_equal(pred: str, gold: str) -> bool:
         )
     golds = [normalize(x).text for x in golds]
     preds = [normalize(x).text for x in preds]
+    gb = _bracketed(gn.text)
+    if (
+        len(golds) == 1 and gb and gb[0] == "(" and len(preds) == len(gb[2]) > 1 and not _bracketed(pn.text)
+    ):  # gold (2,3), boxes 2 and 3
+        return all(_item_equal(normalize(a).text, normalize(b).text) for a, b in zip(preds, gb[2]))
     if len(preds) == 1 and len(golds) > 1:
         b = _bracketed(preds[0])  # gold "f(n)=n, g(n)=1" against pred "(n, 1)": an ordered reading
         if b and b[0] == "(" and len(b[2]) == len(golds) and all(_split_equation(x)[0] for x in golds):
@@ -336,7 +347,7 @@ def grade_prediction_timed(pred: str | None, gold: object, timeout_s: float = DE
     try:
         gold_s = coerce_gold(gold)
         return bounded(lambda: _grade(pred.strip(), gold_s), timeout_s, False)
-    except Exception:  # noqa: BLE001 - the reward must never crash a training step; log and count as wrong
+    except Exception:
         logger.warning("grading failed for pred=%.80r gold=%.80r", pred, gold, exc_info=True)
         return False, False
 
@@ -362,6 +373,6 @@ def grade_answer(response_text: str, gold: str, timeout_s: float = DEFAULT_TIMEO
 
     try:
         return bounded(run, timeout_s, False)[0]
-    except Exception:  # noqa: BLE001 - never raise into the caller
+    except Exception:
         logger.warning("grade_answer failed for gold=%.80r", gold, exc_info=True)
         return False

@@ -19,14 +19,16 @@ _UNIT_WORDS = (
     r"|radians?|rad|people|persons?|students?|ways?|points?|times|percent|mL|L"
     r")(?:\^\{?[23]\}?|\s*squared|\s*cubed)?"
 )
-_UNIT_TEXT = re.compile(r"\\(?:text|mbox|mathrm|textrm|operatorname)\s*\{\s*~?\s*" + _UNIT_WORDS + r"\s*\.?\s*\}(?:\^\{?[23]\}?)?")
+_UNIT_TEXT = re.compile(
+    r"\\(?:text|mbox|mathrm|textrm|operatorname)\s*\{\s*~?\s*" + _UNIT_WORDS + r"\s*\.?\s*\}(?:\^\{?[23]\}?)?"
+)
 # Bare trailing unit words after a number or closing bracket ("45 minutes", "8 cm^2"); single letters are left
 # alone unless wrapped in \text (a bare "m" may be a variable, as in the OlympiadBench gold "6m").
 _UNIT_TAIL = re.compile(
     r"(?<=[\d}\)\s])\s*(?:square\s+|sq\.?\s+|cubic\s+)?(?:units?|inch(?:es)?|feet|foot|ft|yards?|miles?|meters?|metres?"
     r"|km|cm|mm|kilometers?|centimeters?|seconds?|minutes?|mins?|hours?|hrs?|days?|weeks?|years?|grams?|kg|pounds?"
     r"|liters?|ml|mph|km/h|m/s|dollars?|cents?|degrees?|people|students?|ways?|points?)(?:\^\{?[23]\}?)?\.?\s*$",
-    re.I,
+    re.IGNORECASE,
 )
 _SPACING = re.compile(r"(?<!\\)\\[,;:!> ]|\\q?quad\b|\\displaystyle\b|\\limits\b|\\nolimits\b")
 _LEFT_RIGHT = re.compile(r"\\(?:left|right|big|Big|bigg|Bigg)(?![a-zA-Z])\s*")

@@ -82,9 +82,12 @@ def is_safe(expr: object) -> bool:
                     if not node.free_symbols:
                         if _log10_abs(node, budget) > MAX_DIGITS:
                             return False
-                    elif node.exp.is_Integer and abs(int(node.exp)) > MAX_SYMBOLIC_EXPONENT:
-                        return False
-                    elif not node.exp.is_Integer and _log10_abs(node.exp, budget) > 3:
+                    elif (
+                        node.exp.is_Integer
+                        and abs(int(node.exp)) > MAX_SYMBOLIC_EXPONENT
+                        or not node.exp.is_Integer
+                        and _log10_abs(node.exp, budget) > 3
+                    ):
                         return False
             elif isinstance(node, (sympy.factorial, sympy.gamma, sympy.binomial, sympy.factorial2)):
                 if any(a.is_number and _log10_abs(a, budget) > math.log10(MAX_FACTORIAL_ARG) for a in node.args):
@@ -103,7 +106,7 @@ def parse_latex(latex: str) -> tuple:
         return ()
     try:
         parsed = parse("\\boxed{" + latex + "}", extraction_config=_CONFIG, parsing_timeout=None)
-    except Exception:  # noqa: BLE001 - math-verify/antlr raise many types on malformed LaTeX
+    except Exception:
         logger.debug("parse failed", exc_info=True)
         return ()
     if not parsed or not all(is_safe(p) for p in parsed):
@@ -128,7 +131,7 @@ def symbolic_equal(pred: str, gold: str, rename: dict[str, str] | None = None) -
         p = tuple(x.xreplace(subs) if isinstance(x, sympy.Basic) else x for x in p if not isinstance(x, str))
     try:
         return bool(verify(list(g), list(p), timeout_seconds=None))
-    except Exception:  # noqa: BLE001 - verify(raise_on_error=False) should not raise; be sure
+    except Exception:
         logger.debug("verify failed", exc_info=True)
         return False
 

@@ -16,7 +16,7 @@ from reward.extract import find_boxes
 from reward.grader import DEFAULT_TIMEOUT_S, grade_prediction_timed
 
 # A tool output block as the agent loop writes it: "```output\n" + result + "```" (reference §3.4).
-_OUTPUT_BLOCK = re.compile(r"```output\n.*?(?:```|\Z)", re.S)
+_OUTPUT_BLOCK = re.compile(r"```output\n.*?(?:```|\Z)", re.DOTALL)
 _EOS_MARKERS = ("<|endoftext|>", "<|im_end|>", "<|end_of_text|>", "<|eot_id|>", "</s>", "<eos>")
 MAX_TRAILING_CHARS = 20  # reference: at most 5 tokens after </answer>; ~4 characters a token
 _VERL_KWARGS = {"reward_router_address", "reward_model_tokenizer"}  # passed by verl's reward managers; unused
@@ -41,7 +41,7 @@ class Shaping:
     grade_timeout_s: float = DEFAULT_TIMEOUT_S
 
     @classmethod
-    def from_kwargs(cls, kwargs: dict[str, Any]) -> "Shaping":
+    def from_kwargs(cls, kwargs: dict[str, Any]) -> Shaping:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(kwargs) - known - _VERL_KWARGS)
         if unknown:
@@ -56,12 +56,14 @@ class Shaping:
                 f"(got overlong_buffer_tokens={shaping.overlong_buffer_tokens}, "
                 f"max_response_tokens={shaping.max_response_tokens})"
             )
-        if shaping.overlong_buffer_tokens and shaping.max_response_tokens is not None:
-            if shaping.overlong_buffer_tokens > shaping.max_response_tokens:
-                raise ValueError(
-                    f"reward_kwargs.overlong_buffer_tokens ({shaping.overlong_buffer_tokens}) must not exceed "
-                    f"max_response_tokens ({shaping.max_response_tokens})"
-                )
+        too_long = (
+            shaping.max_response_tokens is not None and shaping.overlong_buffer_tokens > shaping.max_response_tokens
+        )
+        if too_long:
+            raise ValueError(
+                f"reward_kwargs.overlong_buffer_tokens ({shaping.overlong_buffer_tokens}) must not exceed "
+                f"max_response_tokens ({shaping.max_response_tokens})"
+            )
         return shaping
 
 

@@ -4,8 +4,8 @@ import collections
 
 import pytest
 
-from reward.grader import coerce_gold, grade_answer, grade_prediction
 from reward.extract import extract_answer
+from reward.grader import coerce_gold, grade_answer, grade_prediction
 from tests.reward.cases import CASES
 
 

@@ -14,7 +14,7 @@ BOUND_S = 1.0
 SLACK_S = 2.0  # two cores shared with other jobs: scheduling delay, not grading time
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-_ints = st.integers(-10**6, 10**6).map(str)
+_ints = st.integers(-(10**6), 10**6).map(str)
 _fracs = st.tuples(st.integers(1, 999), st.integers(2, 999)).map(lambda t: f"\\frac{{{t[0]}}}{{{t[1]}}}")
 _radicals = st.tuples(st.integers(1, 20), st.integers(2, 99)).map(lambda t: f"{t[0]}\\sqrt{{{t[1]}}}")
 _symbolic = st.sampled_from(["n", "2n+1", "x^2-1", "\\pi", "2^{k}", "\\frac{n(n+1)}{2}", "\\binom{2n}{n}"])
@@ -47,7 +47,7 @@ def test_gold_grades_correct_against_itself(gold):
 
 
 @FAST
-@given(st.integers(-10**9, 10**9), st.integers(-10**9, 10**9))
+@given(st.integers(-(10**9), 10**9), st.integers(-(10**9), 10**9))
 def test_distinct_integers_never_match(a, b):
     assert grade_prediction(str(a), str(b)) is (a == b)
 

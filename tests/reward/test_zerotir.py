@@ -26,7 +26,11 @@ FORMAT = [
     ("no_box_in_answer", resp(body="5"), 0.0),
     ("box_outside_answer", "x</think> \\boxed{5} <answer>five</answer>", 0.0),
     ("answer_before_think_close", "<answer>\\boxed{5}</answer> then</think>", 0.0),
-    ("tags_inside_tool_output_ignored", resp(think="t\n```python\nprint(1)\n```" + OUT.format("</think><answer>")), 1.0),
+    (
+        "tags_inside_tool_output_ignored",
+        resp(think="t\n```python\nprint(1)\n```" + OUT.format("</think><answer>")),
+        1.0,
+    ),
     ("box_in_tool_output_only", "t" + OUT.format("\\boxed{5}") + "</think><answer>five</answer>", 0.0),
 ]
 
@@ -86,7 +90,17 @@ def test_missing_statistics_are_zero_and_keys_fixed():
     b = compute_score("math", "garbage", "5", extra_info={"tir_code_calls": None, "num_turns": None})
     assert list(a) == list(b)
     assert (b["code_calls"], b["code_errors"], b["has_code"], b["pred"]) == (0, 0, 0.0, "")
-    assert {"score", "acc", "pred", "format_ok", "finished", "code_calls", "code_errors", "code_timeouts", "has_code"} <= set(a)
+    assert {
+        "score",
+        "acc",
+        "pred",
+        "format_ok",
+        "finished",
+        "code_calls",
+        "code_errors",
+        "code_timeouts",
+        "has_code",
+    } <= set(a)
 
 
 SHAPING = [
@@ -95,9 +109,27 @@ SHAPING = [
     ("tool_bonus", resp(), {"tir_code_calls": 2, "tir_code_errors": 1}, {"tool_bonus": 0.1}, 1.1),
     ("tool_bonus_all_failed", resp(), {"tir_code_calls": 2, "tir_code_errors": 2}, {"tool_bonus": 0.1}, 1.0),
     ("tool_bonus_wrong_answer", resp(body="\\boxed{6}"), {"tir_code_calls": 2}, {"tool_bonus": 0.1}, 0.0),
-    ("overlong_inside", resp(), {"tir_response_tokens": 70}, {"overlong_buffer_tokens": 20, "overlong_penalty": 1.0, "max_response_tokens": 100}, 1.0),
-    ("overlong_half", resp(), {"tir_response_tokens": 90}, {"overlong_buffer_tokens": 20, "overlong_penalty": 1.0, "max_response_tokens": 100}, 0.5),
-    ("overlong_full", resp(), {"tir_response_tokens": 100}, {"overlong_buffer_tokens": 20, "overlong_penalty": 1.0, "max_response_tokens": 100}, 0.0),
+    (
+        "overlong_inside",
+        resp(),
+        {"tir_response_tokens": 70},
+        {"overlong_buffer_tokens": 20, "overlong_penalty": 1.0, "max_response_tokens": 100},
+        1.0,
+    ),
+    (
+        "overlong_half",
+        resp(),
+        {"tir_response_tokens": 90},
+        {"overlong_buffer_tokens": 20, "overlong_penalty": 1.0, "max_response_tokens": 100},
+        0.5,
+    ),
+    (
+        "overlong_full",
+        resp(),
+        {"tir_response_tokens": 100},
+        {"overlong_buffer_tokens": 20, "overlong_penalty": 1.0, "max_response_tokens": 100},
+        0.0,
+    ),
 ]
 
 
@@ -108,8 +140,18 @@ def test_shaping_switches(name, response, extra, kwargs, score):
 
 BAD_KWARGS = [
     ("unknown_key", {"formatpenalty": 1.0}, TypeError, "formatpenalty"),
-    ("overlong_without_max", {"overlong_penalty": 1.0, "overlong_buffer_tokens": 10}, ValueError, "max_response_tokens"),
-    ("buffer_exceeds_max", {"overlong_buffer_tokens": 200, "max_response_tokens": 100}, ValueError, "overlong_buffer_tokens"),
+    (
+        "overlong_without_max",
+        {"overlong_penalty": 1.0, "overlong_buffer_tokens": 10},
+        ValueError,
+        "max_response_tokens",
+    ),
+    (
+        "buffer_exceeds_max",
+        {"overlong_buffer_tokens": 200, "max_response_tokens": 100},
+        ValueError,
+        "overlong_buffer_tokens",
+    ),
 ]
 
 
@@ -129,7 +171,9 @@ def test_verl_manager_kwargs_are_accepted():
     assert result["score"] == 1.0
 
 
-BATCH = [(resp(body=f"\\boxed{{{i}}}"), str(3 * (i // 3))) for i in range(12)] + [(resp(body="\\boxed{(x+y+z)^{60}}"), "5")]
+BATCH = [(resp(body=f"\\boxed{{{i}}}"), str(3 * (i // 3))) for i in range(12)] + [
+    (resp(body="\\boxed{(x+y+z)^{60}}"), "5")
+]
 
 
 def test_worker_threads_match_sequential():
