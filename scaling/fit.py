@@ -195,8 +195,6 @@ def fit_series(
         notes.append(f"too few points to hold out {n_test}; chose by in-sample RMSE")
     if result.chosen and extrapolate_to is not None and axis == "step":
         result.extrapolation = extrapolations[result.chosen]
-        if extrapolate_to > 2 * x.max():
-            notes.append(f"extrapolating to {extrapolate_to:g}, {extrapolate_to / x.max():.1f}x the last {axis}")
     return result
 
 

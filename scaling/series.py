@@ -46,7 +46,7 @@ class Series:
         if "*" not in self.pattern:
             return self.spec
         head, *rest = self.pattern.split("*")
-        regex = re.escape(head) + "(.*?)" + "".join(".*?" + re.escape(r) for r in rest)
+        regex = re.escape(head) + "(.*?)" + ".*?".join(re.escape(r) for r in rest)
         match = re.fullmatch(regex, self.key)
         return f"{self.spec}[{match.group(1) if match else self.key}]"
 
@@ -55,7 +55,7 @@ DEFAULT_SPECS = (
     SeriesSpec("code_exec", "Code-execution frequency", ("tir/code_exec_ratio",)),
     SeriesSpec("response_length", "Response length (tokens)", ("tir/response_length/all", "response_length/mean")),
     SeriesSpec("train_acc", "Training accuracy", ("tir/acc", "critic/score/mean")),
-    SeriesSpec("val_acc", "Validation avg@k", ("val-core/*/acc/mean@*",)),
+    SeriesSpec("val_acc", "Validation avg@k", ("val-core/*/acc/mean@*",), correlate=False),
     SeriesSpec("eval_acc", "Eval avg@k over checkpoints", ("eval/*",), correlate=False),
 )
 DEFAULT_TOKEN_KEYS = ("tir/cum_generated_tokens",)

@@ -1,0 +1,139 @@
+"""From loaded runs to everything the report shows: series, fits on both axes, correlations, groupings.
+
+Pure computation: no files are written here (plots.py, report.py and wandb_report.py do that), so tests
+can check every number on synthetic runs. A series that cannot be fitted (constant, too short, missing)
+becomes a note on its run, never an exception.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from itertools import combinations
+
+import pandas as pd
+
+from scaling.correlate import Correlation, correlate
+from scaling.discover import ATTRIBUTES
+from scaling.fit import SeriesFit, fit_series, series_seed
+from scaling.run import Run
+from scaling.series import (
+    DEFAULT_PER_STEP_TOKEN_KEYS,
+    DEFAULT_SPECS,
+    DEFAULT_TOKEN_KEYS,
+    Series,
+    SeriesSpec,
+    compute_axis,
+    resolve,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Settings:
+    """Knobs of the analysis (conf/analyze.yaml `fit`, `correlation`, `series`, `tokens`)."""
+
+    specs: tuple[SeriesSpec, ...] = DEFAULT_SPECS
+    token_keys: tuple[str, ...] = DEFAULT_TOKEN_KEYS
+    per_step_token_keys: tuple[str, ...] = DEFAULT_PER_STEP_TOKEN_KEYS
+    holdout: float = 0.2
+    n_boot: int = 200
+    level: float = 0.95
+    seed: int = 0
+    min_points: int = 6
+    extrapolate_to: float | None = None
+    corr_n_boot: int = 500
+    group_by: tuple[str, ...] = ATTRIBUTES
+
+
+@dataclass
+class RunAnalysis:
+    run: Run
+    series: list[Series]
+    step_fits: dict[str, SeriesFit]  # by series name
+    token_fits: dict[str, SeriesFit]
+    tokens: pd.Series | None  # cumulative generated tokens by step
+    tokens_key: str | None
+    correlations: list[Correlation]
+    notes: list[str] = field(default_factory=list)
+
+    def series_named(self, name: str) -> Series | None:
+        return next((s for s in self.series if s.name == name), None)
+
+
+@dataclass
+class Analysis:
+    runs: list[RunAnalysis]
+    groupings: dict[str, dict[str, list[str]]]  # attribute -> value -> run ids (only attributes with >= 2 values)
+    settings: Settings
+
+    @property
+    def synthetic(self) -> bool:
+        return any(r.run.synthetic for r in self.runs)
+
+    @property
+    def series_names(self) -> list[str]:
+        names: list[str] = []
+        for ra in self.runs:
+            names += [s.name for s in ra.series if s.name not in names]
+        return names
+
+
+def _fit(series: Series, x, y, run: Run, axis: str, s: Settings) -> SeriesFit:
+    return fit_series(
+        x, y, run=run.run_id, series=series.name, key=series.key, axis=axis, holdout=s.holdout, n_boot=s.n_boot,
+        level=s.level, seed=s.seed, extrapolate_to=s.extrapolate_to if axis == "step" else None,
+        min_points=s.min_points,
+    )  # fmt: skip
+
+
+def analyse_run(run: Run, s: Settings) -> RunAnalysis:
+    series = [found for spec in s.specs for found in resolve(run, spec)]
+    notes = list(run.notes)
+    missing = [spec.name for spec in s.specs if not any(x.spec == spec.name for x in series)]
+    if missing and run.attributes.get("source") != "eval":
+        notes.append(f"not logged: {', '.join(missing)} (keys tried: {'; '.join(k for sp in s.specs if sp.name in missing for k in sp.keys)})")
+    tokens, tokens_key, token_notes = compute_axis(run, s.token_keys, s.per_step_token_keys)
+    if run.attributes.get("source") != "eval":
+        notes += token_notes
+    step_fits, token_fits = {}, {}
+    for sr in series:
+        values = sr.values
+        step_fits[sr.name] = _fit(sr, values.index.to_numpy(float), values.to_numpy(float), run, "step", s)
+        if tokens is not None:
+            joined = pd.concat([tokens.rename("x"), values.rename("y")], axis=1, join="inner")
+            token_fits[sr.name] = _fit(sr, joined["x"].to_numpy(), joined["y"].to_numpy(), run, "tokens", s)
+    correlations = []
+    spec_corr = {sp.name: sp.correlate for sp in s.specs}
+    for a, b in combinations([x for x in series if spec_corr.get(x.spec, False)], 2):
+        joined = pd.concat([a.values.rename("a"), b.values.rename("b")], axis=1, join="inner").sort_index()
+        for method in ("pearson", "spearman"):
+            seed = series_seed(s.seed, run.run_id, a.name, b.name, method)
+            correlations.append(
+                correlate(a.name, b.name, joined["a"], joined["b"], method=method, n_boot=s.corr_n_boot,
+                          level=s.level, seed=seed)  # fmt: skip
+            )
+    return RunAnalysis(run, series, step_fits, token_fits, tokens, tokens_key, correlations, notes)
+
+
+def groupings(runs: list[Run], attributes: tuple[str, ...]) -> dict[str, dict[str, list[str]]]:
+    """attribute -> value -> run ids, for attributes on which the runs differ (training runs only)."""
+    out = {}
+    for attr in attributes:
+        by_value: dict[str, list[str]] = {}
+        for run in runs:
+            if attr in run.attributes and run.attributes.get("source") != "eval":
+                by_value.setdefault(run.attributes[attr], []).append(run.run_id)
+        if len(by_value) >= 2:
+            out[attr] = dict(sorted(by_value.items()))
+    return out
+
+
+def analyse(runs: list[Run], settings: Settings | None = None) -> Analysis:
+    s = settings or Settings()
+    results = []
+    for run in runs:
+        log.info("analysing %s (%d steps)", run.run_id, len(run.table))
+        results.append(analyse_run(run, s))
+    return Analysis(results, groupings(runs, s.group_by), s)

@@ -1,0 +1,190 @@
+"""PNG figures of an `Analysis`: each series vs step with its fitted law and band, all series vs cumulative
+generated tokens, a correlation scatter matrix per run, and one comparison figure per grouping.
+
+matplotlib with the Agg backend (headless). Titles say SYNTHETIC when any input is synthetic, so a figure
+copied out of context cannot pass for a real result. Returns the paths written; never shows a window.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from scaling.analysis import Analysis, RunAnalysis  # noqa: E402
+from scaling.fit import SeriesFit  # noqa: E402
+
+log = logging.getLogger(__name__)
+DPI = 100
+OTHER_COLORS = {"log_linear": "C2", "power": "C3", "saturating": "C4"}
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")
+
+
+def _title(analysis: Analysis, text: str) -> str:
+    return f"SYNTHETIC DATA: {text}" if analysis.synthetic else text
+
+
+def _grid(n: int, width: float = 4.2, height: float = 3.0):
+    cols = min(n, 3)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows + 0.6), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat[:n])
+
+
+def _save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    log.info("wrote %s", path)
+    return path
+
+
+def _draw_fit(ax, fit: SeriesFit | None, x_to: float, color="C1", others: bool = True, label_prefix: str = "") -> None:
+    """Chosen law (solid, with its band), the other two (thin dashed), and the extrapolation interval."""
+    if fit is None or fit.best is None:
+        return
+    x = np.geomspace(max(fit.x_min, 1e-9), max(fit.x_max, x_to), 200)
+    best = fit.best
+    ax.plot(x, best.predict(x), color=color, lw=2, label=f"{label_prefix}{best.law} (chosen)")
+    if best.boot is not None and len(best.boot):
+        lo, hi = best.band(x)
+        ax.fill_between(x, lo, hi, color=color, alpha=0.25, lw=0)
+    if others:
+        for name, other in fit.fits.items():
+            if name != best.law:
+                ax.plot(x, other.predict(x), lw=0.9, ls="--", color=OTHER_COLORS[name], label=name)
+    if fit.extrapolation:
+        e = fit.extrapolation
+        ax.errorbar([e.x], [e.value], yerr=[[e.value - e.pi_low], [e.pi_high - e.value]], fmt="o", color=color,
+                    capsize=3, ms=4, label=f"step {e.x:g}: {e.value:.3g} [{e.pi_low:.3g}, {e.pi_high:.3g}]")  # fmt: skip
+
+
+def series_figures(analysis: Analysis, out: Path) -> list[Path]:
+    """One figure per series (spec), one panel per run that logged it."""
+    paths = []
+    extrap = analysis.settings.extrapolate_to or 0
+    specs = list(dict.fromkeys(s.spec for ra in analysis.runs for s in ra.series))
+    for spec in specs:
+        panels = [(ra, s) for ra in analysis.runs for s in ra.series if s.spec == spec]
+        fig, axes = _grid(len(panels))
+        for ax, (ra, s) in zip(axes, panels):
+            ax.plot(s.values.index, s.values.to_numpy(), ".", ms=3, alpha=0.5, color="C0", label=s.key)
+            _draw_fit(ax, ra.step_fits.get(s.name), extrap)
+            fit = ra.step_fits.get(s.name)
+            extra = f"\n{'; '.join(fit.notes)}" if fit and fit.best is None else ""
+            ax.set_title(f"{ra.run.label}\n{s.name}{extra}", fontsize=8)
+            ax.set_xlabel("training step")
+            ax.legend(fontsize=6, loc="best")
+        fig.suptitle(_title(analysis, f"{panels[0][1].title} vs step (points: logged; line: chosen law; band: 95% CI)"),
+                     fontsize=10)  # fmt: skip
+        paths.append(_save(fig, out / f"{_slug(spec)}_vs_step.png"))
+    return paths
+
+
+def tokens_figure(analysis: Analysis, out: Path) -> Path | None:
+    """All training series against cumulative generated tokens, one line per run."""
+    runs = [ra for ra in analysis.runs if ra.tokens is not None]
+    specs = list(dict.fromkeys(s.spec for ra in runs for s in ra.series))
+    if not specs:
+        return None
+    fig, axes = _grid(len(specs))
+    for ax, spec in zip(axes, specs):
+        for i, ra in enumerate(runs):
+            for s in (s for s in ra.series if s.spec == spec):
+                joined = pd.concat([ra.tokens.rename("x"), s.values.rename("y")], axis=1, join="inner")
+                color = f"C{i % 10}"
+                ax.plot(joined["x"], joined["y"], ".", ms=2, alpha=0.35, color=color)
+                _draw_fit(ax, ra.token_fits.get(s.name), 0, color=color, others=False, label_prefix=f"{ra.run.label}: ")
+        ax.set_xscale("log")
+        ax.set_xlabel("cumulative generated tokens")
+        ax.set_title(spec, fontsize=9)
+        ax.legend(fontsize=5, loc="best")
+    fig.suptitle(_title(analysis, "series vs cumulative generated tokens (log x; line: chosen law per run)"), fontsize=10)
+    return _save(fig, out / "series_vs_tokens.png")
+
+
+def correlation_figure(analysis: Analysis, out: Path) -> Path | None:
+    """One scatter matrix of the correlated series, all runs (colour = run); r and its interval per run above."""
+    runs = [ra for ra in analysis.runs if ra.correlations]
+    names = list(dict.fromkeys(n for ra in runs for c in ra.correlations for n in (c.x, c.y)))
+    if len(names) < 2:
+        return None
+    n = len(names)
+    fig, axes = plt.subplots(n, n, figsize=(3.4 * n, 2.8 * n + 0.5), squeeze=False)
+    for i, yi in enumerate(names):
+        for j, xj in enumerate(names):
+            ax = axes[i][j]
+            ax.tick_params(labelsize=6)
+            if i <= j:
+                ax.set_axis_off()
+            if i > j:
+                for k, ra in enumerate(runs):
+                    values = {s.name: s.values for s in ra.series}
+                    if xj in values and yi in values:
+                        joined = pd.concat([values[xj].rename("x"), values[yi].rename("y")], axis=1, join="inner")
+                        ax.plot(joined["x"], joined["y"], ".", ms=2, alpha=0.4, color=f"C{k % 10}")
+            elif i == j:
+                ax.text(0.5, 0.5, xj, ha="center", va="center", fontsize=10, weight="bold", transform=ax.transAxes)
+            else:
+                lines = []
+                for k, ra in enumerate(runs):
+                    c = next((c for c in ra.correlations if {c.x, c.y} == {xj, yi} and c.method == "pearson"), None)
+                    if c is not None:
+                        r = c.note or f"{c.r:+.2f} [{c.ci_low:+.2f}, {c.ci_high:+.2f}]"
+                        lines.append((f"{ra.run.label}: {r}", f"C{k % 10}"))
+                for row, (text, color) in enumerate(lines):
+                    ax.text(0.0, 1 - (row + 0.5) / max(len(lines), 6), text, fontsize=6, color=color,
+                            transform=ax.transAxes)  # fmt: skip
+            if i == n - 1 and j < i:
+                ax.set_xlabel(xj, fontsize=7)
+            if j == 0 and i > 0:
+                ax.set_ylabel(yi, fontsize=7)
+    fig.suptitle(_title(analysis, "correlations (colour = run; Pearson r [95% block-bootstrap CI])"), fontsize=9)
+    return _save(fig, out / "correlations.png")
+
+
+def comparison_figure(analysis: Analysis, attribute: str, groups: dict[str, list[str]], out: Path) -> Path:
+    """One panel per series; each run a line (smoothed data, thin; chosen law, thick), colour = group."""
+    by_id = {ra.run.run_id: ra for ra in analysis.runs}
+    specs = list(dict.fromkeys(s.spec for ids in groups.values() for rid in ids for s in by_id[rid].series))
+    fig, axes = _grid(len(specs))
+    for ax, spec in zip(axes, specs):
+        for g, (value, ids) in enumerate(groups.items()):
+            for k, rid in enumerate(ids):
+                ra = by_id[rid]
+                for s in (s for s in ra.series if s.spec == spec):
+                    color, style = f"C{g % 10}", ["-", "--", ":", "-."][k % 4]
+                    smooth = s.values.rolling(max(1, len(s.values) // 25), min_periods=1).mean()
+                    ax.plot(smooth.index, smooth.to_numpy(), lw=0.8, alpha=0.35, color=color, ls=style)
+                    fit = ra.step_fits.get(s.name)
+                    if fit and fit.best:
+                        x = np.linspace(fit.x_min, fit.x_max, 200)
+                        ax.plot(x, fit.best.predict(x), lw=2, color=color, ls=style,
+                                label=f"{attribute}={value}: {ra.run.label} ({fit.chosen})")  # fmt: skip
+        ax.set_title(spec, fontsize=9)
+        ax.set_xlabel("training step")
+        ax.legend(fontsize=5, loc="best")
+    fig.suptitle(_title(analysis, f"comparison by {attribute} (thin: logged, smoothed; thick: chosen law)"), fontsize=10)
+    return _save(fig, out / f"compare_{_slug(attribute)}.png")
+
+
+def write_all(analysis: Analysis, out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    paths = series_figures(analysis, out)
+    paths += [p for p in [tokens_figure(analysis, out)] if p]
+    paths += [p for p in [correlation_figure(analysis, out)] if p]
+    paths += [comparison_figure(analysis, attr, groups, out) for attr, groups in analysis.groupings.items()]
+    return paths
