@@ -69,6 +69,7 @@ class _Worker:
         if not hello.get("ready"):
             raise WorkerError(f"worker {slot} sent {hello!r} instead of a ready message")
         self.seccomp = bool(hello.get("seccomp"))
+        self.ns_init = _ns_init(self.proc.pid) if mech.name == "bwrap" else None
         if hello.get("missing"):
             logger.info("sandbox worker %d: modules not installed, not pre-imported: %s", slot, hello["missing"])
 
@@ -123,6 +124,11 @@ class _Worker:
                 stream.close()
             except OSError:
                 pass
+        if self.ns_init is not None and _parent(self.ns_init) == self.proc.pid:
+            try:  # pid 1 of the namespace: when it dies the kernel kills everything inside
+                os.kill(self.ns_init, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -136,6 +142,20 @@ class _Worker:
             import shutil
 
             shutil.rmtree(self._host_tmp, ignore_errors=True)
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return int(f.read().rsplit(b")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _ns_init(outer: int) -> int | None:
+    """bwrap's pid 1 inside the new namespace: the child of the bwrap process we started (it has its own session)."""
+    kids = [int(p) for p in os.listdir("/proc") if p.isdigit() and _parent(int(p)) == outer]
+    return kids[0] if len(kids) == 1 else None
 
 
 def _user_process_count() -> int:
@@ -234,6 +254,11 @@ class LocalExecutor(Executor):
             self._idle.put((slot, None))
         else:
             threading.Thread(target=self._spawn, args=(slot,), daemon=True).start()
+
+    def worker_pids(self) -> list[int]:
+        """Host pids of the live workers' top processes (bwrap, or the worker itself in the fallback)."""
+        with self._lock:
+            return [w.proc.pid for w in self._workers.values() if w.proc.poll() is None]
 
     def health_check(self) -> None:
         """Raise RuntimeError unless a trivial snippet runs and prints the right answer."""

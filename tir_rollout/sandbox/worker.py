@@ -296,14 +296,18 @@ class Worker:
             time.sleep(0.001)
 
     def _wipe(self) -> None:
+        """Remove everything under the call's writable roots, keeping the roots themselves (and their modes)."""
         for root in (self.tmp_root, "/dev/shm" if self.pid_ns else None):
             if root and os.path.isdir(root):
                 for name in os.listdir(root):
                     path = os.path.join(root, name)
                     if os.path.isdir(path) and not os.path.islink(path):
-                        shutil.rmtree(path, onerror=_force_remove)
+                        shutil.rmtree(path, onerror=_retry_writable)
                     else:
-                        _force_remove(None, path, None)
+                        try:
+                            os.unlink(path)
+                        except FileNotFoundError:
+                            pass
 
     def _child(self, work, out_w, err_w, st_w, code_r) -> None:
         """The prepared child: isolate, wait for the snippet, drop privileges, run it, never return."""
@@ -462,14 +466,13 @@ def _reap() -> None:
             return
 
 
-def _force_remove(_func, path, _exc) -> None:
+def _retry_writable(func, path, _exc) -> None:
+    """rmtree's error hook: the snippet may have made a directory unwritable (chmod 0); make it ours again."""
     try:
         os.chmod(os.path.dirname(path), 0o700)
         if os.path.isdir(path) and not os.path.islink(path):
             os.chmod(path, 0o700)
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            os.unlink(path)
+        func(path)
     except OSError:
         pass
 

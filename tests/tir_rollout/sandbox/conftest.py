@@ -1,0 +1,91 @@
+"""Shared fixtures: one LocalExecutor for the session, and a probe for processes a call left behind."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tir_rollout.sandbox import make_executor
+
+SECRET = "zerotir-test-secret-7f3a"
+os.environ["ZEROTIR_SANDBOX_TEST_SECRET"] = SECRET  # before any worker starts: must never reach a snippet
+
+
+@pytest.fixture(scope="session")
+def executor():
+    ex = make_executor({"concurrency": 2, "timeout_s": 5})
+    ex.start()
+    yield ex
+    ex.close()
+
+
+def _stat(pid: int) -> tuple[str, int] | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return fields[0].decode(), int(fields[1])
+    except (OSError, IndexError):
+        return None
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            st = _stat(int(name))
+            if st and st[1] == pid:
+                out.append(int(name))
+    return out
+
+
+def _ns_pid(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("NSpid:"):
+                    return int(line.split()[-1])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def _live(pid: int) -> bool:
+    st = _stat(pid)
+    return st is not None and st[0] not in ("Z", "X")
+
+
+def leftovers(ex) -> list[str]:
+    """Live processes in the workers' sandboxes other than bwrap's init, the worker and its direct children.
+
+    The worker's direct children are its prepared child (a fresh fork waiting for the next snippet) and the
+    last call's own process (already past the snippet, in _exit). Anything deeper, or any other child of the
+    namespace's init (an orphan: a daemon, a double fork), was started by a snippet and must be dead.
+    """
+    found = []
+    bwrap = ex.mechanism is not None and ex.mechanism.name == "bwrap"
+    for top in ex.worker_pids():
+        if bwrap:
+            inits = _children(top)
+            if len(inits) != 1:
+                found.append(f"bwrap {top} has {len(inits)} children, expected its namespace init")
+                continue
+            kids = [c for c in _children(inits[0]) if _live(c)]
+            workers = [c for c in kids if _ns_pid(c) == 2]
+            found += [f"pid {c}: orphan adopted by the sandbox init" for c in kids if c not in workers]
+        else:
+            workers = [top]
+        for w in workers:
+            for child in _children(w):
+                found += [f"pid {g}: child of snippet process {child}" for g in _children(child) if _live(g)]
+    return found
+
+
+def sandbox_processes(ex) -> list[int]:
+    """Every live process under the executor's workers (for checking close())."""
+    out, todo = [], list(ex.worker_pids())
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += _children(p)
+    return out
