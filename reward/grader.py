@@ -243,6 +243,8 @@ def _item_equal(p: str, g: str) -> bool:
     pt, gt = _plain_text(p), _plain_text(g)
     if gt is not None and pt is None and re.fullmatch(r"[A-Za-z ]+", p):
         pt = p.lower()
+    if pt is not None and gt is None and re.fullmatch(r"[A-Za-z ]+", g):
+        gt = g.lower()
     if gt is not None or pt is not None:
         return gt is not None and pt is not None and re.sub(r"\W", "", gt) == re.sub(r"\W", "", pt)
 

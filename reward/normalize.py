@@ -87,6 +87,7 @@ def normalize(s: str) -> Normalized:
         s = s.replace(a, b)
     s = re.sub(r"\\(?:textbf|mathbf|boldsymbol|bf)\s*\{([^{}]*)\}", r"\1", s)  # bold is emphasis only
     s = re.sub(r"\\(?:text|mbox|textrm|mathrm)\s*\{([^{}a-zA-Z]*)\}", r"\1", s)  # \text{5}, \text{(C)}: no words
+    s = re.sub(r"^\\(?:text|mbox|textrm)\s*\{(\s*-?\d[^{}]*)\}$", r"\1", s)  # \text{5 cm}: a number with its unit
     s = re.sub(r"\\(?:text|mbox|mathrm|textrm)\s*\{\s*(and|or)\s*\}", r" \1 ", s)
     s = re.sub(r"\s+(and|or)\s+", r" \\text{\1} ", s)  # keep list connectives through the space clean-up
     degree = False
