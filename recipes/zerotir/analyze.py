@@ -1,0 +1,99 @@
+"""Scaling-law analysis: `python -m recipes.zerotir.analyze` (conf/analyze.yaml; docs/analysis.md).
+
+Reads training logs (verl file logger, W&B offline folders or online runs) and eval summaries, fits the
+three laws per series, correlates the series, and writes PNGs, report.md, fits.json and wandb_report.json
+to `out_dir`. With no arguments it analyses the bundled SYNTHETIC example logs. Only wiring lives here;
+the analysis is the `scaling` package.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from scaling import analysis, discover, plots, report, wandb_logs, wandb_report
+from scaling.run import LogError
+from scaling.series import specs_from_config
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _path(p: str) -> Path:
+    """Relative to the working directory, else to the repo (so the examples resolve from anywhere)."""
+    path = Path(p).expanduser()
+    return path if path.is_absolute() or path.exists() else REPO_ROOT / path
+
+
+def settings(cfg: DictConfig) -> analysis.Settings:
+    return analysis.Settings(
+        specs=specs_from_config(OmegaConf.to_container(cfg.series)),
+        token_keys=tuple(cfg.tokens.cumulative),
+        per_step_token_keys=tuple(cfg.tokens.per_step),
+        holdout=cfg.fit.holdout, n_boot=cfg.fit.n_boot, level=cfg.fit.level, seed=cfg.fit.seed,
+        min_points=cfg.fit.min_points, extrapolate_to=cfg.extrapolate_to, corr_n_boot=cfg.correlation.n_boot,
+        group_by=tuple(cfg.group_by),
+    )  # fmt: skip
+
+
+def load_runs(cfg: DictConfig) -> tuple[list, list[str]]:
+    """(runs, input descriptions) from runs/root/eval/wandb, or the bundled examples when none is given."""
+    paths, evals = [_path(p) for p in cfg.runs], [_path(p) for p in cfg.eval]
+    if cfg.root:
+        found, found_evals = discover.find_under(_path(cfg.root))
+        if not found and not found_evals:
+            raise LogError(_path(cfg.root), "no runs (metrics/*.jsonl or wandb/offline-run-*) found under it")
+        paths, evals = paths + found, evals + found_evals
+    if not paths and not evals and not cfg.wandb.project:
+        paths, evals = discover.find_under(_path(cfg.examples))
+    runs = discover.load(paths, evals)
+    inputs = [str(p) for p in [*paths, *evals]]
+    if cfg.wandb.project:
+        import wandb
+
+        path = f"{cfg.wandb.entity}/{cfg.wandb.project}" if cfg.wandb.entity else cfg.wandb.project
+        filters = OmegaConf.to_container(cfg.wandb.filters)
+        for table, identity, config in wandb_logs.online_runs(wandb.Api(), path, filters):
+            runs.append(discover.run_from_wandb(table, identity, config, f"wandb:{path}/{identity['id']}"))
+        inputs.append(f"wandb:{path}")
+    if not runs:
+        raise LogError(cfg.wandb.project or "inputs", "no runs to analyse")
+    return runs, inputs
+
+
+def publish(cfg: DictConfig, result: analysis.Analysis, out: Path) -> str:
+    project = cfg.wandb.project or "zerotir"
+    spec = wandb_report.build(result, project, cfg.wandb.entity)
+    path = wandb_report.write_spec(spec, out / "wandb_report.json")
+    if not (cfg.wandb.project and cfg.wandb.report):
+        return f"W&B report spec written to {path} (offline: no report created)"
+    wr = wandb_report.load_report_api()
+    if wr is None:
+        return f"W&B report spec written to {path}; install wandb-workspaces to create the report online"
+    return f"W&B report created: {wandb_report.create(spec, wr)} (spec in {path})"
+
+
+@hydra.main(config_path="../../conf", config_name="analyze", version_base=None)
+def main(cfg: DictConfig) -> None:
+    out = Path(cfg.out_dir).resolve()
+    try:
+        runs, inputs = load_runs(cfg)
+    except LogError as err:
+        print(f"zerotir analyze: {err}", file=sys.stderr)
+        sys.exit(1)
+    result = analysis.analyse(runs, settings(cfg))
+    images = plots.write_all(result, out)
+    report_path, fits_path = report.write(result, images, out, inputs)
+    if result.synthetic:
+        print("NOTE: the inputs are SYNTHETIC example logs (examples/logs/make_synthetic.py), not real training runs.")
+    for ra in result.runs:
+        chosen = ", ".join(f"{name}: {f.chosen or 'none'}" for name, f in ra.step_fits.items())
+        print(f"{ra.run.label}: {len(ra.run.table)} steps; laws {chosen}")
+    print(publish(cfg, result, out))
+    print(f"wrote {len(images)} figures, {report_path} and {fits_path}")
+
+
+if __name__ == "__main__":
+    main()

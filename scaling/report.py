@@ -1,0 +1,156 @@
+"""The markdown report (`report.md`) and the machine-readable fits (`fits.json`) of an `Analysis`.
+
+The report leads with a SYNTHETIC banner when any input is synthetic, then per series the chosen law,
+its parameters with intervals, held-out error, extrapolation, and every note about a series that could
+not be fitted. fits.json has the same numbers (NaN written as null) for plotting elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+from scaling.analysis import Analysis
+from scaling.fit import SeriesFit, _finite
+from scaling.laws import LAWS
+
+BANNER = (
+    "> **SYNTHETIC DATA.** These inputs were generated from known laws by `examples/logs/make_synthetic.py`;\n"
+    "> no number below comes from a real training run.\n"
+)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write via a temp file and rename, so a reader never sees half a report."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def _num(x: float) -> str:
+    if x is None or not math.isfinite(x):
+        return "–"
+    return f"{x:.3g}" if abs(x) < 1e5 else f"{x:.3e}"
+
+
+def _params(fit: SeriesFit, law: str) -> str:
+    lf = fit.fits.get(law)
+    if lf is None:
+        return "–"
+    return "; ".join(f"{p.name} = {_num(p.value)} [{_num(p.ci_low)}, {_num(p.ci_high)}]" for p in lf.params)
+
+
+def fit_table(fits: list[SeriesFit], level: float) -> list[str]:
+    rows = [
+        f"| run | series | n | chosen | parameters of the chosen law ({level:.0%} CI) | held-out RMSE "
+        "log_linear / power / saturating | R² | notes |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for f in fits:
+        held = " / ".join(
+            ("**" + _num(f.fits[n].heldout_rmse) + "**" if n == f.chosen else _num(f.fits[n].heldout_rmse))
+            if n in f.fits else "–"
+            for n in LAWS
+        )  # fmt: skip
+        r2 = _num(f.best.r2) if f.best else "–"
+        notes = "; ".join(f.notes).replace("|", "/")
+        chosen = f"{f.chosen} `{LAWS[f.chosen].formula}`" if f.chosen else "none"
+        rows.append(f"| {f.run} | {f.series} | {f.n_points} | {chosen} | {_params(f, f.chosen) if f.chosen else '–'} "
+                    f"| {held} | {r2} | {notes} |")  # fmt: skip
+    return rows
+
+
+def render(analysis: Analysis, images: list[Path], out: Path, inputs: list[str]) -> str:
+    s = analysis.settings
+    lines = ["# ZeroTIR scaling-law analysis" + (" (SYNTHETIC DATA)" if analysis.synthetic else ""), ""]
+    if analysis.synthetic:
+        lines += [BANNER]
+    lines += [
+        "Laws, fitted by least squares to x > 0 (x = training step or cumulative generated tokens):",
+        "",
+        *[f"- **{law.name}**: `{law.formula}`" for law in LAWS.values()],
+        "",
+        f"The chosen law has the lowest RMSE on the last {s.holdout:.0%} of the points when fitted on the rest; "
+        f"its parameters are refitted on all points. Intervals: {s.level:.0%} wild bootstrap ({s.n_boot} "
+        f"replicates, seed {s.seed}). Correlations: {s.level:.0%} circular block bootstrap ({s.corr_n_boot}).",
+        "",
+        "## Inputs",
+        "",
+        *[f"- `{i}`" for i in inputs],
+        "",
+        "| run | attributes | steps | notes |",
+        "|---|---|---|---|",
+    ]
+    for ra in analysis.runs:
+        attrs = ", ".join(f"{k}={v}" for k, v in ra.run.attributes.items())
+        steps = f"{int(ra.run.table.index.min())}–{int(ra.run.table.index.max())} ({len(ra.run.table)})" if len(ra.run.table) else "none"
+        lines.append(f"| {ra.run.label} | {attrs} | {steps} | {'; '.join(ra.notes).replace('|', '/')} |")
+    lines += ["", "## Fits against training step", ""]
+    lines += fit_table([f for ra in analysis.runs for f in ra.step_fits.values()], s.level)
+    if s.extrapolate_to:
+        lines += ["", f"## Extrapolation to step {s.extrapolate_to:g}", "",
+                  "| run | series | law | value | mean curve CI | prediction interval (one logged value) | x beyond data |",
+                  "|---|---|---|---|---|---|---|"]  # fmt: skip
+        for ra in analysis.runs:
+            for f in ra.step_fits.values():
+                if e := f.extrapolation:
+                    lines.append(f"| {f.run} | {f.series} | {f.chosen} | {_num(e.value)} | [{_num(e.ci_low)}, {_num(e.ci_high)}] "
+                                 f"| [{_num(e.pi_low)}, {_num(e.pi_high)}] | {e.x / f.x_max:.1f}x |")  # fmt: skip
+    token_fits = [f for ra in analysis.runs for f in ra.token_fits.values()]
+    if token_fits:
+        lines += ["", "## Fits against cumulative generated tokens", ""]
+        lines += fit_table(token_fits, s.level)
+    corr = [(ra, c) for ra in analysis.runs for c in ra.correlations]
+    if corr:
+        lines += ["", "## Correlations between the series", "",
+                  "| run | x | y | method | r | block-bootstrap CI | Fisher-z CI (i.i.d.) | n | note |",
+                  "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        for ra, c in corr:
+            lines.append(f"| {ra.run.label} | {c.x} | {c.y} | {c.method} | {_num(c.r)} | [{_num(c.ci_low)}, {_num(c.ci_high)}] "
+                         f"| [{_num(c.fisher_low)}, {_num(c.fisher_high)}] | {c.n} | {c.note} |")  # fmt: skip
+    if analysis.groupings:
+        lines += ["", "## Comparisons", ""]
+        for attr, groups in analysis.groupings.items():
+            lines.append(f"- **{attr}**: " + "; ".join(f"{v}: {', '.join(ids)}" for v, ids in groups.items()))
+    lines += ["", "## Figures", ""]
+    for img in images:
+        rel = os.path.relpath(img, out)
+        lines += [f"### {img.stem}", "", f"![{img.stem}]({rel})", ""]
+    return "\n".join(lines) + "\n"
+
+
+def fits_json(analysis: Analysis) -> dict:
+    return _finite(
+        {
+            "synthetic": analysis.synthetic,
+            "settings": {k: v for k, v in vars(analysis.settings).items() if k != "specs"},
+            "laws": {name: law.formula for name, law in LAWS.items()},
+            "runs": [
+                {
+                    "run": ra.run.run_id,
+                    "source": str(ra.run.source),
+                    "attributes": ra.run.attributes,
+                    "synthetic": ra.run.synthetic,
+                    "notes": ra.notes,
+                    "tokens_key": ra.tokens_key,
+                    "step_fits": [f.to_dict() for f in ra.step_fits.values()],
+                    "token_fits": [f.to_dict() for f in ra.token_fits.values()],
+                    "correlations": [vars(c) for c in ra.correlations],
+                }
+                for ra in analysis.runs
+            ],
+            "groupings": analysis.groupings,
+        }
+    )
+
+
+def write(analysis: Analysis, images: list[Path], out: Path, inputs: list[str]) -> tuple[Path, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    report, fits = out / "report.md", out / "fits.json"
+    write_atomic(report, render(analysis, images, out, inputs))
+    write_atomic(fits, json.dumps(fits_json(analysis), indent=1, default=str) + "\n")
+    return report, fits
