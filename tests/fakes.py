@@ -101,11 +101,13 @@ class SegmentServer:
 
     def __init__(self, segments: list[list[int]]):
         self.segments = segments
+        self.prompt_lengths: list[int] = []
         self._next: dict[str, int] = {}
 
     async def generate(self, request_id: str, *, prompt_ids: list[int], sampling_params: dict, **kwargs):
         from verl.workers.rollout.replica import TokenOutput
 
+        self.prompt_lengths.append(len(prompt_ids))
         i = self._next.get(request_id, 0)
         self._next[request_id] = i + 1
         ids = self.segments[i % len(self.segments)][: sampling_params["max_tokens"]]
