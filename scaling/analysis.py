@@ -88,10 +88,15 @@ def _fit(series: Series, x, y, run: Run, axis: str, s: Settings) -> SeriesFit:
     )  # fmt: skip
 
 
+def _optional(spec: SeriesSpec) -> bool:
+    """Wildcard-only series (validation, eval) are families that a run may simply not have."""
+    return all("*" in k for k in spec.keys)
+
+
 def analyse_run(run: Run, s: Settings) -> RunAnalysis:
     series = [found for spec in s.specs for found in resolve(run, spec)]
     notes = list(run.notes)
-    missing = [spec.name for spec in s.specs if not any(x.spec == spec.name for x in series)]
+    missing = [sp.name for sp in s.specs if not any(x.spec == sp.name for x in series) and not _optional(sp)]
     if missing and run.attributes.get("source") != "eval":
         notes.append(f"not logged: {', '.join(missing)} (keys tried: {'; '.join(k for sp in s.specs if sp.name in missing for k in sp.keys)})")
     tokens, tokens_key, token_notes = compute_axis(run, s.token_keys, s.per_step_token_keys)

@@ -1,7 +1,8 @@
 """Fit the three laws to one series, pick one by held-out error, and put intervals on everything.
 
 Selection: each law is fitted to the first (1 - holdout) of the points (by x) and scored by its RMSE on
-the rest: the question a scaling law must answer is "does it predict later training". Reported
+the rest: the question a scaling law must answer is "does it predict later training"; a law with fewer
+parameters wins when within 5 % of the best (log_linear is power's b -> 0 limit). Reported
 parameters come from a refit on all points. Intervals: wild bootstrap (residuals times random signs,
 seeded), which keeps the x design and tolerates noise that changes with x (binomial rewards do);
 percentile intervals. Extrapolation adds a resampled residual to each replicate's curve, giving a
@@ -17,6 +18,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from scaling.laws import LAWS, POWER, SATURATING, Law, fit
+
+PARSIMONY = 0.05  # [ours] 5 %: log_linear is power's b -> 0 limit; on log-like data both score alike
 
 
 @dataclass
@@ -189,7 +192,10 @@ def fit_series(
                                            float(extrapolate_to), noise_pick[ok], noise_sign[ok], q)  # fmt: skip
     scored = {n: f.heldout_rmse for n, f in result.fits.items() if math.isfinite(f.heldout_rmse)}
     if scored:
-        result.chosen = min(scored, key=scored.get)
+        best = min(scored.values())
+        # parsimony: a law with fewer parameters within PARSIMONY of the best held-out error wins
+        close = [n for n in scored if scored[n] <= best * (1 + PARSIMONY)]
+        result.chosen = min(close, key=lambda n: (len(LAWS[n].params), scored[n]))
     elif result.fits:
         result.chosen = min(result.fits, key=lambda n: result.fits[n].rmse)
         notes.append(f"too few points to hold out {n_test}; chose by in-sample RMSE")

@@ -112,8 +112,8 @@ def hydra_config(exp: str, spec: dict) -> str:
     )
 
 
-def write_run(exp: str, run: str, spec: dict, rng: np.random.Generator) -> None:
-    folder = HERE / exp / run
+def write_run(root: Path, exp: str, run: str, spec: dict, rng: np.random.Generator) -> None:
+    folder = root / exp / run
     (folder / "metrics").mkdir(parents=True)
     (folder / "hydra" / ".hydra").mkdir(parents=True)
     (folder / "hydra" / ".hydra" / "config.yaml").write_text(hydra_config(exp, spec))
@@ -134,9 +134,9 @@ def write_run(exp: str, run: str, spec: dict, rng: np.random.Generator) -> None:
         tokens = last[0]["data"]["tir/cum_generated_tokens"] if last else tokens
 
 
-def write_eval(rng: np.random.Generator) -> None:
+def write_eval(root: Path, rng: np.random.Generator) -> None:
     """Avg@32 over checkpoints and tool budgets, shaped like the eval harness's accuracy_vs_step.json."""
-    folder = HERE / "eval" / "synthetic_qwen7b_grpo"
+    folder = root / "eval" / "synthetic_qwen7b_grpo"
     folder.mkdir(parents=True)
     rows = []
     for step in range(0, 241, 40):
@@ -148,16 +148,17 @@ def write_eval(rng: np.random.Generator) -> None:
     (folder / "accuracy_vs_step.json").write_text(json.dumps(rows, indent=0) + "\n")
 
 
-def main() -> None:
+def main(root: Path = HERE) -> None:
+    """Rewrite the example runs under `root` (this folder by default); the same bytes every time."""
     rng = np.random.default_rng(SEED)
     for exp, _ in RUNS:
-        shutil.rmtree(HERE / exp, ignore_errors=True)
-    shutil.rmtree(HERE / "eval", ignore_errors=True)
+        shutil.rmtree(root / exp, ignore_errors=True)
+    shutil.rmtree(root / "eval", ignore_errors=True)
     for (exp, run), spec in RUNS.items():
-        write_run(exp, run, spec, rng)
-    write_eval(rng)
-    size = sum(p.stat().st_size for p in HERE.rglob("*") if p.is_file() and p.suffix in (".jsonl", ".json", ".yaml"))
-    print(f"wrote {len(RUNS)} SYNTHETIC runs + 1 eval summary under {HERE} ({size / 1024:.0f} KiB)")
+        write_run(root, exp, run, spec, rng)
+    write_eval(root, rng)
+    size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file() and p.suffix in (".jsonl", ".json", ".yaml"))
+    print(f"wrote {len(RUNS)} SYNTHETIC runs + 1 eval summary under {root} ({size / 1024:.0f} KiB)")
 
 
 if __name__ == "__main__":
