@@ -1,0 +1,124 @@
+"""Per-(dataset, sweep point) metrics from finished samples: avg@k, unbiased pass@k, maj@k, tool use, length.
+
+Pure functions over `SampleRecord`s, so a summary is always re-derivable from samples.jsonl alone.
+avg@k is the paper's headline (mean accuracy over k samples, reference §7); pass@k is the unbiased
+estimator of Chen et al. 2021 (`estimate_pass_at_k` in the reference eval); maj@k votes over the first k
+samples by sample index, with answers compared as whitespace-free strings, not by math equivalence.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from evaluation.samples import SampleRecord
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Unbiased pass@k for one problem with n samples of which c are correct: 1 - C(n-c, k) / C(n, k)."""
+    if not 0 <= c <= n or not 1 <= k <= n:
+        raise ValueError(f"pass@k needs 0 <= c <= n and 1 <= k <= n (got n={n}, c={c}, k={k})")
+    if n - c < k:
+        return 1.0
+    return 1.0 - math.comb(n - c, k) / math.comb(n, k)
+
+
+def answer_key(prediction: str | None) -> str | None:
+    """The vote key of an answer: whitespace removed, so `\\frac{1}{2}` and `\\frac {1}{2}` agree."""
+    if prediction is None:
+        return None
+    key = "".join(prediction.split())
+    return key or None
+
+
+def majority_correct(samples: Sequence[SampleRecord]) -> bool:
+    """Whether the most frequent answer among `samples` is correct; ties go to the answer seen first.
+
+    Samples without an answer do not vote; with no answer at all the vote is wrong. The correctness of an
+    answer is that of the first sample that gave it (all samples with one key share one graded answer).
+    """
+    keys = [answer_key(s.prediction) for s in samples]
+    counts = Counter(k for k in keys if k is not None)
+    if not counts:
+        return False
+    best = max(counts.values())
+    for key, sample in zip(keys, samples):
+        if key is not None and counts[key] == best:
+            return sample.correct
+    raise AssertionError("unreachable: a key with the best count exists")
+
+
+@dataclass
+class MetricRow:
+    """One (dataset, max_tool_calls) cell of the summary; accuracies are percentages."""
+
+    dataset: str
+    max_tool_calls: int
+    problems: int
+    samples_per_problem: int  # the smallest count over problems (the k of avg@k)
+    avg_at_k: float  # mean accuracy over all samples of all problems (reference avg@32)
+    pass_at: dict[int, float] = field(default_factory=dict)  # k -> unbiased pass@k
+    maj_at_k: float = 0.0  # majority vote over samples_per_problem samples
+    code_call_rate: float = 0.0  # fraction of samples that ran at least one code block
+    code_calls_mean: float = 0.0  # executions per sample (the paper's code-execution frequency)
+    exec_error_rate: float = 0.0  # (errors + timeouts) / executions; 0 when nothing ran
+    length_rate: float = 0.0  # fraction of samples that ended on the token budget
+    response_tokens_correct: float | None = None  # mean response length (output tokens included)
+    response_tokens_wrong: float | None = None
+    complete: bool = True  # every problem has every requested sample
+
+    def as_dict(self) -> dict:
+        d = dict(self.__dict__)
+        d["pass_at"] = {str(k): v for k, v in self.pass_at.items()}
+        return d
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def summarize_cell(
+    dataset: str, max_tool_calls: int, samples: Iterable[SampleRecord], ks: Sequence[int] = (1,), expected: int = 0
+) -> MetricRow:
+    """Metrics of one cell. `expected` is the requested samples per problem (marks the cell incomplete)."""
+    by_problem: dict[str, list[SampleRecord]] = defaultdict(list)
+    for s in samples:
+        by_problem[s.problem_id].append(s)
+    if not by_problem:
+        raise ValueError(f"no samples for dataset {dataset!r} at max_tool_calls={max_tool_calls}")
+    for group in by_problem.values():
+        group.sort(key=lambda s: s.sample)
+    flat = [s for group in by_problem.values() for s in group]
+    n_min = min(len(g) for g in by_problem.values())
+    pass_at = {
+        k: 100.0 * sum(pass_at_k(len(g), sum(s.correct for s in g), k) for g in by_problem.values()) / len(by_problem)
+        for k in sorted(set(ks))
+        if 1 <= k <= n_min
+    }
+    calls = sum(s.code_calls for s in flat)
+    return MetricRow(
+        dataset=dataset,
+        max_tool_calls=max_tool_calls,
+        problems=len(by_problem),
+        samples_per_problem=n_min,
+        avg_at_k=100.0 * sum(sum(s.correct for s in g) / len(g) for g in by_problem.values()) / len(by_problem),
+        pass_at=pass_at,
+        maj_at_k=100.0 * sum(majority_correct(g[:n_min]) for g in by_problem.values()) / len(by_problem),
+        code_call_rate=sum(s.code_calls > 0 for s in flat) / len(flat),
+        code_calls_mean=calls / len(flat),
+        exec_error_rate=sum(s.code_errors + s.code_timeouts for s in flat) / calls if calls else 0.0,
+        length_rate=sum(s.finish_reason == "length" for s in flat) / len(flat),
+        response_tokens_correct=_mean([s.response_tokens for s in flat if s.correct]),
+        response_tokens_wrong=_mean([s.response_tokens for s in flat if not s.correct]),
+        complete=expected <= 0 or all(len(g) >= expected for g in by_problem.values()),
+    )
+
+
+def summarize(samples: Iterable[SampleRecord], ks: Sequence[int] = (1,), expected: int = 0) -> list[MetricRow]:
+    """One MetricRow per (dataset, max_tool_calls), sorted by dataset then sweep point."""
+    cells: dict[tuple[str, int], list[SampleRecord]] = defaultdict(list)
+    for s in samples:
+        cells[(s.dataset, s.max_tool_calls)].append(s)
+    return [summarize_cell(d, t, cells[(d, t)], ks, expected) for d, t in sorted(cells)]
