@@ -218,12 +218,18 @@ class LocalExecutor(Executor):
 
     def run(self, code: str, timeout: float | None = None) -> ExecResult:
         timeout = float(timeout if timeout is not None else self.config.timeout_s)
+        if self._closed:
+            return failure("LocalExecutor.run: the executor was closed; make a new one", self.isolation)
         try:
             self.start()
         except RuntimeError as exc:
             return failure(str(exc), self.isolation)
         slot, worker = self._idle.get()
         t0 = time.monotonic()
+        if worker is not None and worker.proc.poll() is not None:  # died while idle: replace it before use
+            logger.warning("sandbox worker %d died while idle (exit %s); starting a new one", slot, worker.proc.poll())
+            worker.kill()
+            worker = None
         if worker is None:  # its last start failed: try again now, in this call
             try:
                 worker = _Worker(slot, self.config, self.mechanism)

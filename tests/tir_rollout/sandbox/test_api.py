@@ -1,0 +1,138 @@
+"""The contract other parts rely on: names, config validation, ordering, asyncio, resilience, clean shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import signal
+import threading
+import time
+
+import pytest
+from omegaconf import OmegaConf
+
+from tests.tir_rollout.sandbox.conftest import _children, leftovers, sandbox_processes
+from tir_rollout.sandbox import ExecResult, make_executor, parse_config, run_batch, run_code, run_code_async
+from tir_rollout.sandbox.local import LocalExecutor
+from tir_rollout.sandbox.ray_pool import RayExecutor
+from tir_rollout.sandbox.sandbox_fusion import SandboxFusionExecutor
+
+BAD_CONFIGS = [
+    ("unknown_top_key", {"timeout": 5}, "sandbox.timeout"),
+    ("unknown_nested_key", {"sandbox_fusion": {"uri": "x"}}, "sandbox.sandbox_fusion.uri"),
+    ("unknown_ray_key", {"ray": {"nodes": 2}}, "sandbox.ray.nodes"),
+    ("bad_backend", {"backend": "docker"}, "sandbox.backend"),
+    ("zero_timeout", {"timeout_s": 0}, "sandbox.timeout_s"),
+    ("negative_memory", {"memory_mb": -1}, "sandbox.memory_mb"),
+    ("bool_is_not_a_number", {"max_processes": True}, "sandbox.max_processes"),
+    ("zero_concurrency", {"concurrency": 0}, "sandbox.concurrency"),
+    ("zero_pools", {"ray": {"pools_per_node": 0}}, "sandbox.ray.pools_per_node"),
+]
+
+
+@pytest.mark.parametrize(("cfg", "named"), [c[1:] for c in BAD_CONFIGS], ids=[c[0] for c in BAD_CONFIGS])
+def test_bad_config_names_the_key(cfg, named):
+    with pytest.raises(ValueError, match=named.replace(".", r"\.")):
+        parse_config(cfg)
+
+
+def test_config_defaults_and_dictconfig():
+    conf = parse_config(OmegaConf.create({"backend": "sandbox_fusion", "sandbox_fusion": {"retries": 1}}))
+    assert (conf.backend, conf.timeout_s, conf.memory_mb, conf.max_output_bytes) == ("sandbox_fusion", 10, 4096, 65536)
+    assert (conf.max_processes, conf.max_file_mb, conf.concurrency) == (64, 64, None)
+    assert conf.sandbox_fusion.retries == 1 and conf.sandbox_fusion.url == "http://127.0.0.1:8080/run_code"
+    assert conf.sandbox_fusion.max_concurrency == 64 and conf.sandbox_fusion.request_timeout_s == 40
+    assert conf.ray.pools_per_node == 1 and conf.workers == (os.cpu_count() or 1)
+
+
+@pytest.mark.parametrize(("backend", "cls"), [("local", LocalExecutor), ("sandbox_fusion", SandboxFusionExecutor),
+                                              ("ray", RayExecutor)])
+def test_make_executor_picks_the_backend(backend, cls):
+    ex = make_executor({"backend": backend})
+    assert type(ex) is cls
+    ex.close()
+
+
+def test_exec_result_is_frozen_with_the_agreed_fields():
+    res = ExecResult("ok", "a", "", 0.1)
+    assert [f.name for f in dataclasses.fields(res)] == [
+        "status", "stdout", "stderr", "duration_s", "truncated", "isolation"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        res.status = "error"
+    with pytest.raises(ValueError, match="crashed"):
+        ExecResult("crashed", "", "", 0.0)
+
+
+def test_module_functions_run_batch_of_64_in_order():
+    codes = [f"import math\nprint({i}, math.factorial({i % 20}))" for i in range(64)]
+    results = run_batch(codes, timeout=10)
+    import math
+
+    assert [r.stdout for r in results] == [f"{i} {math.factorial(i % 20)}\n" for i in range(64)]
+    assert all(r.status == "ok" for r in results)
+    assert run_code("print('single')").stdout == "single\n"
+
+
+async def test_run_code_async_does_not_block_the_event_loop():
+    ticks = 0
+    done = asyncio.Event()
+
+    async def ticker():
+        nonlocal ticks
+        while not done.is_set():
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    task = asyncio.create_task(ticker())
+    results = await asyncio.gather(*(run_code_async(f"import time\ntime.sleep(0.3)\nprint({i})") for i in range(6)))
+    done.set()
+    await task
+    assert [r.stdout for r in results] == [f"{i}\n" for i in range(6)]
+    assert ticks >= 20  # six 0.3 s calls on two workers take >= 0.9 s; a blocked loop would tick about once
+
+
+def test_a_killed_worker_is_replaced_and_the_call_gets_an_error(executor):
+    out = {}
+    thread = threading.Thread(target=lambda: out.setdefault("r", executor.run("import time\ntime.sleep(4)", 8)))
+    thread.start()
+    time.sleep(1.0)
+    old = executor.worker_pids()
+    for top in old:  # kill every sandbox from outside, as a crash of the worker would
+        for init in _children(top):
+            os.kill(init, signal.SIGKILL)
+    thread.join(30)
+    end = time.monotonic() + 10
+    while set(old) & set(executor.worker_pids()) and time.monotonic() < end:
+        time.sleep(0.05)  # let the idle sandbox finish dying, so the batch below meets no half-dead worker
+    busy = out["r"]
+    assert busy.status == "error" and "replaced" in busy.stderr, busy
+    results = executor.run_batch(["print('after')"] * 4)
+    assert [r.stdout for r in results] == ["after\n"] * 4
+    assert leftovers(executor) == []
+
+
+def test_non_string_code_is_an_error_result_not_an_exception(executor):
+    res = executor.run(None)  # type: ignore[arg-type]
+    assert res.status == "error" and "TypeError" in res.stderr
+
+
+def test_health_check_and_close_leave_nothing_running():
+    ex = make_executor({"concurrency": 1})
+    ex.health_check()
+    assert ex.run("print(1)").stdout == "1\n"
+    procs = sandbox_processes(ex)
+    assert len(procs) >= 3  # bwrap, its init, the worker (and its prepared child)
+    ex.close()
+    time.sleep(0.2)
+    assert [p for p in procs if os.path.exists(f"/proc/{p}") and _state(p) not in ("Z", "X")] == []
+    res = ex.run("print(1)")
+    assert res.status == "error" and "closed" in res.stderr
+
+
+def _state(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0].decode()
+    except OSError:
+        return "X"
