@@ -5,7 +5,7 @@ from dataclasses import asdict
 
 import pytest
 
-from evaluation.samples import SampleStore, SamplesFileError
+from evaluation.samples import SamplesFileError, SampleStore
 from tests.evaluation.factory import record
 
 

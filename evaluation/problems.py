@@ -1,0 +1,74 @@
+"""The problems of one evaluation: rows of the data_prep parquet files, as prompts ready to tokenise.
+
+Parquet files are built on demand by data_prep.ensure_parquet. The demo's `fewshot_demo` template is not a
+data_prep template: its prompts are rendered here from the raw question of the zero_tir file
+(extra_info.question), so data_prep's registry stays the paper's three templates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from data_prep import TEMPLATES, ensure_parquet, fewshot_demo
+
+
+@dataclass(frozen=True)
+class Problem:
+    dataset: str
+    problem_id: str
+    index: int  # row in the parquet file
+    messages: tuple[dict[str, str], ...]  # one user message of raw text, or chat messages
+    gold: str
+    chat: bool  # the template is meant for a chat template
+
+
+def template_names() -> list[str]:
+    return [*TEMPLATES, fewshot_demo.NAME]
+
+
+def load_problems(dataset: str, template: str, data_dir: str | Path, limit: int | None = None) -> list[Problem]:
+    """The first `limit` problems (all when None) of one dataset in one template."""
+    if template not in template_names():
+        raise ValueError(f"eval.template: unknown template {template!r}; valid: {', '.join(template_names())}")
+    source = "zero_tir" if template == fewshot_demo.NAME else template
+    path = ensure_parquet(Path(data_dir) / f"{dataset}.{source}.parquet")
+    rows = pq.read_table(path).to_pylist()
+    problems = []
+    for row in rows[:limit] if limit else rows:
+        extra = row["extra_info"]
+        if template == fewshot_demo.NAME:
+            messages = ({"role": "user", "content": fewshot_demo.render(extra["question"])},)
+        else:
+            messages = tuple({"role": m["role"], "content": m["content"]} for m in row["prompt"])
+        problems.append(
+            Problem(
+                dataset=dataset,
+                problem_id=str(extra["id"]),
+                index=int(extra["index"]),
+                messages=messages,
+                gold=str(row["reward_model"]["ground_truth"]),
+                chat=template in TEMPLATES and TEMPLATES[template].chat,
+            )
+        )
+    return problems
+
+
+def prompt_ids(tokenizer: Any, problem: Problem, apply_chat_template: bool | None = None) -> list[int]:
+    """Token ids of the prompt: raw text verbatim with no special tokens (as training), or the chat template.
+
+    apply_chat_template None follows the template (chat -> yes, raw templates -> no).
+    """
+    chat = problem.chat if apply_chat_template is None else apply_chat_template
+    if chat:
+        text = tokenizer.apply_chat_template(list(problem.messages), tokenize=False, add_generation_prompt=True)
+        return list(tokenizer.encode(text, add_special_tokens=False))
+    if len(problem.messages) != 1:
+        raise ValueError(
+            f"{problem.dataset} problem {problem.problem_id}: a raw-text template needs one message "
+            f"(got {len(problem.messages)}); use a raw template or eval.apply_chat_template=true"
+        )
+    return list(tokenizer.encode(problem.messages[0]["content"], add_special_tokens=False))
