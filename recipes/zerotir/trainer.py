@@ -1,11 +1,10 @@
 """The recipe trainer: verl's sync V1 PPO trainer plus the `tir/*` training metrics, and its TaskRunner.
 
 Under verl 0.9.1's V1 trainer an agent loop's `extra_fields` reach TransferQueue but no training metric;
-`ZeroTIRTrainer._compute_metrics` reads them back (as verl does for speculative-decoding stats) and logs
-`tir_rollout.metrics` to every logger at every step. Registered as trainer mode "zerotir", but it runs
-as "sync": verl branches on the literal mode name (replay buffer, refill, resume). The registry lives in
-the TaskRunner's Ray process, so `ZeroTIRTaskRunner` is verl's TaskRunnerV1 defined in this module.
-"""
+`ZeroTIRTrainer.step` reads them back (as verl's `_compute_metrics` does for speculative-decoding stats)
+and adds `tir_rollout.metrics` to the step's metrics, which every logger gets. Registered as trainer
+mode "zerotir" but runs as "sync": verl branches on the literal mode name (replay buffer, refill,
+resume). The registry is per process, so `ZeroTIRTaskRunner` (verl's TaskRunnerV1) is defined here."""
 
 from __future__ import annotations
 
@@ -38,9 +37,12 @@ class ZeroTIRTrainer(PPOTrainerSync):
         super().__init__(config)
         self.tir_counters = CumulativeCounters()
 
-    def _compute_metrics(self, batch, metrics, timing_raw, global_steps, epoch):
-        super()._compute_metrics(batch, metrics, timing_raw, global_steps, epoch)
+    def step(self, metrics: dict, timing_raw: dict):
+        """verl's step, then the `tir/*` metrics of its samples: here rather than in `_compute_metrics`,
+        which runs after the step's checkpoint, so saved cumulative counters include the saved step."""
+        batch = super().step(metrics, timing_raw)
         metrics.update(self.tir_metrics(batch))
+        return batch
 
     def tir_metrics(self, batch) -> dict[str, float]:
         """Fetch `extra_fields`, response lengths and scores of the step's samples; compute `tir/*`."""

@@ -171,7 +171,7 @@ class _OneGpuPool:
         return 1
 
 
-def test_compute_metrics_adds_tir_metrics_from_transfer_queue(trainer_config, monkeypatch):
+def test_step_adds_tir_metrics_from_transfer_queue(trainer_config, monkeypatch):
     from transfer_queue import KVBatchMeta
     from verl.trainer.ppo.v1 import trainer_base
 
@@ -183,15 +183,37 @@ def test_compute_metrics_adds_tir_metrics_from_transfer_queue(trainer_config, mo
     monkeypatch.setattr(trainer_module, "tq", fake_tq)
     keys, tags = _fill_transfer_queue(fake_tq)
     trainer = trainer_module.ZeroTIRTrainer(trainer_config.copy())
-    trainer.resource_pool_manager = _OneGpuPool()  # normally built by init(), which needs GPUs
-    batch = KVBatchMeta(keys=keys, tags=tags, partition_id="train")
+    # the GPU stages of verl's step (dataloader refill, old/ref log-probs, advantages, update) are faked out
+    trainer.resource_pool_manager = _OneGpuPool()
+    trainer.prepare_step = dict
+    trainer._step_once = lambda metrics, timing_raw, n: KVBatchMeta(keys=keys, tags=tags, partition_id="train")
 
     metrics: dict = {}
-    trainer._compute_metrics(batch, metrics, {"step": 2.0, "gen": 1.0}, global_steps=2, epoch=0)
+    batch = trainer.step(metrics, {})
     assert {k: metrics[k] for k in EXPECTED} == pytest.approx(EXPECTED)
     assert metrics["tir/cum_generated_tokens"] == 280.0 and metrics["tir/cum_sandbox_calls"] == 4.0
-    assert "critic/score/mean" in metrics and "training/global_step" in metrics  # verl's own metrics still there
+    # verl's own metric computation still runs on the same batch and leaves ours alone
+    trainer._compute_metrics(batch, metrics, {"step": 2.0, "gen": 1.0}, global_steps=2, epoch=0)
+    assert "critic/score/mean" in metrics and metrics["tir/acc"] == 0.5
 
     metrics = {}
-    trainer._compute_metrics(batch, metrics, {"step": 2.0, "gen": 1.0}, global_steps=3, epoch=0)
+    trainer.step(metrics, {})
     assert metrics["tir/cum_generated_tokens"] == 560.0 and metrics["tir/cum_sandbox_calls"] == 8.0
+
+
+def test_cumulative_counters_survive_a_checkpoint(trainer_config, tmp_path, monkeypatch):
+    import recipes.zerotir.trainer as trainer_module
+
+    config = trainer_config.copy()
+    config.trainer.default_local_dir = str(tmp_path)
+    trainer = trainer_module.ZeroTIRTrainer(config)
+    # verl's own save/load need the GPU worker groups; only our part runs here
+    monkeypatch.setattr(trainer_module.PPOTrainerSync, "_save_checkpoint", lambda self: None)
+    monkeypatch.setattr(trainer_module.PPOTrainerSync, "_load_checkpoint", lambda self: None)
+    trainer.global_steps = 7
+    trainer.tir_counters.update(BATCH)
+    trainer._save_checkpoint()
+    resumed = trainer_module.ZeroTIRTrainer(config.copy())
+    resumed.global_steps = 7  # what verl's _load_checkpoint sets from global_step_7
+    resumed._load_checkpoint()
+    assert (resumed.tir_counters.generated_tokens, resumed.tir_counters.sandbox_calls) == (280, 4)
