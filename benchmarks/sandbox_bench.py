@@ -1,0 +1,178 @@
+"""Sandbox throughput and overhead on a math-TIR snippet mix, next to the naive `python -c` per call.
+
+Run: `python -m benchmarks.sandbox_bench [--n 256] [--overhead-n 64]`. Prints a table; the last line is one
+JSON object (numbers, commit, versions, hardware). Overhead = end-to-end latency of one call at concurrency 1
+minus the snippet's own run time in a fork of this process warmed exactly like a sandbox worker (best of 3
+each, interleaved).
+Timings depend on what else runs on the machine; nothing here asserts a threshold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import contextlib
+import io
+import json
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import time
+
+TEMPLATES = [
+    "import sympy as sp\nx = sp.symbols('x')\nprint(sp.solve(x**2 - {a}*x + {b}, x))",
+    "import sympy as sp\nx = sp.symbols('x')\nprint(sp.factor(x**{n} - 1))",
+    "import sympy as sp\nx, y = sp.symbols('x y')\nprint(sp.solve([x + {a}*y - {b}, {a}*x - y - 1], [x, y]))",
+    "import sympy as sp\nn = sp.symbols('n', integer=True)\nprint(sp.summation(n**2, (n, 1, {n})), sp.isprime({big}))",
+    "import numpy as np\nA = np.random.default_rng({a}).random((60, 60)) + 60 * np.eye(60)\n"
+    "print(round(float(np.linalg.solve(A, np.ones(60)).sum()), 6), round(float(np.linalg.det(A[:4, :4])), 6))",
+    "import numpy as np\nM = np.array([[{a}, 1], [1, {b}]], dtype=float)\nprint(np.linalg.eigvalsh(M))",
+    "from fractions import Fraction\nfrom itertools import combinations\n"
+    "print(sum(Fraction(1, p * q) for p, q in combinations(range(1, {m}), 2)))",
+    "from itertools import permutations\nprint(sum(1 for p in permutations(range({k})) if p[0] < p[-1]))",
+    "s = 0\nfor i in range(1, {loop}):\n    s += (i * i) % 7\nprint(s)",
+    "n = {t}\nprint([(a, b, c) for a in range(1, n) for b in range(a, n) for c in range(b, n) if a*a + b*b == c*c][:4])",
+    "import math\nprint(math.comb({n2}, {k2}), math.gcd({a}*12, {b}*18), math.isqrt({big}))",
+    "from collections import Counter\nprint(Counter(d for i in range(1, {loop2}) for d in str(i * i)).most_common(3))",
+]
+
+
+def snippets(n: int, seed: int = 0) -> list[str]:
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        t = TEMPLATES[i % len(TEMPLATES)]
+        out.append(t.format(
+            a=rng.randint(2, 9), b=rng.randint(1, 20), n=rng.randint(4, 12), m=rng.randint(20, 40),
+            k=rng.randint(6, 8), loop=rng.randint(20_000, 80_000), t=rng.randint(25, 45), n2=rng.randint(20, 60),
+            k2=rng.randint(2, 10), big=rng.randint(10**9, 10**12), loop2=rng.randint(2_000, 8_000),
+        ))
+    return out
+
+
+def pct(values: list[float], q: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(q / 100 * (len(s) - 1))))]
+
+
+def timed_map(fn, items, concurrency: int) -> tuple[float, list[float], list]:
+    lat = [0.0] * len(items)
+
+    def one(i):
+        t0 = time.perf_counter()
+        r = fn(items[i])
+        lat[i] = time.perf_counter() - t0
+        return r
+
+    t0 = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
+        results = list(pool.map(one, range(len(items))))
+    return time.perf_counter() - t0, lat, results
+
+
+def naive(code: str) -> str:
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    return "ok" if proc.returncode == 0 else "error"
+
+
+def own_time(code: str) -> float:
+    """The snippet's run time in a fork of this process (warmed like a sandbox worker), fork excluded."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        sink = io.StringIO()
+        t0 = time.perf_counter()
+        with contextlib.redirect_stdout(sink):
+            exec(compile(code, "<snippet>", "exec"), {"__name__": "__main__"})
+        os.write(w, repr(time.perf_counter() - t0).encode())
+        os._exit(0)
+    os.close(w)
+    took = float(os.read(r, 64))
+    os.close(r)
+    os.waitpid(pid, 0)
+    return took
+
+
+def versions() -> dict:
+    import numpy
+    import sympy
+
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "")
+    return {"commit": commit, "python": platform.python_version(), "numpy": numpy.__version__,
+            "sympy": sympy.__version__, "cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=256, help="snippets in the throughput mix")
+    ap.add_argument("--overhead-n", type=int, default=64, help="snippets timed one at a time for the overhead")
+    args = ap.parse_args()
+    from tir_rollout.sandbox import make_executor
+
+    cores = os.cpu_count() or 1
+    codes = snippets(args.n)
+    ex = make_executor({"concurrency": cores})
+    t0 = time.perf_counter()
+    ex.start()
+    start_s = time.perf_counter() - t0
+    ex.run_batch(codes[: 2 * cores])  # let every worker prepare its first child
+
+    sb_wall, sb_lat, sb_res = timed_map(lambda c: ex.run(c, 30), codes, cores)
+    statuses = {s: sum(r.status == s for r in sb_res) for s in ("ok", "error", "timeout", "killed")}
+    nv_wall, nv_lat, nv_res = timed_map(naive, codes, cores)
+
+    from tir_rollout.sandbox import worker
+
+    worker.warm(os.path.join("/tmp", f"sandbox-bench-{os.getpid()}"))  # the same warm state as a worker
+    sub = codes[: args.overhead_n]
+    overhead, inside, own = [], [], []
+    for code in sub:  # best of 3 for both sides, interleaved, so load from other processes hits both alike
+        lat, dur = [], []
+        for _ in range(3):
+            time.sleep(0.05)  # a call arriving at an idle worker (in a rollout, the model generates between calls)
+            t = time.perf_counter()
+            res = ex.run(code, 30)
+            lat.append(time.perf_counter() - t)
+            dur.append(res.duration_s)
+        mine = min(own_time(code) for _ in range(3))
+        own.append(mine)
+        overhead.append(min(lat) - mine)
+        inside.append(min(dur) - mine)
+    isolation = sb_res[0].isolation
+    ex.close()
+
+    sb_rate, nv_rate = len(codes) / sb_wall, len(codes) / nv_wall
+    ms = lambda v: round(v * 1000, 2)  # noqa: E731
+    rows = [
+        ("sandbox", sb_rate, pct(sb_lat, 50), pct(sb_lat, 99)),
+        ("naive python -c", nv_rate, pct(nv_lat, 50), pct(nv_lat, 99)),
+    ]
+    print(f"{len(codes)} math-TIR snippets, concurrency {cores} ({cores} cores), isolation {isolation}")
+    print(f"sandbox statuses {statuses}; naive ok {nv_res.count('ok')}/{len(nv_res)}; pool start {start_s:.1f} s")
+    print(f"{'backend':<18}{'exec/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
+    for name, rate, p50, p99 in rows:
+        print(f"{name:<18}{rate:>10.1f}{ms(p50):>10}{ms(p99):>10}")
+    print(f"speed-up: {sb_rate / nv_rate:.1f}x")
+    print(f"overhead at concurrency 1 over {len(sub)} snippets (latency minus own warm run time): "
+          f"median {ms(statistics.median(overhead))} ms, p99 {ms(pct(overhead, 99))} ms; "
+          f"inside the worker: median {ms(statistics.median(inside))} ms; own run time median "
+          f"{ms(statistics.median(own))} ms")
+    print(json.dumps({
+        "bench": "sandbox", "n": len(codes), "concurrency": cores, "isolation": isolation,
+        "sandbox_exec_per_s": round(sb_rate, 2), "sandbox_p50_ms": ms(pct(sb_lat, 50)),
+        "sandbox_p99_ms": ms(pct(sb_lat, 99)), "naive_exec_per_s": round(nv_rate, 2),
+        "naive_p50_ms": ms(pct(nv_lat, 50)), "naive_p99_ms": ms(pct(nv_lat, 99)),
+        "speedup": round(sb_rate / nv_rate, 2), "overhead_median_ms": ms(statistics.median(overhead)),
+        "overhead_p99_ms": ms(pct(overhead, 99)), "overhead_inside_worker_median_ms": ms(statistics.median(inside)),
+        "own_run_median_ms": ms(statistics.median(own)), "statuses": statuses, "pool_start_s": round(start_s, 2),
+        **versions(),
+    }))
+
+
+if __name__ == "__main__":
+    main()
