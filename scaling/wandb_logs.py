@@ -110,7 +110,7 @@ def read_offline(run_folder: Path) -> tuple[dict[str, str], dict, list[tuple[int
                 if item.key != "_wandb":
                     _set_nested(config, _item_key(item), json.loads(item.value_json))
     if not records:
-        raise LogError(files[0], "no history rows (nothing was logged with wandb.log)")
+        raise LogError(files[0], "no history rows (nothing logged yet, or the run is open and wandb has not flushed it)")
     return identity, config, records
 
 

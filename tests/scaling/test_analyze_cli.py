@@ -1,0 +1,71 @@
+"""`python -m recipes.zerotir.analyze`: the bundled example logs, a real-run layout, and errors that name the file."""
+
+from __future__ import annotations
+
+import filecmp
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.scaling.runs import law_run
+
+REPO = Path(__file__).resolve().parents[2]
+FAST = ["fit.n_boot=20", "correlation.n_boot=20", "extrapolate_to=300"]
+
+
+def _analyze(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "recipes.zerotir.analyze", *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=240)  # fmt: skip
+
+
+def test_runs_on_real_layout_and_writes_every_output(tmp_path):
+    law_run(tmp_path / "outputs" / "qwen7b_grpo" / "default", range(1, 61), seed=3)
+    law_run(tmp_path / "outputs" / "qwen7b_zerorl_grpo" / "default", range(1, 61), seed=4, tool=False)
+    out = tmp_path / "analysis"
+    proc = _analyze(f"root={tmp_path / 'outputs'}", f"out_dir={out}", *FAST, "group_by=[tool]")
+    assert proc.returncode == 0, proc.stderr
+    assert "SYNTHETIC" not in proc.stdout and "offline: no report created" in proc.stdout
+    for name in ("report.md", "fits.json", "wandb_report.json", "code_exec_vs_step.png", "series_vs_tokens.png",
+                 "correlations.png", "compare_tool.png"):  # fmt: skip
+        assert (out / name).is_file(), name
+    assert json.loads((out / "fits.json").read_text())["settings"]["extrapolate_to"] == 300
+
+
+def test_empty_log_fails_naming_the_file(tmp_path):
+    run = tmp_path / "outputs" / "qwen7b_grpo" / "default"
+    (run / "metrics").mkdir(parents=True)
+    (run / "metrics" / "20260101-000000.jsonl").write_text("")
+    proc = _analyze(f"runs=[{run}]", f"out_dir={tmp_path / 'a'}")
+    assert proc.returncode == 1
+    assert f"{run / 'metrics' / '20260101-000000.jsonl'}: no records" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_root_without_runs_is_an_error(tmp_path):
+    proc = _analyze(f"root={tmp_path}", f"out_dir={tmp_path / 'a'}")
+    assert proc.returncode == 1 and f"{tmp_path}: no runs" in proc.stderr
+
+
+def test_bundled_examples_are_what_the_generator_writes(tmp_path):
+    spec = importlib.util.spec_from_file_location("make_synthetic", REPO / "examples" / "logs" / "make_synthetic.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main(tmp_path)
+    committed = REPO / "examples" / "logs"
+    files = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    assert len(files) >= 13
+    for rel in files:
+        assert filecmp.cmp(tmp_path / rel, committed / rel, shallow=False), rel
+    line = json.loads((committed / files[-1]).read_text().splitlines()[0]) if files[-1].suffix == ".jsonl" else None
+    assert line is None or line["synthetic"] is True
+    size = sum((committed / rel).stat().st_size for rel in files)
+    assert size < 512 * 1024
+
+
+def test_every_bundled_line_says_synthetic():
+    for path in (REPO / "examples" / "logs").rglob("*.jsonl"):
+        assert all(json.loads(line)["synthetic"] is True for line in path.read_text().splitlines()), path
+    for path in (REPO / "examples" / "logs").rglob("config.yaml"):
+        assert "synthetic: true" in path.read_text()

@@ -1,0 +1,97 @@
+"""Analysis of small synthetic runs end to end: report, fits.json, figures, W&B spec, SYNTHETIC labels."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from scaling import analysis, discover, plots, report, wandb_report
+from tests.scaling.fakes import FakeReportAPI
+from tests.scaling.runs import law_run, write_launch
+
+FAST = analysis.Settings(n_boot=30, corr_n_boot=30, extrapolate_to=400)
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory):
+    root = tmp_path_factory.mktemp("outputs")
+    tool = law_run(root / "qwen7b_grpo" / "default", range(1, 121), seed=1)
+    no_tool = law_run(root / "qwen7b_zerorl_grpo" / "default", range(1, 81), seed=2, tool=False)
+    write_launch(tool, "20260102-000000", [(s, {"tir/acc": 0.5}) for s in range(110, 116)])  # a restart
+    return analysis.analyse(discover.load([tool, no_tool], []), FAST)
+
+
+def test_every_series_is_fitted_or_explained(result):
+    by_id = {ra.run.run_id: ra for ra in result.runs}
+    tool, no_tool = by_id["qwen7b_grpo/default"], by_id["qwen7b_zerorl_grpo/default"]
+    assert set(tool.step_fits) == {"code_exec", "response_length", "train_acc"}
+    assert all(f.chosen for f in tool.step_fits.values())
+    assert tool.step_fits["response_length"].fits["power"].param("b").ci_low < 0.5
+    assert no_tool.step_fits["code_exec"].chosen is None
+    assert "constant series" in no_tool.step_fits["code_exec"].notes[0]
+    assert any("repeats steps 110-115" in n for n in tool.notes)
+    assert set(tool.token_fits) == set(tool.step_fits)
+    assert "not logged: val_acc" not in " ".join(tool.notes)  # wildcard families are optional
+
+
+def test_groupings_compare_tool_and_no_tool(result):
+    assert result.groupings["tool"] == {"no tool": ["qwen7b_zerorl_grpo/default"], "tool": ["qwen7b_grpo/default"]}
+    assert "model" not in result.groupings  # both runs are qwen7b: nothing to compare
+
+
+def test_correlations_cover_the_three_pairs(result):
+    tool = next(ra for ra in result.runs if ra.run.run_id == "qwen7b_grpo/default")
+    pairs = {(c.x, c.y, c.method) for c in tool.correlations}
+    assert len(pairs) == 6 and ("code_exec", "response_length", "spearman") in pairs
+    assert all(c.r > 0.5 for c in tool.correlations)  # all three rise with step
+
+
+def test_report_and_fits_json(result, tmp_path):
+    images = plots.write_all(result, tmp_path)
+    names = {p.name for p in images}
+    assert {"code_exec_vs_step.png", "series_vs_tokens.png", "correlations.png", "compare_tool.png"} <= names
+    assert all(p.stat().st_size > 10_000 for p in images)
+    md, fits = report.write(result, images, tmp_path, ["x"])
+    text = md.read_text()
+    assert "SYNTHETIC" not in text  # real-looking runs are not labelled synthetic
+    assert "## Extrapolation to step 400" in text and "![code_exec_vs_step](code_exec_vs_step.png)" in text
+    data = json.loads(fits.read_text())
+    assert data["synthetic"] is False and len(data["runs"]) == 2
+    fit = data["runs"][0]["step_fits"][0]
+    assert {"chosen", "fits", "extrapolation", "notes"} <= set(fit)
+
+
+def test_synthetic_inputs_are_labelled_everywhere(result, tmp_path):
+    for ra in result.runs:
+        ra.run.synthetic = True
+    try:
+        md = report.render(result, [], tmp_path, [])
+        spec = wandb_report.build(result, "zerotir")
+        assert md.startswith("# ZeroTIR scaling-law analysis (SYNTHETIC DATA)") and "> **SYNTHETIC DATA.**" in md
+        assert "SYNTHETIC" in spec.title and spec.description.startswith("SYNTHETIC")
+        assert plots._title(result, "x").startswith("SYNTHETIC DATA")
+        assert result.runs[0].run.label.endswith("[SYNTHETIC]")
+    finally:
+        for ra in result.runs:
+            ra.run.synthetic = False
+
+
+def test_wandb_spec_and_online_creation_through_the_report_api(result, tmp_path):
+    spec = wandb_report.build(result, "zerotir", "me")
+    path = wandb_report.write_spec(spec, tmp_path / "wandb_report.json")
+    data = json.loads(path.read_text())
+    paper = data["grids"][0]
+    assert paper["filters"] == "Config('trainer.experiment_name') in ['qwen7b_grpo__default', 'qwen7b_zerorl_grpo__default']"
+    ys = {p["y"][0] for p in paper["panels"] if p["x"] == "Step"}
+    assert {"tir/code_exec_ratio", "tir/response_length/all", "tir/acc"} <= ys
+    assert any(p["x"] == "tir/cum_generated_tokens" for p in paper["panels"])
+    assert any(g["title"] == "Comparison by tool: no tool" for g in data["grids"])
+    wr = FakeReportAPI()
+    url = wandb_report.create(spec, wr)
+    assert url == "https://wandb.example/report/1" and len(wr.saved) == 1
+    saved = wr.saved[0].kwargs
+    assert saved["entity"] == "me" and saved["project"] == "zerotir"
+    grids = [b for b in saved["blocks"] if type(b).__name__ == "PanelGrid"]
+    assert len(grids) == len(spec.grids)
+    assert grids[0].kwargs["runsets"][0].kwargs["filters"] == paper["filters"]
