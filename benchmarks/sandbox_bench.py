@@ -27,11 +27,15 @@ TEMPLATES = [
     "import sympy as sp\nx = sp.symbols('x')\nprint(sp.factor(x**{n} - 1))",
     "import sympy as sp\nx, y = sp.symbols('x y')\nprint(sp.solve([x + {a}*y - {b}, {a}*x - y - 1], [x, y]))",
     "import sympy as sp\nn = sp.symbols('n', integer=True)\nprint(sp.summation(n**2, (n, 1, {n})), sp.isprime({big}))",
-    "import numpy as np\nA = np.random.default_rng({a}).random((60, 60)) + 60 * np.eye(60)\n"
-    "print(round(float(np.linalg.solve(A, np.ones(60)).sum()), 6), round(float(np.linalg.det(A[:4, :4])), 6))",
+    (
+        "import numpy as np\nA = np.random.default_rng({a}).random((60, 60)) + 60 * np.eye(60)\n"
+        "print(round(float(np.linalg.solve(A, np.ones(60)).sum()), 6), round(float(np.linalg.det(A[:4, :4])), 6))"
+    ),
     "import numpy as np\nM = np.array([[{a}, 1], [1, {b}]], dtype=float)\nprint(np.linalg.eigvalsh(M))",
-    "from fractions import Fraction\nfrom itertools import combinations\n"
-    "print(sum(Fraction(1, p * q) for p, q in combinations(range(1, {m}), 2)))",
+    (
+        "from fractions import Fraction\nfrom itertools import combinations\n"
+        "print(sum(Fraction(1, p * q) for p, q in combinations(range(1, {m}), 2)))"
+    ),
     "from itertools import permutations\nprint(sum(1 for p in permutations(range({k})) if p[0] < p[-1]))",
     "s = 0\nfor i in range(1, {loop}):\n    s += (i * i) % 7\nprint(s)",
     "n = {t}\nprint([(a, b, c) for a in range(1, n) for b in range(a, n) for c in range(b, n) if a*a + b*b == c*c][:4])",
@@ -45,17 +49,27 @@ def snippets(n: int, seed: int = 0) -> list[str]:
     out = []
     for i in range(n):
         t = TEMPLATES[i % len(TEMPLATES)]
-        out.append(t.format(
-            a=rng.randint(2, 9), b=rng.randint(1, 20), n=rng.randint(4, 12), m=rng.randint(20, 40),
-            k=rng.randint(6, 8), loop=rng.randint(20_000, 80_000), t=rng.randint(25, 45), n2=rng.randint(20, 60),
-            k2=rng.randint(2, 10), big=rng.randint(10**9, 10**12), loop2=rng.randint(2_000, 8_000),
-        ))
+        out.append(
+            t.format(
+                a=rng.randint(2, 9),
+                b=rng.randint(1, 20),
+                n=rng.randint(4, 12),
+                m=rng.randint(20, 40),
+                k=rng.randint(6, 8),
+                loop=rng.randint(20_000, 80_000),
+                t=rng.randint(25, 45),
+                n2=rng.randint(20, 60),
+                k2=rng.randint(2, 10),
+                big=rng.randint(10**9, 10**12),
+                loop2=rng.randint(2_000, 8_000),
+            )
+        )
     return out
 
 
 def pct(values: list[float], q: float) -> float:
     s = sorted(values)
-    return s[min(len(s) - 1, int(round(q / 100 * (len(s) - 1))))]
+    return s[min(len(s) - 1, round(q / 100 * (len(s) - 1)))]
 
 
 def timed_map(fn, items, concurrency: int) -> tuple[float, list[float], list]:
@@ -74,7 +88,7 @@ def timed_map(fn, items, concurrency: int) -> tuple[float, list[float], list]:
 
 
 def naive(code: str) -> str:
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     return "ok" if proc.returncode == 0 else "error"
 
 
@@ -87,7 +101,7 @@ def own_time(code: str) -> float:
         sink = io.StringIO()
         t0 = time.perf_counter()
         with contextlib.redirect_stdout(sink):
-            exec(compile(code, "<snippet>", "exec"), {"__name__": "__main__"})
+            exec(compile(code, "<snippet>", "exec"), {"__name__": "__main__"})  # noqa: S102 - trusted benchmark snippets
         os.write(w, repr(time.perf_counter() - t0).encode())
         os._exit(0)
     os.close(w)
@@ -101,10 +115,20 @@ def versions() -> dict:
     import numpy
     import sympy
 
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "")
-    return {"commit": commit, "python": platform.python_version(), "numpy": numpy.__version__,
-            "sympy": sympy.__version__, "cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release()}
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    with open("/proc/cpuinfo") as f:
+        cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
+    return {
+        "commit": commit,
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "sympy": sympy.__version__,
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "kernel": platform.release(),
+    }
 
 
 def main() -> None:
@@ -147,7 +171,7 @@ def main() -> None:
     ex.close()
 
     sb_rate, nv_rate = len(codes) / sb_wall, len(codes) / nv_wall
-    ms = lambda v: round(v * 1000, 2)  # noqa: E731
+    ms = lambda v: round(v * 1000, 2)
     rows = [
         ("sandbox", sb_rate, pct(sb_lat, 50), pct(sb_lat, 99)),
         ("naive python -c", nv_rate, pct(nv_lat, 50), pct(nv_lat, 99)),
@@ -158,20 +182,36 @@ def main() -> None:
     for name, rate, p50, p99 in rows:
         print(f"{name:<18}{rate:>10.1f}{ms(p50):>10}{ms(p99):>10}")
     print(f"speed-up: {sb_rate / nv_rate:.1f}x")
-    print(f"overhead at concurrency 1 over {len(sub)} snippets (latency minus own warm run time): "
-          f"median {ms(statistics.median(overhead))} ms, p99 {ms(pct(overhead, 99))} ms; "
-          f"inside the worker: median {ms(statistics.median(inside))} ms; own run time median "
-          f"{ms(statistics.median(own))} ms")
-    print(json.dumps({
-        "bench": "sandbox", "n": len(codes), "concurrency": cores, "isolation": isolation,
-        "sandbox_exec_per_s": round(sb_rate, 2), "sandbox_p50_ms": ms(pct(sb_lat, 50)),
-        "sandbox_p99_ms": ms(pct(sb_lat, 99)), "naive_exec_per_s": round(nv_rate, 2),
-        "naive_p50_ms": ms(pct(nv_lat, 50)), "naive_p99_ms": ms(pct(nv_lat, 99)),
-        "speedup": round(sb_rate / nv_rate, 2), "overhead_median_ms": ms(statistics.median(overhead)),
-        "overhead_p99_ms": ms(pct(overhead, 99)), "overhead_inside_worker_median_ms": ms(statistics.median(inside)),
-        "own_run_median_ms": ms(statistics.median(own)), "statuses": statuses, "pool_start_s": round(start_s, 2),
-        **versions(),
-    }))
+    print(
+        f"overhead at concurrency 1 over {len(sub)} snippets (latency minus own warm run time): "
+        f"median {ms(statistics.median(overhead))} ms, p99 {ms(pct(overhead, 99))} ms; "
+        f"inside the worker: median {ms(statistics.median(inside))} ms; own run time median "
+        f"{ms(statistics.median(own))} ms"
+    )
+    print(
+        json.dumps(
+            {
+                "bench": "sandbox",
+                "n": len(codes),
+                "concurrency": cores,
+                "isolation": isolation,
+                "sandbox_exec_per_s": round(sb_rate, 2),
+                "sandbox_p50_ms": ms(pct(sb_lat, 50)),
+                "sandbox_p99_ms": ms(pct(sb_lat, 99)),
+                "naive_exec_per_s": round(nv_rate, 2),
+                "naive_p50_ms": ms(pct(nv_lat, 50)),
+                "naive_p99_ms": ms(pct(nv_lat, 99)),
+                "speedup": round(sb_rate / nv_rate, 2),
+                "overhead_median_ms": ms(statistics.median(overhead)),
+                "overhead_p99_ms": ms(pct(overhead, 99)),
+                "overhead_inside_worker_median_ms": ms(statistics.median(inside)),
+                "own_run_median_ms": ms(statistics.median(own)),
+                "statuses": statuses,
+                "pool_start_s": round(start_s, 2),
+                **versions(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

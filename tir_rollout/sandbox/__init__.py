@@ -14,8 +14,15 @@ from .executor import Executor, make_executor
 from .result import ExecResult
 
 __all__ = [
-    "ExecResult", "Executor", "SandboxConfig", "make_executor", "parse_config", "run_code", "run_batch",
-    "run_code_async", "default_executor",
+    "ExecResult",
+    "Executor",
+    "SandboxConfig",
+    "default_executor",
+    "make_executor",
+    "parse_config",
+    "run_batch",
+    "run_code",
+    "run_code_async",
 ]
 
 _default: Executor | None = None

@@ -51,7 +51,7 @@ def _to_dict(cfg: Any, where: str) -> dict:
             from omegaconf import OmegaConf
 
             cfg = OmegaConf.to_container(cfg, resolve=True)
-        except Exception as exc:  # noqa: BLE001 - report what we got, whatever failed
+        except Exception as exc:
             raise ValueError(f"{where}: expected a mapping (got {type(cfg).__name__})") from exc
     return {str(k): v for k, v in cfg.items()}
 

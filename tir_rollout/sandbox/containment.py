@@ -23,10 +23,19 @@ logger = logging.getLogger(__name__)
 
 PKG_DIR = os.path.dirname(os.path.abspath(__file__))
 WORKER = os.path.join(PKG_DIR, "worker.py")
-_ETC = (
-    "ld.so.cache ld.so.conf ld.so.conf.d localtime nsswitch.conf passwd group alternatives fonts "
-    "mime.types ssl/certs"
-).split()
+_ETC = [
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "localtime",
+    "nsswitch.conf",
+    "passwd",
+    "group",
+    "alternatives",
+    "fonts",
+    "mime.types",
+    "ssl/certs",
+]
 _CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER")
 SANDBOX_UID_BASE = 2_000_000  # far above real accounts; one uid per worker slot and host process
 
@@ -42,8 +51,14 @@ def snippet_env(tmp_root: str) -> dict[str, str]:
     """The whole environment a snippet sees: nothing from the host."""
     return {
         "PATH": f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin",
-        "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TMPDIR": tmp_root, "MPLBACKEND": "Agg",
-        "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1",
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "TMPDIR": tmp_root,
+        "MPLBACKEND": "Agg",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
     }
 
 
@@ -90,7 +105,20 @@ def bwrap_argv(tmp_mb: int, as_root: bool) -> list[str]:
         argv += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
     size = str(tmp_mb * 1024 * 1024)
     argv += ["--proc", "/proc", "--dev", "/dev"]
-    argv += ["--perms", "1777", "--size", size, "--tmpfs", "/tmp", "--perms", "1777", "--size", size, "--tmpfs", "/dev/shm"]
+    argv += [
+        "--perms",
+        "1777",
+        "--size",
+        size,
+        "--tmpfs",
+        "/tmp",
+        "--perms",
+        "1777",
+        "--size",
+        size,
+        "--tmpfs",
+        "/dev/shm",
+    ]
     if as_root:
         argv += ["--cap-drop", "ALL"] + [a for cap in _CAPS for a in ("--cap-add", cap)]
     argv += ["--clearenv", "--setenv", "LANG", "C.UTF-8", "--chdir", "/tmp", "--"]
@@ -114,7 +142,10 @@ def choose() -> Mechanism:
         try:
             probe = subprocess.run(
                 bwrap_argv(16, os.geteuid() == 0) + [sys.executable, "-E", "-s", "-c", "import os; os.listdir('/')"],
-                capture_output=True, timeout=30, stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=30,
+                stdin=subprocess.DEVNULL,
+                check=False,
             )
             ok, detail = probe.returncode == 0, probe.stderr.decode(errors="replace").strip()[-300:]
         except (OSError, subprocess.TimeoutExpired) as exc:
@@ -129,6 +160,7 @@ def choose() -> Mechanism:
     logger.warning(
         "sandbox isolation is WEAKER than intended: %s (%s); snippets see the host filesystem, and only "
         "rlimits, seccomp, setsid and a cleared environment contain them",
-        mech.isolation, reason,
+        mech.isolation,
+        reason,
     )
     return mech

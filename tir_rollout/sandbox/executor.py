@@ -61,7 +61,7 @@ class Executor:
                 self._async_pool.shutdown(wait=False, cancel_futures=True)
                 self._async_pool = None
 
-    def __enter__(self) -> "Executor":
+    def __enter__(self) -> Executor:  # noqa: PYI034 - Self needs Python 3.11; we support 3.10
         return self
 
     def __exit__(self, *exc: object) -> None:

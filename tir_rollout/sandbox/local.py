@@ -50,19 +50,31 @@ class _Worker:
             nproc_slack = 0 if as_root else _user_process_count() + 16
             if as_root:
                 os.chown(self._host_tmp, containment.run_uid(slot), containment.run_uid(slot))
-        wcfg = dict(
-            tmp_root=tmp_root, pid_ns=pid_ns, protected_pids=protected, run_uid=containment.run_uid(slot),
-            seccomp=True, memory_mb=config.memory_mb, max_output_bytes=config.max_output_bytes,
-            max_processes=config.max_processes, max_file_mb=config.max_file_mb, nproc_slack=nproc_slack,
-            env=containment.snippet_env(tmp_root),
-        )
+        wcfg = {
+            "tmp_root": tmp_root,
+            "pid_ns": pid_ns,
+            "protected_pids": protected,
+            "run_uid": containment.run_uid(slot),
+            "seccomp": True,
+            "memory_mb": config.memory_mb,
+            "max_output_bytes": config.max_output_bytes,
+            "max_processes": config.max_processes,
+            "max_file_mb": config.max_file_mb,
+            "nproc_slack": nproc_slack,
+            "env": containment.snippet_env(tmp_root),
+        }
         argv = containment.worker_argv(json.dumps(wcfg))
         if mech.name == "bwrap":
             argv = containment.bwrap_argv(max(256, 4 * config.max_file_mb), as_root) + argv
-        self.stderr = tempfile.TemporaryFile()
+        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the worker; kill() closes it
         self.proc = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, start_new_session=True,
-            env=containment.snippet_env(tmp_root), cwd=self._host_tmp or "/",
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            start_new_session=True,
+            env=containment.snippet_env(tmp_root),
+            cwd=self._host_tmp or "/",
         )
         self.rfd, self.wfd = self.proc.stdout.fileno(), self.proc.stdin.fileno()
         hello = self._recv(time.monotonic() + START_TIMEOUT_S)
@@ -74,11 +86,11 @@ class _Worker:
             logger.info("sandbox worker %d: modules not installed, not pre-imported: %s", slot, hello["missing"])
 
     def call(self, code: str, timeout: float) -> dict:
-        self._send(dict(code=code, timeout=timeout))
+        self._send({"code": code, "timeout": timeout})
         return self._recv(time.monotonic() + timeout + GRACE_S)
 
     def ping(self, timeout: float = 10.0) -> bool:
-        self._send(dict(ping=True))
+        self._send({"ping": True})
         return bool(self._recv(time.monotonic() + timeout).get("pong"))
 
     def _send(self, obj: dict) -> None:
@@ -242,14 +254,19 @@ class LocalExecutor(Executor):
             raw = worker.call(code, timeout)
             self._idle.put((slot, worker))
             return ExecResult(
-                raw["status"], raw["stdout"], raw["stderr"], raw["duration_s"], raw["truncated"],
+                raw["status"],
+                raw["stdout"],
+                raw["stderr"],
+                raw["duration_s"],
+                raw["truncated"],
                 self.isolation if worker.seccomp else self.isolation.replace("+seccomp", ""),
             )
         except (WorkerError, OSError, ValueError, KeyError, TypeError) as exc:
             logger.warning("sandbox worker %d failed during a call, replacing it: %s", slot, exc)
             self._replace(slot, worker)
-            return failure(f"the worker running this snippet failed and was replaced: {exc}", self.isolation,
-                           time.monotonic() - t0)
+            return failure(
+                f"the worker running this snippet failed and was replaced: {exc}", self.isolation, time.monotonic() - t0
+            )
 
     def _replace(self, slot: int, worker: _Worker) -> None:
         worker.kill()

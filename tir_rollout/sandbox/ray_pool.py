@@ -140,12 +140,12 @@ class RayExecutor(Executor):
     def health_check(self) -> None:
         try:
             pools = self._ensure()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise RuntimeError(f"sandbox.backend=ray: could not start the sandbox pools: {exc!r}") from exc
         for i, pool in enumerate(pools):
             try:
                 pool.health_check()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 raise RuntimeError(f"sandbox.backend=ray: pool {i} is unhealthy: {exc}") from exc
 
     def close(self) -> None:

@@ -63,10 +63,12 @@ class SandboxFusionExecutor(Executor):
                 last = str(exc)
                 logger.warning("SandboxFusion %s: attempt %d/%d failed: %s", self.url, attempt + 1, sf.retries + 1, exc)
             except (ValueError, KeyError, TypeError) as exc:  # a malformed answer will not improve on retry
-                return failure(f"SandboxFusion {self.url} sent an unreadable response: {exc!r}", ISOLATION,
-                               time.monotonic() - t0)
-        return failure(f"SandboxFusion {self.url} failed after {sf.retries + 1} attempts: {last}", ISOLATION,
-                       time.monotonic() - t0)
+                return failure(
+                    f"SandboxFusion {self.url} sent an unreadable response: {exc!r}", ISOLATION, time.monotonic() - t0
+                )
+        return failure(
+            f"SandboxFusion {self.url} failed after {sf.retries + 1} attempts: {last}", ISOLATION, time.monotonic() - t0
+        )
 
     def _post(self, payload: dict, timeout_s: float) -> dict:
         req = urllib.request.Request(
@@ -112,8 +114,10 @@ class SandboxFusionExecutor(Executor):
     def health_check(self) -> None:
         """Raise RuntimeError at once when the service is down or answers wrongly (no retries)."""
         try:
-            body = self._post({"code": "print(6 * 7)", "language": "python", "compile_timeout": 10, "run_timeout": 5},
-                              min(5.0, self.config.sandbox_fusion.request_timeout_s))
+            body = self._post(
+                {"code": "print(6 * 7)", "language": "python", "compile_timeout": 10, "run_timeout": 5},
+                min(5.0, self.config.sandbox_fusion.request_timeout_s),
+            )
             res = self._to_result(body, 5, 0.0)
         except (_Retryable, ValueError, KeyError, TypeError) as exc:
             raise RuntimeError(

@@ -15,26 +15,103 @@ import struct
 # struct seccomp_data: nr at 0, arch at 4, args[i] at 16 + 8 * i (little-endian: low word first)
 _ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
 _NR = {
-    "x86_64": dict(
-        socket=41, socketpair=53, kill=62, tkill=200, tgkill=234, rt_sigqueueinfo=129, rt_tgsigqueueinfo=297,
-        ptrace=101, process_vm_readv=310, process_vm_writev=311, pidfd_open=434, pidfd_send_signal=424,
-        pidfd_getfd=438, unshare=272, setns=308, mount=165, umount2=166, pivot_root=155, chroot=161, clone=56,
-        clone3=435, keyctl=250, add_key=248, request_key=249, bpf=321, perf_event_open=298, userfaultfd=323,
-        io_uring_setup=425, io_uring_enter=426, io_uring_register=427, open_tree=428, move_mount=429, fsopen=430,
-    ),
-    "aarch64": dict(
-        socket=198, socketpair=199, kill=129, tkill=130, tgkill=131, rt_sigqueueinfo=138, rt_tgsigqueueinfo=240,
-        ptrace=117, process_vm_readv=270, process_vm_writev=271, pidfd_open=434, pidfd_send_signal=424,
-        pidfd_getfd=438, unshare=97, setns=268, mount=40, umount2=39, pivot_root=41, chroot=51, clone=220,
-        clone3=435, keyctl=219, add_key=217, request_key=218, bpf=280, perf_event_open=241, userfaultfd=282,
-        io_uring_setup=425, io_uring_enter=426, io_uring_register=427, open_tree=428, move_mount=429, fsopen=430,
-    ),
+    "x86_64": {
+        "socket": 41,
+        "socketpair": 53,
+        "kill": 62,
+        "tkill": 200,
+        "tgkill": 234,
+        "rt_sigqueueinfo": 129,
+        "rt_tgsigqueueinfo": 297,
+        "ptrace": 101,
+        "process_vm_readv": 310,
+        "process_vm_writev": 311,
+        "pidfd_open": 434,
+        "pidfd_send_signal": 424,
+        "pidfd_getfd": 438,
+        "unshare": 272,
+        "setns": 308,
+        "mount": 165,
+        "umount2": 166,
+        "pivot_root": 155,
+        "chroot": 161,
+        "clone": 56,
+        "clone3": 435,
+        "keyctl": 250,
+        "add_key": 248,
+        "request_key": 249,
+        "bpf": 321,
+        "perf_event_open": 298,
+        "userfaultfd": 323,
+        "io_uring_setup": 425,
+        "io_uring_enter": 426,
+        "io_uring_register": 427,
+        "open_tree": 428,
+        "move_mount": 429,
+        "fsopen": 430,
+    },
+    "aarch64": {
+        "socket": 198,
+        "socketpair": 199,
+        "kill": 129,
+        "tkill": 130,
+        "tgkill": 131,
+        "rt_sigqueueinfo": 138,
+        "rt_tgsigqueueinfo": 240,
+        "ptrace": 117,
+        "process_vm_readv": 270,
+        "process_vm_writev": 271,
+        "pidfd_open": 434,
+        "pidfd_send_signal": 424,
+        "pidfd_getfd": 438,
+        "unshare": 97,
+        "setns": 268,
+        "mount": 40,
+        "umount2": 39,
+        "pivot_root": 41,
+        "chroot": 51,
+        "clone": 220,
+        "clone3": 435,
+        "keyctl": 219,
+        "add_key": 217,
+        "request_key": 218,
+        "bpf": 280,
+        "perf_event_open": 241,
+        "userfaultfd": 282,
+        "io_uring_setup": 425,
+        "io_uring_enter": 426,
+        "io_uring_register": 427,
+        "open_tree": 428,
+        "move_mount": 429,
+        "fsopen": 430,
+    },
 }
-_DENY = (
-    "ptrace process_vm_readv process_vm_writev pidfd_open pidfd_send_signal pidfd_getfd unshare setns mount "
-    "umount2 pivot_root chroot keyctl add_key request_key bpf perf_event_open userfaultfd io_uring_setup "
-    "io_uring_enter io_uring_register open_tree move_mount fsopen"
-).split()
+_DENY = [
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+    "pidfd_open",
+    "pidfd_send_signal",
+    "pidfd_getfd",
+    "unshare",
+    "setns",
+    "mount",
+    "umount2",
+    "pivot_root",
+    "chroot",
+    "keyctl",
+    "add_key",
+    "request_key",
+    "bpf",
+    "perf_event_open",
+    "userfaultfd",
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
+    "open_tree",
+    "move_mount",
+    "fsopen",
+]
 _SIGNALLERS = ("kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo")
 _CLONE_NEW_NS = 0x7E020000  # CLONE_NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET
 _AF_UNIX = 1
@@ -68,16 +145,33 @@ def build_filter(max_protected_pid: int | None, protected_pids: tuple[int, ...] 
     for name in _DENY:
         prog += [(_JEQ, 0, 1, nr[name]), (_RET, 0, 0, _errno(_EPERM))]
     prog += [(_JEQ, 0, 1, nr["clone3"]), (_RET, 0, 0, _errno(_ENOSYS))]  # glibc then falls back to clone
-    prog += [(_JEQ, 0, 4, nr["clone"]), (_LD, 0, 0, 16), (_JSET, 1, 0, _CLONE_NEW_NS), (_RET, 0, 0, _ALLOW),
-             (_RET, 0, 0, _errno(_EPERM))]
+    prog += [
+        (_JEQ, 0, 4, nr["clone"]),
+        (_LD, 0, 0, 16),
+        (_JSET, 1, 0, _CLONE_NEW_NS),
+        (_RET, 0, 0, _ALLOW),
+        (_RET, 0, 0, _errno(_EPERM)),
+    ]
     for name in ("socket", "socketpair"):  # only AF_UNIX: no IP at all, loopback included
-        prog += [(_JEQ, 0, 4, nr[name]), (_LD, 0, 0, 16), (_JEQ, 1, 0, _AF_UNIX), (_RET, 0, 0, _errno(_EACCES)),
-                 (_RET, 0, 0, _ALLOW)]
+        prog += [
+            (_JEQ, 0, 4, nr[name]),
+            (_LD, 0, 0, 16),
+            (_JEQ, 1, 0, _AF_UNIX),
+            (_RET, 0, 0, _errno(_EACCES)),
+            (_RET, 0, 0, _ALLOW),
+        ]
     for name in _SIGNALLERS:
         if max_protected_pid is not None:
             p = max_protected_pid  # deny low word in [1, p] (pids) or >= 2**32 - p (-1 and groups -2..-p)
-            prog += [(_JEQ, 0, 6, nr[name]), (_LD, 0, 0, 16), (_JEQ, 2, 0, 0), (_JGT, 0, 2, p),
-                     (_JGE, 1, 0, 2**32 - p), (_RET, 0, 0, _ALLOW), (_RET, 0, 0, _errno(_EPERM))]
+            prog += [
+                (_JEQ, 0, 6, nr[name]),
+                (_LD, 0, 0, 16),
+                (_JEQ, 2, 0, 0),
+                (_JGT, 0, 2, p),
+                (_JGE, 1, 0, 2**32 - p),
+                (_RET, 0, 0, _ALLOW),
+                (_RET, 0, 0, _errno(_EPERM)),
+            ]
         else:
             bad = sorted({0xFFFFFFFF} | {q & 0xFFFFFFFF for pid in protected_pids for q in (pid, -pid)})
             prog += [(_JEQ, 0, len(bad) + 3, nr[name]), (_LD, 0, 0, 16)]

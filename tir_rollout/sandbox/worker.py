@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import builtins
+import contextlib
 import ctypes
 import io
 import json
@@ -31,10 +32,29 @@ import types
 _LIBC = ctypes.CDLL(None, use_errno=True)
 _CHUNK = 65536
 _DRAIN_S = 1.0
-WARM_MODULES = (
-    "math cmath fractions decimal itertools collections functools operator random statistics re string heapq "
-    "bisect json datetime copy typing numpy sympy matplotlib"
-).split()
+WARM_MODULES = [
+    "math",
+    "cmath",
+    "fractions",
+    "decimal",
+    "itertools",
+    "collections",
+    "functools",
+    "operator",
+    "random",
+    "statistics",
+    "re",
+    "string",
+    "heapq",
+    "bisect",
+    "json",
+    "datetime",
+    "copy",
+    "typing",
+    "numpy",
+    "sympy",
+    "matplotlib",
+]
 
 
 def send(fd: int, obj: dict) -> None:
@@ -141,7 +161,7 @@ class Worker:
             self._child(work, out_w, err_w, st_w, code_r)
         for fd in (out_w, err_w, st_w, code_r):
             os.close(fd)
-        self.next = dict(pid=pid, pidfd=os.pidfd_open(pid), out=out_r, err=err_r, st=st_r, code=code_w)
+        self.next = {"pid": pid, "pidfd": os.pidfd_open(pid), "out": out_r, "err": err_r, "st": st_r, "code": code_w}
 
     def run(self, code: str, timeout: float) -> dict:
         """Hand the snippet to the prepared child and supervise it; returns the result fields."""
@@ -149,7 +169,7 @@ class Worker:
         pid, pidfd, out_r, err_r, st_r = child["pid"], child["pidfd"], child["out"], child["err"], child["st"]
         t0 = time.monotonic()
         try:
-            send(child["code"], dict(code=code, timeout=timeout))
+            send(child["code"], {"code": code, "timeout": timeout})
         except OSError:
             pass  # the child died before the call (e.g. killed by the previous snippet); reported below
         os.close(child["code"])
@@ -181,10 +201,9 @@ class Worker:
                     overflow = overflow or total[fd] > self.cap
             if overflow or (len(done) >= 3 and time.monotonic() > deadline):
                 break
-            if len(done) >= 3 and (out_r in open_fds or err_r in open_fds):
-                # the snippet is done, yet something it started still holds the output pipes
-                if not select.select([fd for fd in (out_r, err_r) if fd in open_fds], [], [], 0.05)[0]:
-                    break
+            held = [fd for fd in (out_r, err_r) if fd in open_fds]
+            if len(done) >= 3 and held and not select.select(held, [], [], 0.05)[0]:
+                break  # the snippet is done, yet something it started still holds the output pipes
         duration = time.monotonic() - t0
         finished = len(done) >= 3 and done[:1] == b"D"
         wstatus = rusage = None
@@ -207,10 +226,13 @@ class Worker:
         stderr = kept[err_r].decode("utf-8", "replace")
         if note:
             stderr += ("\n" if stderr and not stderr.endswith("\n") else "") + f"[sandbox] {note}\n"
-        return dict(
-            status=status, stdout=kept[out_r].decode("utf-8", "replace"), stderr=stderr, duration_s=duration,
-            truncated=any(n > self.cap for n in total.values()),
-        )
+        return {
+            "status": status,
+            "stdout": kept[out_r].decode("utf-8", "replace"),
+            "stderr": stderr,
+            "duration_s": duration,
+            "truncated": any(n > self.cap for n in total.values()),
+        }
 
     def after_call(self) -> None:
         """Reap the finished child, remove every file of the call, and prepare the next child."""
@@ -386,7 +408,7 @@ def _exec_snippet(code: str) -> tuple[int, bytes]:
     """Run the snippet in the fresh __main__; returns (exit status, b"M" MemoryError | b"E" raised | b"")."""
     status, flag = 0, b""
     try:
-        exec(compile(code, "<snippet>", "exec"), sys.modules["__main__"].__dict__)
+        exec(compile(code, "<snippet>", "exec"), sys.modules["__main__"].__dict__)  # noqa: S102 - the purpose
     except SystemExit as exc:
         status = _exit_code(exc)
     except BaseException as exc:  # noqa: BLE001 - report like the interpreter would
@@ -403,10 +425,8 @@ def _exec_snippet(code: str) -> tuple[int, bytes]:
             traceback.print_exception(exc)
             status = status or 1
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(BaseException):  # a closed or broken stream must not change the status
             stream.flush()
-        except BaseException:  # noqa: BLE001 - a closed or broken stream must not change the status
-            pass
     return status, flag
 
 
@@ -415,10 +435,8 @@ def _exit_code(exc: SystemExit) -> int:
         return 0
     if isinstance(exc.code, int):
         return exc.code & 0xFF
-    try:
+    with contextlib.suppress(BaseException):
         print(exc.code, file=sys.stderr)
-    except BaseException:  # noqa: BLE001
-        pass
     return 1
 
 
@@ -491,14 +509,14 @@ def main() -> None:
         _LIBC.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans of a snippet come back to us
     worker._wipe()
     worker.prepare()
-    send(wfd, dict(ready=True, pid=os.getpid(), missing=missing, seccomp=worker.seccomp))
+    send(wfd, {"ready": True, "pid": os.getpid(), "missing": missing, "seccomp": worker.seccomp})
     while True:
         req = recv(rfd)
         if req is None:  # the host closed the pipe or died: take the sandbox down with us
             worker._kill_all()
             return
         if req.get("ping"):
-            send(wfd, dict(pong=True))
+            send(wfd, {"pong": True})
             continue
         send(wfd, worker.run(req["code"], float(req["timeout"])))
         worker.after_call()

@@ -46,8 +46,9 @@ def test_config_defaults_and_dictconfig():
     assert conf.ray.pools_per_node == 1 and conf.workers == (os.cpu_count() or 1)
 
 
-@pytest.mark.parametrize(("backend", "cls"), [("local", LocalExecutor), ("sandbox_fusion", SandboxFusionExecutor),
-                                              ("ray", RayExecutor)])
+@pytest.mark.parametrize(
+    ("backend", "cls"), [("local", LocalExecutor), ("sandbox_fusion", SandboxFusionExecutor), ("ray", RayExecutor)]
+)
 def test_make_executor_picks_the_backend(backend, cls):
     ex = make_executor({"backend": backend})
     assert type(ex) is cls
@@ -57,7 +58,13 @@ def test_make_executor_picks_the_backend(backend, cls):
 def test_exec_result_is_frozen_with_the_agreed_fields():
     res = ExecResult("ok", "a", "", 0.1)
     assert [f.name for f in dataclasses.fields(res)] == [
-        "status", "stdout", "stderr", "duration_s", "truncated", "isolation"]
+        "status",
+        "stdout",
+        "stderr",
+        "duration_s",
+        "truncated",
+        "isolation",
+    ]
     with pytest.raises(dataclasses.FrozenInstanceError):
         res.status = "error"
     with pytest.raises(ValueError, match="crashed"):

@@ -95,70 +95,186 @@ CASES = [
     ("c_level_busy_loop", "import re\nre.match(r'(a+)+$', 'a' * 64 + 'b')", 1, "timeout", lambda r: r.duration_s < 3),
     ("sleep_past_timeout", "import time\ntime.sleep(30)", 1, "timeout", lambda r: r.stdout == ""),
     ("memory_bomb_at_once", "x = bytearray(16 << 30)", 5, "killed", lambda r: "MemoryError" in r.stderr),
-    ("memory_bomb_growing", "import numpy as np\nl = []\nwhile True:\n    l.append(np.zeros(1 << 27))", 5, "killed",
-     lambda r: "memory limit" in r.stderr),
+    (
+        "memory_bomb_growing",
+        "import numpy as np\nl = []\nwhile True:\n    l.append(np.zeros(1 << 27))",
+        5,
+        "killed",
+        lambda r: "memory limit" in r.stderr,
+    ),
     ("fork_bomb", FORK_BOMB, 3, ("error", "timeout"), lambda r: True),
     ("process_count_limit", COUNT_FORKS, 5, "ok", lambda r: 0 < int(r.stdout) < 64),
-    ("background_process", "import subprocess\nsubprocess.Popen(['sleep', '300'])\nprint('bg')", 5, "ok",
-     lambda r: r.stdout == "bg\n" and r.duration_s < 2),
+    (
+        "background_process",
+        "import subprocess\nsubprocess.Popen(['sleep', '300'])\nprint('bg')",
+        5,
+        "ok",
+        lambda r: r.stdout == "bg\n" and r.duration_s < 2,
+    ),
     ("double_forked_daemon", DOUBLE_FORK, 5, "ok", lambda r: r.stdout == "parent done\n"),
     ("multiprocessing_pool", MP_POOL, 10, "ok", lambda r: r.stdout == "[0, 1, 4, 9, 16, 25]\n"),
     ("multiprocessing_daemon_child", MP_DAEMON, 5, "ok", lambda r: r.stdout == "started True\n"),
-    ("process_holding_output_pipe", "import subprocess, sys\nsubprocess.Popen(['sleep', '300'], stdout=sys.stdout)\n"
-     "print('held', flush=True)", 5, "ok", lambda r: r.stdout == "held\n" and r.duration_s < 2),
+    (
+        "process_holding_output_pipe",
+        "import subprocess, sys\nsubprocess.Popen(['sleep', '300'], stdout=sys.stdout)\nprint('held', flush=True)",
+        5,
+        "ok",
+        lambda r: r.stdout == "held\n" and r.duration_s < 2,
+    ),
     ("huge_stdout", "print('x' * 10**7)", 5, "killed", lambda r: r.truncated and len(r.stdout) == CAP),
-    ("endless_stdout", "while True:\n    print('y' * 1000)", 5, "killed", lambda r: r.truncated and len(r.stdout) == CAP),
-    ("huge_stderr", "import sys\nwhile True:\n    sys.stderr.write('e' * 1000)", 5, "killed",
-     lambda r: r.truncated and r.stderr.startswith("e" * 1000) and len(r.stderr) < CAP + 200),
-    ("env_has_no_host_vars", "import os\nprint(sorted(os.environ))", 5, "ok",
-     lambda r: "ZEROTIR_SANDBOX_TEST_SECRET" not in r.stdout and "'PATH'" in r.stdout),
+    (
+        "endless_stdout",
+        "while True:\n    print('y' * 1000)",
+        5,
+        "killed",
+        lambda r: r.truncated and len(r.stdout) == CAP,
+    ),
+    (
+        "huge_stderr",
+        "import sys\nwhile True:\n    sys.stderr.write('e' * 1000)",
+        5,
+        "killed",
+        lambda r: r.truncated and r.stderr.startswith("e" * 1000) and len(r.stderr) < CAP + 200,
+    ),
+    (
+        "env_has_no_host_vars",
+        "import os\nprint(sorted(os.environ))",
+        5,
+        "ok",
+        lambda r: "ZEROTIR_SANDBOX_TEST_SECRET" not in r.stdout and "'PATH'" in r.stdout,
+    ),
     ("proc_snooping", PROC_SNOOP, 5, "ok", lambda r: SECRET not in r.stdout),
-    ("home_is_not_visible", "import os\nprint(os.path.exists(os.path.expanduser('~root/.bashrc')), "
-     "os.listdir('/root') if os.path.isdir('/root') else [])", 5, "ok",
-     lambda r: r.stdout.startswith("False") and ".bashrc" not in r.stdout),
-    ("checkout_is_not_visible", f"open({str(REPO / 'pyproject.toml')!r}).read()", 5, "error",
-     lambda r: "FileNotFoundError" in r.stderr),
-    ("package_dir_is_read_only", f"open({str(REPO / 'tir_rollout/sandbox/evil.py')!r}, 'w')", 5, "error",
-     lambda r: "Read-only file system" in r.stderr and not (REPO / "tir_rollout/sandbox/evil.py").exists()),
-    ("usr_is_read_only", "open('/usr/evil', 'w')", 5, "error", lambda r: "Read-only" in r.stderr
-     or "Permission" in r.stderr),
+    (
+        "home_is_not_visible",
+        (
+            "import os\nprint(os.path.exists(os.path.expanduser('~root/.bashrc')), "
+            "os.listdir('/root') if os.path.isdir('/root') else [])"
+        ),
+        5,
+        "ok",
+        lambda r: r.stdout.startswith("False") and ".bashrc" not in r.stdout,
+    ),
+    (
+        "checkout_is_not_visible",
+        f"open({str(REPO / 'pyproject.toml')!r}).read()",
+        5,
+        "error",
+        lambda r: "FileNotFoundError" in r.stderr,
+    ),
+    (
+        "package_dir_is_read_only",
+        f"open({str(REPO / 'tir_rollout/sandbox/evil.py')!r}, 'w')",
+        5,
+        "error",
+        lambda r: "Read-only file system" in r.stderr and not (REPO / "tir_rollout/sandbox/evil.py").exists(),
+    ),
+    (
+        "usr_is_read_only",
+        "open('/usr/evil', 'w')",
+        5,
+        "error",
+        lambda r: "Read-only" in r.stderr or "Permission" in r.stderr,
+    ),
     ("kill_the_worker", "import os\nos.kill(os.getppid(), 9)", 5, "error", lambda r: "PermissionError" in r.stderr),
     ("kill_all_with_minus_one", "import os\nos.kill(-1, 9)", 5, "error", lambda r: "PermissionError" in r.stderr),
-    ("kill_the_caller", host_pid_code("import os\nos.kill(HOSTPID, 9)"), 5, "error",
-     lambda r: "Error" in r.stderr),
-    ("kill_the_callers_group", host_pid_code("import os\nos.killpg(HOSTPGID, 9)"), 5, "error",
-     lambda r: "Error" in r.stderr),
-    ("ptrace_the_worker", "import ctypes\nprint(ctypes.CDLL(None).ptrace(16, 2, 0, 0))", 5, "ok",
-     lambda r: r.stdout == "-1\n"),
+    ("kill_the_caller", host_pid_code("import os\nos.kill(HOSTPID, 9)"), 5, "error", lambda r: "Error" in r.stderr),
+    (
+        "kill_the_callers_group",
+        host_pid_code("import os\nos.killpg(HOSTPGID, 9)"),
+        5,
+        "error",
+        lambda r: "Error" in r.stderr,
+    ),
+    (
+        "ptrace_the_worker",
+        "import ctypes\nprint(ctypes.CDLL(None).ptrace(16, 2, 0, 0))",
+        5,
+        "ok",
+        lambda r: r.stdout == "-1\n",
+    ),
     ("stdin_is_empty", "import sys\nprint(repr(sys.stdin.read()))", 5, "ok", lambda r: r.stdout == "''\n"),
     ("input_raises_eof", "input('? ')", 5, "error", lambda r: "EOFError" in r.stderr),
     ("sys_exit_zero", "import sys\nprint('a')\nsys.exit(0)", 5, "ok", lambda r: r.stdout == "a\n"),
     ("sys_exit_nonzero", "import sys\nsys.exit(3)", 5, "error", lambda r: "exit status 3" in r.stderr),
     ("sys_exit_message", "import sys\nsys.exit('bad input')", 5, "error", lambda r: "bad input" in r.stderr),
-    ("os_exit", "import os\nprint('x', flush=True)\nos._exit(4)", 5, "error",
-     lambda r: r.stdout == "x\n" and "exit status 4" in r.stderr),
+    (
+        "os_exit",
+        "import os\nprint('x', flush=True)\nos._exit(4)",
+        5,
+        "error",
+        lambda r: r.stdout == "x\n" and "exit status 4" in r.stderr,
+    ),
     ("keyboard_interrupt", "raise KeyboardInterrupt", 5, "error", lambda r: "KeyboardInterrupt" in r.stderr),
-    ("invalid_utf8", "import sys\nsys.stdout.buffer.write(b'ok\\xff\\xfe\\n')", 5, "ok",
-     lambda r: r.stdout == "ok\ufffd\ufffd\n"),
+    (
+        "invalid_utf8",
+        "import sys\nsys.stdout.buffer.write(b'ok\\xff\\xfe\\n')",
+        5,
+        "ok",
+        lambda r: r.stdout == "ok\ufffd\ufffd\n",
+    ),
     ("recursion", "def f(n):\n    return f(n + 1)\nf(0)", 5, "error", lambda r: "RecursionError" in r.stderr),
     ("segfault", "import ctypes\nctypes.string_at(0)", 5, "error", lambda r: "SIGSEGV" in r.stderr),
     ("syntax_error", "print(1 +", 5, "error", lambda r: "SyntaxError" in r.stderr),
-    ("ipv4_socket", "import socket\nsocket.socket(socket.AF_INET, socket.SOCK_STREAM)", 5, "error",
-     lambda r: "PermissionError" in r.stderr),
-    ("ipv6_socket", "import socket\nsocket.socket(socket.AF_INET6, socket.SOCK_DGRAM)", 5, "error",
-     lambda r: "PermissionError" in r.stderr),
-    ("loopback_connect", "import socket\nsocket.create_connection(('127.0.0.1', 22), timeout=1)", 5, "error",
-     lambda r: "PermissionError" in r.stderr),
-    ("file_size_limit", "open('big', 'wb').write(b'x' * (65 << 20))", 5, "error", lambda r: "File too large" in r.stderr),
-    ("matplotlib_is_headless", "import matplotlib\nimport matplotlib.pyplot as plt\nplt.plot([1, 2])\n"
-     "plt.savefig('f.png')\nprint(matplotlib.get_backend().lower())", 10, "ok", lambda r: r.stdout == "agg\n"),
-    ("heavy_sympy", HEAVY_SYMPY, 10, "ok",
-     lambda r: r.stdout == "[1, 2, 3]\n(x - 2)*(x + 2)*(x**2 + 4)\npi/2\nTrue 1000000000039\n"),
+    (
+        "ipv4_socket",
+        "import socket\nsocket.socket(socket.AF_INET, socket.SOCK_STREAM)",
+        5,
+        "error",
+        lambda r: "PermissionError" in r.stderr,
+    ),
+    (
+        "ipv6_socket",
+        "import socket\nsocket.socket(socket.AF_INET6, socket.SOCK_DGRAM)",
+        5,
+        "error",
+        lambda r: "PermissionError" in r.stderr,
+    ),
+    (
+        "loopback_connect",
+        "import socket\nsocket.create_connection(('127.0.0.1', 22), timeout=1)",
+        5,
+        "error",
+        lambda r: "PermissionError" in r.stderr,
+    ),
+    (
+        "file_size_limit",
+        "open('big', 'wb').write(b'x' * (65 << 20))",
+        5,
+        "error",
+        lambda r: "File too large" in r.stderr,
+    ),
+    (
+        "matplotlib_is_headless",
+        (
+            "import matplotlib\nimport matplotlib.pyplot as plt\nplt.plot([1, 2])\n"
+            "plt.savefig('f.png')\nprint(matplotlib.get_backend().lower())"
+        ),
+        10,
+        "ok",
+        lambda r: r.stdout == "agg\n",
+    ),
+    (
+        "heavy_sympy",
+        HEAVY_SYMPY,
+        10,
+        "ok",
+        lambda r: r.stdout == "[1, 2, 3]\n(x - 2)*(x + 2)*(x**2 + 4)\npi/2\nTrue 1000000000039\n",
+    ),
     ("heavy_numpy", HEAVY_NUMPY, 10, "ok", lambda r: r.stdout == "True 8.0\n"),
-    ("just_under_the_timeout", "import time\ntime.sleep(1.4)\nprint('made it')", 2, "ok",
-     lambda r: r.stdout == "made it\n"),
-    ("non_daemon_thread_is_joined", "import threading, time\nthreading.Thread(target=lambda: (time.sleep(0.2), "
-     "print('t'))).start()", 5, "ok", lambda r: r.stdout == "t\n"),
+    (
+        "just_under_the_timeout",
+        "import time\ntime.sleep(1.4)\nprint('made it')",
+        2,
+        "ok",
+        lambda r: r.stdout == "made it\n",
+    ),
+    (
+        "non_daemon_thread_is_joined",
+        "import threading, time\nthreading.Thread(target=lambda: (time.sleep(0.2), print('t'))).start()",
+        5,
+        "ok",
+        lambda r: r.stdout == "t\n",
+    ),
     ("no_output_is_empty_strings", "x = 1", 5, "ok", lambda r: r.stdout == "" and r.stderr == ""),
 ]
 
@@ -187,14 +303,23 @@ def test_files_do_not_survive_the_call(executor, where):
     checks = executor.run_batch([f"import os\nprint(os.path.exists({path!r}), sorted(os.listdir('.')))"] * 4)
     assert [r.stdout for r in checks] == ["False []\n"] * 4
     assert not Path(where if where != "cwd" else "/tmp", "leak.txt").exists()  # the host's /tmp is untouched
-    again = executor.run_batch(["import tempfile, os\nfd, name = tempfile.mkstemp()\nprint(os.path.dirname(name))\n"
-                                f"open({path!r}, 'w').write('2')"] * 2)
+    again = executor.run_batch(
+        [
+            (
+                "import tempfile, os\nfd, name = tempfile.mkstemp()\nprint(os.path.dirname(name))\n"
+                f"open({path!r}, 'w').write('2')"
+            )
+        ]
+        * 2
+    )
     assert [(r.status, r.stdout) for r in again] == [("ok", "/tmp\n")] * 2  # the wipe keeps /tmp usable
 
 
 def test_unwritable_leftovers_are_removed(executor):
-    res = executor.run("import os\nos.makedirs('/tmp/a/b')\nopen('/tmp/a/b/f', 'w')\nos.chmod('/tmp/a/b', 0)\n"
-                       "os.chmod('/tmp/a', 0)\nprint('ok')")
+    res = executor.run(
+        "import os\nos.makedirs('/tmp/a/b')\nopen('/tmp/a/b/f', 'w')\nos.chmod('/tmp/a/b', 0)\n"
+        "os.chmod('/tmp/a', 0)\nprint('ok')"
+    )
     assert res.stdout == "ok\n"
     assert executor.run_batch(["import os\nprint(os.listdir('/tmp'))"] * 2)[0].stdout == "['work']\n"
 
@@ -210,14 +335,17 @@ def test_host_tmp_is_not_visible(executor, tmp_path):
 def test_module_state_does_not_carry_over(executor):
     first = executor.run("import sympy, builtins\nsympy.leaked = 1\nbuiltins.leaked = 2\nprint('set')")
     assert first.stdout == "set\n"
-    for res in executor.run_batch(["import sympy, builtins\nprint(hasattr(sympy, 'leaked'), hasattr(builtins, "
-                                   "'leaked'))"] * 4):
+    for res in executor.run_batch(
+        ["import sympy, builtins\nprint(hasattr(sympy, 'leaked'), hasattr(builtins, 'leaked'))"] * 4
+    ):
         assert res.stdout == "False False\n"
 
 
 def test_the_caller_survives_signals(executor):
-    codes = [host_pid_code(c) for c in ("import os\nos.kill(HOSTPID, 15)", "import os\nos.killpg(HOSTPGID, 2)",
-                                       "import os\nos.kill(0, 9)")]
+    codes = [
+        host_pid_code(c)
+        for c in ("import os\nos.kill(HOSTPID, 15)", "import os\nos.killpg(HOSTPGID, 2)", "import os\nos.kill(0, 9)")
+    ]
     results = executor.run_batch(codes)
     assert [r.status for r in results[:2]] == ["error", "error"]
     assert results[2].status == "killed"  # it killed its own process group, nothing else
@@ -242,9 +370,11 @@ def test_unix_sockets_still_work_for_multiprocessing(executor):
 
 
 def test_limits_are_the_configured_ones(executor):
-    res = executor.run("import resource as r\nprint(r.getrlimit(r.RLIMIT_AS)[0] >> 20, r.getrlimit(r.RLIMIT_FSIZE)[0] "
-                       ">> 20, r.getrlimit(r.RLIMIT_CPU)[0] <= 5, os.getuid() != 0)".replace("\nprint", "\nimport os\nprint"),
-                       timeout=3)
+    res = executor.run(
+        "import resource as r\nprint(r.getrlimit(r.RLIMIT_AS)[0] >> 20, r.getrlimit(r.RLIMIT_FSIZE)[0] "
+        ">> 20, r.getrlimit(r.RLIMIT_CPU)[0] <= 5, os.getuid() != 0)".replace("\nprint", "\nimport os\nprint"),
+        timeout=3,
+    )
     assert res.stdout == "4096 64 True True\n", res
 
 

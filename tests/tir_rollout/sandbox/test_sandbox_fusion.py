@@ -11,14 +11,27 @@ import pytest
 
 from tir_rollout.sandbox import make_executor
 
-OK = {"status": "Success", "compile_result": None, "files": {},
-      "run_result": {"status": "Finished", "execution_time": 0.01, "return_code": 0, "stdout": "42\n", "stderr": ""}}
+OK = {
+    "status": "Success",
+    "compile_result": None,
+    "files": {},
+    "run_result": {"status": "Finished", "execution_time": 0.01, "return_code": 0, "stdout": "42\n", "stderr": ""},
+}
 
 
 def _run(status, code, stdout="", stderr="", top="Success"):
-    return {"status": top, "compile_result": None, "files": {},
-            "run_result": {"status": status, "execution_time": 0.02, "return_code": code, "stdout": stdout,
-                           "stderr": stderr}}
+    return {
+        "status": top,
+        "compile_result": None,
+        "files": {},
+        "run_result": {
+            "status": status,
+            "execution_time": 0.02,
+            "return_code": code,
+            "stdout": stdout,
+            "stderr": stderr,
+        },
+    }
 
 
 class FakeSandboxFusion:
@@ -65,8 +78,11 @@ class FakeSandboxFusion:
                 failing = self.failures_left > 0
                 self.failures_left -= 1
             if failing:
-                return (500, {"detail": "boom"}) if "HTTP500" in code else (200, {"status": "SandboxError",
-                                                                                  "message": "pod lost"})
+                return (
+                    (500, {"detail": "boom"})
+                    if "HTTP500" in code
+                    else (200, {"status": "SandboxError", "message": "pod lost"})
+                )
         if "TIMEOUT" in code:
             return 200, _run("TimeLimitExceeded", None, top="Failed")
         if "FAIL" in code:
@@ -142,7 +158,9 @@ def test_health_check_fails_fast_with_the_url_when_the_service_is_down():
     url = server.url
     server.close()  # nothing listens on that port now
     t0 = time.monotonic()
-    with pytest.raises(RuntimeError, match=r"sandbox\.sandbox_fusion\.url=http://127\.0\.0\.1:\d+/run_code.*not reachable"):
+    with pytest.raises(
+        RuntimeError, match=r"sandbox\.sandbox_fusion\.url=http://127\.0\.0\.1:\d+/run_code.*not reachable"
+    ):
         client(url).health_check()
     assert time.monotonic() - t0 < 5
     res = client(url, retries=0).run("print(1)")
