@@ -98,7 +98,9 @@ def analyse_run(run: Run, s: Settings) -> RunAnalysis:
     notes = list(run.notes)
     missing = [sp.name for sp in s.specs if not any(x.spec == sp.name for x in series) and not _optional(sp)]
     if missing and run.attributes.get("source") != "eval":
-        notes.append(f"not logged: {', '.join(missing)} (keys tried: {'; '.join(k for sp in s.specs if sp.name in missing for k in sp.keys)})")
+        notes.append(
+            f"not logged: {', '.join(missing)} (keys tried: {'; '.join(k for sp in s.specs if sp.name in missing for k in sp.keys)})"
+        )
     tokens, tokens_key, token_notes = compute_axis(run, s.token_keys, s.per_step_token_keys)
     if run.attributes.get("source") != "eval":
         notes += token_notes
@@ -116,8 +118,16 @@ def analyse_run(run: Run, s: Settings) -> RunAnalysis:
         for method in ("pearson", "spearman"):
             seed = series_seed(s.seed, run.run_id, a.name, b.name, method)
             correlations.append(
-                correlate(a.name, b.name, joined["a"], joined["b"], method=method, n_boot=s.corr_n_boot,
-                          level=s.level, seed=seed)  # fmt: skip
+                correlate(
+                    a.name,
+                    b.name,
+                    joined["a"],
+                    joined["b"],
+                    method=method,
+                    n_boot=s.corr_n_boot,
+                    level=s.level,
+                    seed=seed,
+                )
             )
     return RunAnalysis(run, series, step_fits, token_fits, tokens, tokens_key, correlations, notes)
 

@@ -85,7 +85,7 @@ class SeriesFit:
 
     def to_dict(self) -> dict:
         out = asdict(self)
-        for name, law_fit in out["fits"].items():
+        for law_fit in out["fits"].values():
             law_fit.pop("boot")
         return _finite(out)
 

@@ -10,8 +10,8 @@ starting values and no optimiser that can silently fail. Grid ends bound g (see 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

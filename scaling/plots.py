@@ -15,12 +15,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from scaling.analysis import Analysis, RunAnalysis  # noqa: E402
-from scaling.fit import SeriesFit  # noqa: E402
+from scaling.analysis import Analysis
+from scaling.fit import SeriesFit
 
 log = logging.getLogger(__name__)
 DPI = 100
@@ -112,7 +112,9 @@ def tokens_figure(analysis: Analysis, out: Path) -> Path | None:
         ax.set_xlabel("cumulative generated tokens")
         ax.set_title(spec, fontsize=9)
         ax.legend(fontsize=5, loc="best")
-    fig.suptitle(_title(analysis, "series vs cumulative generated tokens (log x; line: chosen law per run)"), fontsize=10)
+    fig.suptitle(
+        _title(analysis, "series vs cumulative generated tokens (log x; line: chosen law per run)"), fontsize=10
+    )
     return _save(fig, out / "series_vs_tokens.png")
 
 
@@ -177,7 +179,9 @@ def comparison_figure(analysis: Analysis, attribute: str, groups: dict[str, list
         ax.set_title(spec, fontsize=9)
         ax.set_xlabel("training step")
         ax.legend(fontsize=5, loc="best")
-    fig.suptitle(_title(analysis, f"comparison by {attribute} (thin: logged, smoothed; thick: chosen law)"), fontsize=10)
+    fig.suptitle(
+        _title(analysis, f"comparison by {attribute} (thin: logged, smoothed; thick: chosen law)"), fontsize=10
+    )
     return _save(fig, out / f"compare_{_slug(attribute)}.png")
 
 

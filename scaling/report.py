@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from scaling.analysis import Analysis
-from scaling.fit import SeriesFit, _finite
+from scaling.fit import PARSIMONY, SeriesFit, _finite
 from scaling.laws import LAWS
 
 BANNER = (
@@ -46,8 +46,10 @@ def _params(fit: SeriesFit, law: str) -> str:
 
 def fit_table(fits: list[SeriesFit], level: float) -> list[str]:
     rows = [
-        f"| run | series | n | chosen | parameters of the chosen law ({level:.0%} CI) | held-out RMSE "
-        "log_linear / power / saturating | R² | notes |",
+        (
+            f"| run | series | n | chosen | parameters of the chosen law ({level:.0%} CI) | held-out RMSE "
+            "log_linear / power / saturating | R² | notes |"
+        ),
         "|---|---|---|---|---|---|---|---|",
     ]
     for f in fits:
@@ -74,9 +76,12 @@ def render(analysis: Analysis, images: list[Path], out: Path, inputs: list[str])
         "",
         *[f"- **{law.name}**: `{law.formula}`" for law in LAWS.values()],
         "",
-        f"The chosen law has the lowest RMSE on the last {s.holdout:.0%} of the points when fitted on the rest; "
-        f"its parameters are refitted on all points. Intervals: {s.level:.0%} wild bootstrap ({s.n_boot} "
-        f"replicates, seed {s.seed}). Correlations: {s.level:.0%} circular block bootstrap ({s.corr_n_boot}).",
+        (
+            f"The chosen law has the lowest RMSE on the last {s.holdout:.0%} of the points when fitted on the rest "
+            f"(a law with fewer parameters wins within {PARSIMONY:.0%} of the best); its parameters are refitted on "
+            f"all points. Intervals: {s.level:.0%} wild bootstrap ({s.n_boot} replicates, seed {s.seed}). "
+            f"Correlations: {s.level:.0%} circular block bootstrap ({s.corr_n_boot} replicates)."
+        ),
         "",
         "## Inputs",
         "",
@@ -87,7 +92,11 @@ def render(analysis: Analysis, images: list[Path], out: Path, inputs: list[str])
     ]
     for ra in analysis.runs:
         attrs = ", ".join(f"{k}={v}" for k, v in ra.run.attributes.items())
-        steps = f"{int(ra.run.table.index.min())}–{int(ra.run.table.index.max())} ({len(ra.run.table)})" if len(ra.run.table) else "none"
+        steps = (
+            f"{int(ra.run.table.index.min())}–{int(ra.run.table.index.max())} ({len(ra.run.table)})"
+            if len(ra.run.table)
+            else "none"
+        )
         lines.append(f"| {ra.run.label} | {attrs} | {steps} | {'; '.join(ra.notes).replace('|', '/')} |")
     lines += ["", "## Fits against training step", ""]
     lines += fit_table([f for ra in analysis.runs for f in ra.step_fits.values()], s.level)

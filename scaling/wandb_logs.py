@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import struct
 import zlib
 from pathlib import Path
@@ -110,7 +111,9 @@ def read_offline(run_folder: Path) -> tuple[dict[str, str], dict, list[tuple[int
                 if item.key != "_wandb":
                     _set_nested(config, _item_key(item), json.loads(item.value_json))
     if not records:
-        raise LogError(files[0], "no history rows (nothing logged yet, or the run is open and wandb has not flushed it)")
+        raise LogError(
+            files[0], "no history rows (nothing logged yet, or the run is open and wandb has not flushed it)"
+        )
     return identity, config, records
 
 
@@ -118,7 +121,7 @@ def _numbers(row: dict) -> dict[str, float]:
     return {
         k: float(v)
         for k, v in row.items()
-        if not k.startswith("_") and isinstance(v, (int, float)) and not isinstance(v, bool) and v == v
+        if not k.startswith("_") and isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
     }
 
 

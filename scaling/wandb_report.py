@@ -99,7 +99,9 @@ def create(spec: ReportSpec, wr) -> str:
     blocks = [wr.H1(text=spec.title), wr.P(text=spec.description)]
     for grid in spec.grids:
         panels = [
-            wr.LinePlot(title=p.title, x=p.x, y=p.y) if p.kind == "line" else wr.ScatterPlot(title=p.title, x=p.x, y=p.y[0])
+            wr.LinePlot(title=p.title, x=p.x, y=p.y)
+            if p.kind == "line"
+            else wr.ScatterPlot(title=p.title, x=p.x, y=p.y[0])
             for p in grid.panels
         ]
         runset = wr.Runset(entity=spec.entity, project=spec.project, name=grid.runset, filters=grid.filters)

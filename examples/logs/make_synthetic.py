@@ -36,38 +36,75 @@ def log_linear(s, a, b):
 
 # The true laws per run (these are what the tests and the docs compare the fits against).
 RUNS = {
-    ("synthetic_qwen7b_grpo", "default"): dict(
-        steps=240, model="qwen7b", algorithm="grpo", template="zero_tir", calls=2, restart=(120, 100),
-        code=(saturating, 0.90, 0.05, 60.0), length=(power, 40.0, 0.5, 600.0), acc=(log_linear, 0.15, 0.06),
-        val=(power, 0.012, 0.5, 0.12),
-    ),
-    ("synthetic_qwen7b_zerorl_grpo", "default"): dict(
-        steps=240, model="qwen7b", algorithm="grpo", template="zero_v2", calls=0,
-        code=None, length=(power, 30.0, 0.45, 550.0), acc=(log_linear, 0.14, 0.045),
-        val=(power, 0.008, 0.5, 0.10),
-    ),
-    ("synthetic_qwen1.5b_grpo", "default"): dict(
-        steps=160, model="qwen1.5b", algorithm="grpo", template="zero_tir", calls=2,
-        code=(saturating, 0.70, 0.03, 50.0), length=(power, 30.0, 0.45, 500.0), acc=(log_linear, 0.08, 0.04),
-        val=(power, 0.006, 0.5, 0.04),
-    ),
-    ("synthetic_qwen7b_ppo", "default"): dict(
-        steps=160, model="qwen7b", algorithm="ppo", template="zero_tir", calls=2,
-        code=(saturating, 0.85, 0.05, 70.0), length=(power, 35.0, 0.5, 600.0), acc=(log_linear, 0.14, 0.055),
-        val=(power, 0.011, 0.5, 0.12),
-    ),
-    ("synthetic_max_calls_sweep", "tir.max_tool_calls=1"): dict(
-        steps=120, model="qwen7b", algorithm="grpo", template="zero_tir", calls=1,
-        code=(saturating, 0.80, 0.05, 50.0), length=(power, 30.0, 0.5, 600.0), acc=(log_linear, 0.15, 0.05),
-        val=(power, 0.011, 0.5, 0.12),
-    ),
-    ("synthetic_max_calls_sweep", "tir.max_tool_calls=4"): dict(
-        steps=120, model="qwen7b", algorithm="grpo", template="zero_tir", calls=4,
-        code=(saturating, 0.95, 0.05, 50.0), length=(power, 55.0, 0.5, 600.0), acc=(log_linear, 0.15, 0.065),
-        val=(power, 0.013, 0.5, 0.12),
-    ),
+    ("synthetic_qwen7b_grpo", "default"): {
+        "steps": 240,
+        "model": "qwen7b",
+        "algorithm": "grpo",
+        "template": "zero_tir",
+        "calls": 2,
+        "restart": (120, 100),
+        "code": (saturating, 0.90, 0.05, 60.0),
+        "length": (power, 40.0, 0.5, 600.0),
+        "acc": (log_linear, 0.15, 0.06),
+        "val": (power, 0.012, 0.5, 0.12),
+    },
+    ("synthetic_qwen7b_zerorl_grpo", "default"): {
+        "steps": 240,
+        "model": "qwen7b",
+        "algorithm": "grpo",
+        "template": "zero_v2",
+        "calls": 0,
+        "code": None,
+        "length": (power, 30.0, 0.45, 550.0),
+        "acc": (log_linear, 0.14, 0.045),
+        "val": (power, 0.008, 0.5, 0.10),
+    },
+    ("synthetic_qwen1.5b_grpo", "default"): {
+        "steps": 160,
+        "model": "qwen1.5b",
+        "algorithm": "grpo",
+        "template": "zero_tir",
+        "calls": 2,
+        "code": (saturating, 0.70, 0.03, 50.0),
+        "length": (power, 30.0, 0.45, 500.0),
+        "acc": (log_linear, 0.08, 0.04),
+        "val": (power, 0.006, 0.5, 0.04),
+    },
+    ("synthetic_qwen7b_ppo", "default"): {
+        "steps": 160,
+        "model": "qwen7b",
+        "algorithm": "ppo",
+        "template": "zero_tir",
+        "calls": 2,
+        "code": (saturating, 0.85, 0.05, 70.0),
+        "length": (power, 35.0, 0.5, 600.0),
+        "acc": (log_linear, 0.14, 0.055),
+        "val": (power, 0.011, 0.5, 0.12),
+    },
+    ("synthetic_max_calls_sweep", "tir.max_tool_calls=1"): {
+        "steps": 120,
+        "model": "qwen7b",
+        "algorithm": "grpo",
+        "template": "zero_tir",
+        "calls": 1,
+        "code": (saturating, 0.80, 0.05, 50.0),
+        "length": (power, 30.0, 0.5, 600.0),
+        "acc": (log_linear, 0.15, 0.05),
+        "val": (power, 0.011, 0.5, 0.12),
+    },
+    ("synthetic_max_calls_sweep", "tir.max_tool_calls=4"): {
+        "steps": 120,
+        "model": "qwen7b",
+        "algorithm": "grpo",
+        "template": "zero_tir",
+        "calls": 4,
+        "code": (saturating, 0.95, 0.05, 50.0),
+        "length": (power, 55.0, 0.5, 600.0),
+        "acc": (log_linear, 0.15, 0.065),
+        "val": (power, 0.013, 0.5, 0.12),
+    },
 }
-NOISE = dict(code=0.03, length=25.0, acc=0.02, val=0.015)
+NOISE = {"code": 0.03, "length": 25.0, "acc": 0.02, "val": 0.015}
 
 
 def _law(spec, s):

@@ -65,7 +65,7 @@ def test_runs_of_different_lengths_agree_on_the_law():
     long = fit_series(STEPS, _noisy("power", [40.0, 0.5, 600.0], 7, 25.0), n_boot=N_BOOT)
     for f in (short, long):
         assert f.fits["power"].param("b").ci_low < 0.5 < f.fits["power"].param("b").ci_high
-    width = lambda f: f.fits["power"].param("b").ci_high - f.fits["power"].param("b").ci_low  # noqa: E731
+    width = lambda f: f.fits["power"].param("b").ci_high - f.fits["power"].param("b").ci_low
     assert width(long) < width(short)  # more steps, tighter exponent
 
 

@@ -82,7 +82,10 @@ def test_wandb_spec_and_online_creation_through_the_report_api(result, tmp_path)
     path = wandb_report.write_spec(spec, tmp_path / "wandb_report.json")
     data = json.loads(path.read_text())
     paper = data["grids"][0]
-    assert paper["filters"] == "Config('trainer.experiment_name') in ['qwen7b_grpo__default', 'qwen7b_zerorl_grpo__default']"
+    assert (
+        paper["filters"]
+        == "Config('trainer.experiment_name') in ['qwen7b_grpo__default', 'qwen7b_zerorl_grpo__default']"
+    )
     ys = {p["y"][0] for p in paper["panels"] if p["x"] == "Step"}
     assert {"tir/code_exec_ratio", "tir/response_length/all", "tir/acc"} <= ys
     assert any(p["x"] == "tir/cum_generated_tokens" for p in paper["panels"])

@@ -28,7 +28,7 @@ def offline_run(tmp_path_factory):
 def test_offline_folder_reads_history_config_and_identity(offline_run):
     folders = wandb_logs.offline_folders(offline_run)
     assert len(folders) == 1
-    identity, config, records = wandb_logs.read_offline(folders[0])
+    identity, config, _records = wandb_logs.read_offline(folders[0])
     assert identity["name"] == "qwen7b_grpo__default" and identity["project"] == "zerotir"
     assert config["tir"]["model_name"] == "qwen7b"
     table, _, _ = wandb_logs.offline_table(folders)
