@@ -183,9 +183,12 @@ def _owner(pid: str) -> int | None:
 
 
 class LocalExecutor(Executor):
-    """Pool of `config.workers` warm workers; started on first use."""
+    """Pool of `config.workers` warm workers; started on first use.
 
-    def __init__(self, config: SandboxConfig) -> None:
+    `mechanism` overrides the probe (tests use it to exercise the fallback on a machine that has bwrap).
+    """
+
+    def __init__(self, config: SandboxConfig, mechanism: containment.Mechanism | None = None) -> None:
         super().__init__(config)
         self._idle: queue.Queue[tuple[int, _Worker | None]] = queue.Queue()
         self._workers: dict[int, _Worker] = {}
@@ -193,7 +196,7 @@ class LocalExecutor(Executor):
         self._start_lock = threading.Lock()
         self._started = False
         self._closed = False
-        self.mechanism: containment.Mechanism | None = None
+        self.mechanism: containment.Mechanism | None = mechanism
 
     @property
     def isolation(self) -> str:
@@ -206,7 +209,7 @@ class LocalExecutor(Executor):
                 return
             if self._closed:
                 raise RuntimeError("LocalExecutor.start: the executor was closed; make a new one")
-            self.mechanism = containment.choose()
+            self.mechanism = self.mechanism or containment.choose()
             threads = [threading.Thread(target=self._spawn, args=(i,)) for i in range(self.concurrency)]
             for t in threads:
                 t.start()
