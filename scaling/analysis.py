@@ -82,10 +82,19 @@ class Analysis:
 
 def _fit(series: Series, x, y, run: Run, axis: str, s: Settings) -> SeriesFit:
     return fit_series(
-        x, y, run=run.run_id, series=series.name, key=series.key, axis=axis, holdout=s.holdout, n_boot=s.n_boot,
-        level=s.level, seed=s.seed, extrapolate_to=s.extrapolate_to if axis == "step" else None,
+        x,
+        y,
+        run=run.run_id,
+        series=series.name,
+        key=series.key,
+        axis=axis,
+        holdout=s.holdout,
+        n_boot=s.n_boot,
+        level=s.level,
+        seed=s.seed,
+        extrapolate_to=s.extrapolate_to if axis == "step" else None,
         min_points=s.min_points,
-    )  # fmt: skip
+    )
 
 
 def _optional(spec: SeriesSpec) -> bool:
@@ -98,9 +107,8 @@ def analyse_run(run: Run, s: Settings) -> RunAnalysis:
     notes = list(run.notes)
     missing = [sp.name for sp in s.specs if not any(x.spec == sp.name for x in series) and not _optional(sp)]
     if missing and run.attributes.get("source") != "eval":
-        notes.append(
-            f"not logged: {', '.join(missing)} (keys tried: {'; '.join(k for sp in s.specs if sp.name in missing for k in sp.keys)})"
-        )
+        tried = "; ".join(k for sp in s.specs if sp.name in missing for k in sp.keys)
+        notes.append(f"not logged: {', '.join(missing)} (keys tried: {tried})")
     tokens, tokens_key, token_notes = compute_axis(run, s.token_keys, s.per_step_token_keys)
     if run.attributes.get("source") != "eval":
         notes += token_notes

@@ -145,8 +145,19 @@ def fit_series(
     keep &= x > 0
     order = np.argsort(x[keep], kind="stable")
     x, y = x[keep][order], y[keep][order]
-    result = SeriesFit(run, series, key, axis, len(x), float(x.min()) if len(x) else math.nan,
-                       float(x.max()) if len(x) else math.nan, None, {}, None, notes)  # fmt: skip
+    result = SeriesFit(
+        run,
+        series,
+        key,
+        axis,
+        len(x),
+        float(x.min()) if len(x) else math.nan,
+        float(x.max()) if len(x) else math.nan,
+        None,
+        {},
+        None,
+        notes,
+    )
     if len(x) < min_points:
         notes.append(f"too few points to fit ({len(x)} < {min_points})")
         return result
@@ -182,14 +193,31 @@ def fit_series(
         lo, hi = np.nanpercentile(boot[ok], [q, 100 - q], axis=0) if ok.any() else (theta * np.nan,) * 2
         params = [Param(n, float(v), float(a), float(b)) for n, v, a, b in zip(law.params, theta, lo, hi)]
         ss_tot = float(np.sum((y - y.mean()) ** 2))
-        law_fit = LawFit(law.name, law.formula, params, _rmse(yhat, y), heldout,
-                         1 - float(np.sum(resid**2)) / ss_tot, int(ok.sum()), _at_bound(law, theta, x.max()), boot[ok])  # fmt: skip
+        law_fit = LawFit(
+            law.name,
+            law.formula,
+            params,
+            _rmse(yhat, y),
+            heldout,
+            1 - float(np.sum(resid**2)) / ss_tot,
+            int(ok.sum()),
+            _at_bound(law, theta, x.max()),
+            boot[ok],
+        )
         if law_fit.at_bound:
             notes.append(f"{law.name}: its nonlinear parameter sits on the search bound; read it as 'no curvature'")
         result.fits[law.name] = law_fit
         if extrapolate_to is not None and axis == "step":
-            extrapolations[law.name] = _extrapolate(law, theta, law_fit.boot, resid * math.sqrt(len(x) / (len(x) - p)),
-                                           float(extrapolate_to), noise_pick[ok], noise_sign[ok], q)  # fmt: skip
+            extrapolations[law.name] = _extrapolate(
+                law,
+                theta,
+                law_fit.boot,
+                resid * math.sqrt(len(x) / (len(x) - p)),
+                float(extrapolate_to),
+                noise_pick[ok],
+                noise_sign[ok],
+                q,
+            )
     scored = {n: f.heldout_rmse for n, f in result.fits.items() if math.isfinite(f.heldout_rmse)}
     if scored:
         best = min(scored.values())

@@ -68,8 +68,16 @@ def _draw_fit(ax, fit: SeriesFit | None, x_to: float, color="C1", others: bool =
                 ax.plot(x, other.predict(x), lw=0.9, ls="--", color=OTHER_COLORS[name], label=name)
     if fit.extrapolation:
         e = fit.extrapolation
-        ax.errorbar([e.x], [e.value], yerr=[[e.value - e.pi_low], [e.pi_high - e.value]], fmt="o", color=color,
-                    capsize=3, ms=4, label=f"step {e.x:g}: {e.value:.3g} [{e.pi_low:.3g}, {e.pi_high:.3g}]")  # fmt: skip
+        ax.errorbar(
+            [e.x],
+            [e.value],
+            yerr=[[e.value - e.pi_low], [e.pi_high - e.value]],
+            fmt="o",
+            color=color,
+            capsize=3,
+            ms=4,
+            label=f"step {e.x:g}: {e.value:.3g} [{e.pi_low:.3g}, {e.pi_high:.3g}]",
+        )
 
 
 def series_figures(analysis: Analysis, out: Path) -> list[Path]:
@@ -88,8 +96,10 @@ def series_figures(analysis: Analysis, out: Path) -> list[Path]:
             ax.set_title(f"{ra.run.label}\n{s.name}{extra}", fontsize=8)
             ax.set_xlabel("training step")
             ax.legend(fontsize=6, loc="best")
-        fig.suptitle(_title(analysis, f"{panels[0][1].title} vs step (points: logged; line: chosen law; band: 95% CI)"),
-                     fontsize=10)  # fmt: skip
+        fig.suptitle(
+            _title(analysis, f"{panels[0][1].title} vs step (points: logged; line: chosen law; band: 95% CI)"),
+            fontsize=10,
+        )
         paths.append(_save(fig, out / f"{_slug(spec)}_vs_step.png"))
     return paths
 
@@ -148,8 +158,9 @@ def correlation_figure(analysis: Analysis, out: Path) -> Path | None:
                         r = c.note or f"{c.r:+.2f} [{c.ci_low:+.2f}, {c.ci_high:+.2f}]"
                         lines.append((f"{ra.run.label}: {r}", f"C{k % 10}"))
                 for row, (text, color) in enumerate(lines):
-                    ax.text(0.0, 1 - (row + 0.5) / max(len(lines), 6), text, fontsize=6, color=color,
-                            transform=ax.transAxes)  # fmt: skip
+                    ax.text(
+                        0.0, 1 - (row + 0.5) / max(len(lines), 6), text, fontsize=6, color=color, transform=ax.transAxes
+                    )
             if i == n - 1 and j < i:
                 ax.set_xlabel(xj, fontsize=7)
             if j == 0 and i > 0:
@@ -174,8 +185,14 @@ def comparison_figure(analysis: Analysis, attribute: str, groups: dict[str, list
                     fit = ra.step_fits.get(s.name)
                     if fit and fit.best:
                         x = np.linspace(fit.x_min, fit.x_max, 200)
-                        ax.plot(x, fit.best.predict(x), lw=2, color=color, ls=style,
-                                label=f"{attribute}={value}: {ra.run.label} ({fit.chosen})")  # fmt: skip
+                        ax.plot(
+                            x,
+                            fit.best.predict(x),
+                            lw=2,
+                            color=color,
+                            ls=style,
+                            label=f"{attribute}={value}: {ra.run.label} ({fit.chosen})",
+                        )
         ax.set_title(spec, fontsize=9)
         ax.set_xlabel("training step")
         ax.legend(fontsize=5, loc="best")

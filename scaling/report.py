@@ -55,14 +55,17 @@ def fit_table(fits: list[SeriesFit], level: float) -> list[str]:
     for f in fits:
         held = " / ".join(
             ("**" + _num(f.fits[n].heldout_rmse) + "**" if n == f.chosen else _num(f.fits[n].heldout_rmse))
-            if n in f.fits else "–"
+            if n in f.fits
+            else "–"
             for n in LAWS
-        )  # fmt: skip
+        )
         r2 = _num(f.best.r2) if f.best else "–"
         notes = "; ".join(f.notes).replace("|", "/")
         chosen = f"{f.chosen} `{LAWS[f.chosen].formula}`" if f.chosen else "none"
-        rows.append(f"| {f.run} | {f.series} | {f.n_points} | {chosen} | {_params(f, f.chosen) if f.chosen else '–'} "
-                    f"| {held} | {r2} | {notes} |")  # fmt: skip
+        rows.append(
+            f"| {f.run} | {f.series} | {f.n_points} | {chosen} | {_params(f, f.chosen) if f.chosen else '–'} "
+            f"| {held} | {r2} | {notes} |"
+        )
     return rows
 
 
@@ -101,26 +104,39 @@ def render(analysis: Analysis, images: list[Path], out: Path, inputs: list[str])
     lines += ["", "## Fits against training step", ""]
     lines += fit_table([f for ra in analysis.runs for f in ra.step_fits.values()], s.level)
     if s.extrapolate_to:
-        lines += ["", f"## Extrapolation to step {s.extrapolate_to:g}", "",
-                  "| run | series | law | value | mean curve CI | prediction interval (one logged value) | x beyond data |",
-                  "|---|---|---|---|---|---|---|"]  # fmt: skip
+        lines += [
+            "",
+            f"## Extrapolation to step {s.extrapolate_to:g}",
+            "",
+            "| run | series | law | value | mean curve CI | prediction interval (one logged value) | x beyond data |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for ra in analysis.runs:
             for f in ra.step_fits.values():
                 if e := f.extrapolation:
-                    lines.append(f"| {f.run} | {f.series} | {f.chosen} | {_num(e.value)} | [{_num(e.ci_low)}, {_num(e.ci_high)}] "
-                                 f"| [{_num(e.pi_low)}, {_num(e.pi_high)}] | {e.x / f.x_max:.1f}x |")  # fmt: skip
+                    lines.append(
+                        f"| {f.run} | {f.series} | {f.chosen} | {_num(e.value)} "
+                        f"| [{_num(e.ci_low)}, {_num(e.ci_high)}] | [{_num(e.pi_low)}, {_num(e.pi_high)}] "
+                        f"| {e.x / f.x_max:.1f}x |"
+                    )
     token_fits = [f for ra in analysis.runs for f in ra.token_fits.values()]
     if token_fits:
         lines += ["", "## Fits against cumulative generated tokens", ""]
         lines += fit_table(token_fits, s.level)
     corr = [(ra, c) for ra in analysis.runs for c in ra.correlations]
     if corr:
-        lines += ["", "## Correlations between the series", "",
-                  "| run | x | y | method | r | block-bootstrap CI | Fisher-z CI (i.i.d.) | n | note |",
-                  "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        lines += [
+            "",
+            "## Correlations between the series",
+            "",
+            "| run | x | y | method | r | block-bootstrap CI | Fisher-z CI (i.i.d.) | n | note |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
         for ra, c in corr:
-            lines.append(f"| {ra.run.label} | {c.x} | {c.y} | {c.method} | {_num(c.r)} | [{_num(c.ci_low)}, {_num(c.ci_high)}] "
-                         f"| [{_num(c.fisher_low)}, {_num(c.fisher_high)}] | {c.n} | {c.note} |")  # fmt: skip
+            lines.append(
+                f"| {ra.run.label} | {c.x} | {c.y} | {c.method} | {_num(c.r)} | [{_num(c.ci_low)}, {_num(c.ci_high)}] "
+                f"| [{_num(c.fisher_low)}, {_num(c.fisher_high)}] | {c.n} | {c.note} |"
+            )
     if analysis.groupings:
         lines += ["", "## Comparisons", ""]
         for attr, groups in analysis.groupings.items():

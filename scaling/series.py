@@ -100,8 +100,10 @@ def compute_axis(run: Run, cum_keys=DEFAULT_TOKEN_KEYS, per_step_keys=DEFAULT_PE
             for i in drops:
                 values[i + 1 :] += values[i]  # in order, so values[i] already carries earlier offsets
             if len(drops):
-                notes.append(f"{key} restarted from 0 at step(s) {', '.join(str(col.index[i + 1]) for i in drops)}; "
-                             "continued from the previous total")  # fmt: skip
+                notes.append(
+                    f"{key} restarted from 0 at step(s) {', '.join(str(col.index[i + 1]) for i in drops)}; "
+                    "continued from the previous total"
+                )
             return pd.Series(values, index=col.index), key, notes
     for key in per_step_keys:
         col = run.column(key)

@@ -58,19 +58,32 @@ def build(analysis: Analysis, project: str, entity: str | None = None) -> Report
     paper = [Panel("line", k, "Step", [k]) for k in keys]
     for tk in token_keys:
         paper += [Panel("line", f"{k} vs {tk}", tk, [k]) for k in keys if k != tk]
-    corr_keys = list(dict.fromkeys(s.key for ra in training for s in ra.series
-                                   if any(c.x == s.name or c.y == s.name for c in ra.correlations)))  # fmt: skip
+    corr_keys = list(
+        dict.fromkeys(
+            s.key for ra in training for s in ra.series if any(c.x == s.name or c.y == s.name for c in ra.correlations)
+        )
+    )
     scatter = [Panel("scatter", f"{a} vs {b}", a, [b]) for a, b in combinations(corr_keys, 2)]
     everyone = [ra.run.run_id for ra in training]
     grids = [
-        Grid("Paper curves: code-execution frequency, response length, accuracy vs step", "all runs",
-             _filter(everyone), paper),
+        Grid(
+            "Paper curves: code-execution frequency, response length, accuracy vs step",
+            "all runs",
+            _filter(everyone),
+            paper,
+        ),
         Grid("Correlations between the series", "all runs", _filter(everyone), scatter),
-    ]  # fmt: skip
+    ]
     for attr, groups in analysis.groupings.items():
         for value, ids in groups.items():
-            grids.append(Grid(f"Comparison by {attr}: {value}", f"{attr}={value}", _filter(ids),
-                              [Panel("line", k, "Step", [k]) for k in keys]))  # fmt: skip
+            grids.append(
+                Grid(
+                    f"Comparison by {attr}: {value}",
+                    f"{attr}={value}",
+                    _filter(ids),
+                    [Panel("line", k, "Step", [k]) for k in keys],
+                )
+            )
     title = "ZeroTIR scaling curves" + (" (SYNTHETIC DATA)" if analysis.synthetic else "")
     description = "Code-execution frequency, response length and accuracy vs training step (arXiv 2505.07773)."
     if analysis.synthetic:
@@ -106,7 +119,8 @@ def create(spec: ReportSpec, wr) -> str:
         ]
         runset = wr.Runset(entity=spec.entity, project=spec.project, name=grid.runset, filters=grid.filters)
         blocks += [wr.H2(text=grid.title), wr.PanelGrid(runsets=[runset], panels=panels)]
-    report = wr.Report(entity=spec.entity, project=spec.project, title=spec.title, description=spec.description,
-                       blocks=blocks)  # fmt: skip
+    report = wr.Report(
+        entity=spec.entity, project=spec.project, title=spec.title, description=spec.description, blocks=blocks
+    )
     report.save()
     return str(getattr(report, "url", ""))

@@ -180,8 +180,16 @@ def write_eval(root: Path, rng: np.random.Generator) -> None:
         for dataset, base, gain in (("aime24", 0.10, 0.014), ("aime25", 0.06, 0.010)):
             for calls, factor in ((2, 0.85), (4, 0.95), (8, 1.0), (16, 0.9)):
                 value = (base + gain * math.sqrt(step)) * factor + rng.normal(0, 0.01)
-                rows.append({"step": step, "dataset": dataset, "max_tool_calls": calls, "k": 32,
-                             "avg_at_k": _r(max(0.0, value)), "synthetic": True})  # fmt: skip
+                rows.append(
+                    {
+                        "step": step,
+                        "dataset": dataset,
+                        "max_tool_calls": calls,
+                        "k": 32,
+                        "avg_at_k": _r(max(0.0, value)),
+                        "synthetic": True,
+                    }
+                )
     (folder / "accuracy_vs_step.json").write_text(json.dumps(rows, indent=0) + "\n")
 
 

@@ -32,10 +32,15 @@ def settings(cfg: DictConfig) -> analysis.Settings:
         specs=specs_from_config(OmegaConf.to_container(cfg.series)),
         token_keys=tuple(cfg.tokens.cumulative),
         per_step_token_keys=tuple(cfg.tokens.per_step),
-        holdout=cfg.fit.holdout, n_boot=cfg.fit.n_boot, level=cfg.fit.level, seed=cfg.fit.seed,
-        min_points=cfg.fit.min_points, extrapolate_to=cfg.extrapolate_to, corr_n_boot=cfg.correlation.n_boot,
+        holdout=cfg.fit.holdout,
+        n_boot=cfg.fit.n_boot,
+        level=cfg.fit.level,
+        seed=cfg.fit.seed,
+        min_points=cfg.fit.min_points,
+        extrapolate_to=cfg.extrapolate_to,
+        corr_n_boot=cfg.correlation.n_boot,
         group_by=tuple(cfg.group_by),
-    )  # fmt: skip
+    )
 
 
 def load_runs(cfg: DictConfig) -> tuple[list, list[str]]:

@@ -26,15 +26,22 @@ def law_run(run_dir: Path, steps, seed: int = 0, noise: float = 0.02, tool: bool
     cum = 0.0
     for i, step in enumerate(steps):
         cum += float(length[i]) * 2048
-        rows.append((int(step), {
-            "tir/code_exec_ratio": float(code[i] + (rng.normal(0, noise) if tool else 0.0)),
-            "tir/response_length/all": float(length[i] + rng.normal(0, 20)),
-            "tir/acc": float(acc[i] + rng.normal(0, noise)),
-            "tir/cum_generated_tokens": cum,
-        }))  # fmt: skip
+        rows.append(
+            (
+                int(step),
+                {
+                    "tir/code_exec_ratio": float(code[i] + (rng.normal(0, noise) if tool else 0.0)),
+                    "tir/response_length/all": float(length[i] + rng.normal(0, 20)),
+                    "tir/acc": float(acc[i] + rng.normal(0, noise)),
+                    "tir/cum_generated_tokens": cum,
+                },
+            )
+        )
     write_launch(run_dir, "20260101-000000", rows)
     cfg = run_dir / "hydra" / ".hydra" / "config.yaml"
     cfg.parent.mkdir(parents=True, exist_ok=True)
-    cfg.write_text(f"tir:\n  template: {'zero_tir' if tool else 'zero_v2'}\n  max_tool_calls: {2 if tool else 0}\n"
-                   "  model_name: qwen7b\n  algorithm_name: grpo\n")  # fmt: skip
+    cfg.write_text(
+        f"tir:\n  template: {'zero_tir' if tool else 'zero_v2'}\n  max_tool_calls: {2 if tool else 0}\n"
+        "  model_name: qwen7b\n  algorithm_name: grpo\n"
+    )
     return run_dir

@@ -16,8 +16,14 @@ FAST = ["fit.n_boot=20", "correlation.n_boot=20", "extrapolate_to=300"]
 
 
 def _analyze(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "recipes.zerotir.analyze", *args], cwd=REPO, capture_output=True, check=False,
-                          text=True, timeout=240)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "recipes.zerotir.analyze", *args],
+        cwd=REPO,
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=240,
+    )
 
 
 def test_runs_on_real_layout_and_writes_every_output(tmp_path):
@@ -27,8 +33,15 @@ def test_runs_on_real_layout_and_writes_every_output(tmp_path):
     proc = _analyze(f"root={tmp_path / 'outputs'}", f"out_dir={out}", *FAST, "group_by=[tool]")
     assert proc.returncode == 0, proc.stderr
     assert "SYNTHETIC" not in proc.stdout and "offline: no report created" in proc.stdout
-    for name in ("report.md", "fits.json", "wandb_report.json", "code_exec_vs_step.png", "series_vs_tokens.png",
-                 "correlations.png", "compare_tool.png"):  # fmt: skip
+    for name in (
+        "report.md",
+        "fits.json",
+        "wandb_report.json",
+        "code_exec_vs_step.png",
+        "series_vs_tokens.png",
+        "correlations.png",
+        "compare_tool.png",
+    ):
         assert (out / name).is_file(), name
     assert json.loads((out / "fits.json").read_text())["settings"]["extrapolate_to"] == 300
 

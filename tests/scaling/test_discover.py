@@ -59,4 +59,6 @@ def test_find_under_a_root(tmp_path):
     runs, evals = discover.find_under(tmp_path / "outputs")
     assert [p.relative_to(tmp_path / "outputs").as_posix() for p in runs] == ["a/default", "b/x=1"]
     assert [p.relative_to(tmp_path / "outputs").as_posix() for p in evals] == [
-        "eval/e1/accuracy_vs_step.json", "eval/e2/accuracy_vs_step.csv"]  # fmt: skip
+        "eval/e1/accuracy_vs_step.json",
+        "eval/e2/accuracy_vs_step.csv",
+    ]

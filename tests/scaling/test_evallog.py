@@ -38,10 +38,13 @@ def test_formats_give_the_same_columns(tmp_path, suffix):
 
 @pytest.mark.parametrize(
     "dataset,k,calls,key",
-    [("aime24", 32, 2, "eval/aime24/calls=2/avg@32"), ("math500", None, None, "eval/math500/avg"),
-     ("hmmt", 16.0, "", "eval/hmmt/avg@16")],
+    [
+        ("aime24", 32, 2, "eval/aime24/calls=2/avg@32"),
+        ("math500", None, None, "eval/math500/avg"),
+        ("hmmt", 16.0, "", "eval/hmmt/avg@16"),
+    ],
     ids=["full", "bare", "float-k-empty-calls"],
-)  # fmt: skip
+)
 def test_eval_key(dataset, k, calls, key):
     assert eval_key(dataset, k, calls) == key
 

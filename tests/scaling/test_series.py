@@ -28,8 +28,11 @@ def test_first_listed_key_wins_and_fallback_is_noted():
 
 def test_wildcard_gives_one_named_series_per_data_source():
     spec = SeriesSpec("val_acc", "v", ("val-core/*/acc/mean@*",))
-    cols = {"val-core/aime24/acc/mean@16": {0: 0.1}, "val-core/math500/acc/mean@16": {0: 0.5},
-            "val-core/aime24/acc/maj@16/mean": {0: 0.2}}  # fmt: skip
+    cols = {
+        "val-core/aime24/acc/mean@16": {0: 0.1},
+        "val-core/math500/acc/mean@16": {0: 0.5},
+        "val-core/aime24/acc/maj@16/mean": {0: 0.2},
+    }
     assert [s.name for s in resolve(_run(cols), spec)] == ["val_acc[aime24]", "val_acc[math500]"]
 
 

@@ -14,9 +14,14 @@ def offline_run(tmp_path_factory):
     wandb = pytest.importorskip("wandb")
     root = tmp_path_factory.mktemp("wb") / "outputs" / "qwen7b_grpo" / "default"
     root.mkdir(parents=True)
-    run = wandb.init(mode="offline", dir=root, project="zerotir", name="qwen7b_grpo__default",
-                     config={"tir": {"template": "zero_tir", "max_tool_calls": 2, "model_name": "qwen7b"}},
-                     settings=wandb.Settings(silent=True, console="off", x_disable_stats=True))  # fmt: skip
+    run = wandb.init(
+        mode="offline",
+        dir=root,
+        project="zerotir",
+        name="qwen7b_grpo__default",
+        config={"tir": {"template": "zero_tir", "max_tool_calls": 2, "model_name": "qwen7b"}},
+        settings=wandb.Settings(silent=True, console="off", x_disable_stats=True),
+    )
     for step in range(1, 6):
         run.log({"tir/acc": 0.1 * step, "response_length/mean": 100.0 + step, "note": "text"}, step=step)
     run.log({"val-core/aime24/acc/mean@16": 0.25}, step=5)
@@ -66,12 +71,16 @@ def test_not_a_wandb_file_is_named(tmp_path):
 def test_online_runs_through_an_api_like_object():
     rows = [{"_step": s, "tir/acc": 0.1 * s, "_runtime": 3.0, "media": {"_type": "image"}} for s in (1, 2, 3)]
     rows.append({"_runtime": 4.0})  # a row without a step (system metrics) is ignored
-    api = FakeApi({
-        "me/zerotir": [
-            FakeRun("id1", "qwen7b_zerorl_grpo__default", {"tir": {"template": "zero_v2", "max_tool_calls": 0}}, rows),
-            FakeRun("id2", "empty__default", {}, []),
-        ]
-    })  # fmt: skip
+    api = FakeApi(
+        {
+            "me/zerotir": [
+                FakeRun(
+                    "id1", "qwen7b_zerorl_grpo__default", {"tir": {"template": "zero_v2", "max_tool_calls": 0}}, rows
+                ),
+                FakeRun("id2", "empty__default", {}, []),
+            ]
+        }
+    )
     got = list(wandb_logs.online_runs(api, "me/zerotir", {"config.tir.model_name": "qwen7b"}))
     assert api.calls == [("me/zerotir", {"config.tir.model_name": "qwen7b"})]
     assert len(got) == 1  # the run with no history is skipped with a warning
