@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -119,6 +120,7 @@ def tokens_figure(analysis: Analysis, out: Path) -> Path | None:
                 ax.plot(joined["x"], joined["y"], ".", ms=2, alpha=0.35, color=color)
                 _draw_fit(ax, ra.token_fits.get(s.name), 0, color=color, others=False, label_prefix=f"{ra.run.label}: ")
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # short ranges label minor ticks on top
         ax.set_xlabel("cumulative generated tokens")
         ax.set_title(spec, fontsize=9)
         ax.legend(fontsize=5, loc="best")
