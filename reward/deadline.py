@@ -10,25 +10,29 @@ screen such inputs first (see `reward.symbolic.is_safe`).
 from __future__ import annotations
 
 import ctypes
+import math
+import queue
 import threading
 import time
-from collections.abc import Callable
-from typing import TypeVar
+from typing import Callable, TypeVar
 
 T = TypeVar("T")
 
-_REFIRE_S = 0.05  # re-raise if a broad `except` in third-party code swallowed the first one
+_REFIRE_S = 0.05  # re-raise if a broad `except`, a __del__ or a gc callback swallowed the first one
+
+# The caller side touches only C-level primitives (Lock, SimpleQueue, thread-local): an asynchronous exception
+# landing inside a Python-level `Condition.__enter__` would leave its lock held forever (found by stress test).
+_lock = threading.Lock()
+_wakeups: queue.SimpleQueue = queue.SimpleQueue()
+_deadlines: dict[int, float] = {}  # thread id -> monotonic deadline of its outermost bounded call
+_fired: set[int] = set()
+_next_wake = [math.inf]  # when the watchdog will look next; a registration due earlier wakes it
+_watchdog: threading.Thread | None = None
+_local = threading.local()
 
 
 class GradeTimeout(BaseException):
     """Raised inside a bounded call when its deadline passes (BaseException so `except Exception` lets it pass)."""
-
-
-_cond = threading.Condition()
-_deadlines: dict[int, float] = {}  # thread id -> monotonic deadline of its outermost bounded call
-_fired: set[int] = set()
-_watchdog: threading.Thread | None = None
-_local = threading.local()
 
 
 def _set_async_exc(thread_id: int, exc: type[BaseException] | None) -> None:
@@ -36,23 +40,27 @@ def _set_async_exc(thread_id: int, exc: type[BaseException] | None) -> None:
 
 
 def _watch() -> None:
-    with _cond:
-        while True:
-            if not _deadlines:
-                _cond.wait()
-                continue
+    while True:
+        with _lock:
             now = time.monotonic()
             for tid, deadline in list(_deadlines.items()):
                 if now >= deadline:
                     _fired.add(tid)
                     _deadlines[tid] = now + _REFIRE_S
                     _set_async_exc(tid, GradeTimeout)
-            _cond.wait(timeout=max(0.001, min(_deadlines.values()) - time.monotonic()) if _deadlines else None)
+            _next_wake[0] = min(_deadlines.values(), default=math.inf)
+            wait_s = None if _next_wake[0] == math.inf else max(0.001, _next_wake[0] - now)
+        try:
+            _wakeups.get(timeout=wait_s)
+        except queue.Empty:
+            pass
 
 
 def _ensure_watchdog() -> None:
     global _watchdog
     if _watchdog is None or not _watchdog.is_alive():
+        with _lock:
+            _next_wake[0] = math.inf
         _watchdog = threading.Thread(target=_watch, name="reward-deadline", daemon=True)
         _watchdog.start()
 
@@ -64,28 +72,33 @@ def bounded(fn: Callable[[], T], timeout_s: float, on_timeout: T) -> tuple[T, bo
     """
     if getattr(_local, "depth", 0) > 0:
         return fn(), False
+    _ensure_watchdog()  # before registering: nothing can be aimed at this thread yet
     tid = threading.get_ident()
     fired = False
     result = on_timeout
     _local.depth = 1
     try:
-        with _cond:
-            _ensure_watchdog()
-            _deadlines[tid] = time.monotonic() + timeout_s
-            _cond.notify()
         try:
+            deadline = time.monotonic() + timeout_s
+            with _lock:
+                _deadlines[tid] = deadline
+                wake = deadline < _next_wake[0]
+            if wake:
+                _wakeups.put(None)
             result = fn()
         except GradeTimeout:
             fired = True
     finally:
-        while True:  # the exception may land during clean-up too; retry until deregistered
+        # The exception can land anywhere up to here, including inside this clean-up; retry until this thread
+        # is deregistered and any pending exception is dropped, so none can reach the caller later.
+        while True:
             try:
-                with _cond:
+                with _lock:
                     _deadlines.pop(tid, None)
                     if tid in _fired:
                         _fired.discard(tid)
                         fired = True
-                        _set_async_exc(tid, None)  # drop a pending exception that has not landed yet
+                        _set_async_exc(tid, None)
                 break
             except GradeTimeout:
                 fired = True

@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import sympy
 
-from reward.deadline import bounded
+from reward.deadline import GradeTimeout, bounded
 from reward.extract import answer_candidates, extract_answer
 from reward.normalize import Normalized, normalize, strip_delimiters
 from reward.symbolic import numeric_value, symbolic_equal
@@ -349,6 +349,8 @@ def grade_prediction_timed(pred: str | None, gold: object, timeout_s: float = DE
     try:
         gold_s = coerce_gold(gold)
         return bounded(lambda: _grade(pred.strip(), gold_s), timeout_s, False)
+    except GradeTimeout:  # insurance: `bounded` absorbs its own timeout
+        return False, True
     except Exception:
         logger.warning("grading failed for pred=%.80r gold=%.80r", pred, gold, exc_info=True)
         return False, False
@@ -375,6 +377,8 @@ def grade_answer(response_text: str, gold: str, timeout_s: float = DEFAULT_TIMEO
 
     try:
         return bounded(run, timeout_s, False)[0]
+    except GradeTimeout:
+        return False
     except Exception:
         logger.warning("grade_answer failed for gold=%.80r", gold, exc_info=True)
         return False

@@ -1,13 +1,14 @@
 """The thread-safe deadline under the grader: it stops pure-Python work on time, from any thread, and leaves
 no stray exception behind."""
 
+import random
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from reward.deadline import bounded
+from reward.deadline import GradeTimeout, bounded
 
 
 def spin():
@@ -55,3 +56,34 @@ def test_each_thread_has_its_own_deadline():
         slow = [pool.submit(bounded, spin, 0.2, "late") for _ in range(2)]
         assert all(f.result()[1] is False for f in fast)
         assert [f.result() for f in slow] == [("late", True)] * 2
+
+
+def test_racing_deadlines_neither_leak_nor_deadlock():
+    """Work that ends right around its deadline, on many threads: every timeout is absorbed, none arrives late,
+    and no lock is left held (an exception inside a Python-level Condition.__enter__ once deadlocked this)."""
+    escaped, finished = [], []
+
+    def worker(seed):
+        rnd = random.Random(seed)
+        try:
+            for _ in range(40):
+                busy_s = rnd.uniform(0.0, 0.02)
+                bounded(lambda b=busy_s: _busy(b), 0.01, None)
+            time.sleep(0.1)  # a late exception would land here
+        except GradeTimeout:
+            escaped.append(seed)
+        finished.append(seed)
+
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(finished) == list(range(6))
+    assert escaped == []
+
+
+def _busy(seconds):
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
