@@ -32,6 +32,7 @@ import types
 _LIBC = ctypes.CDLL(None, use_errno=True)
 _CHUNK = 65536
 _DRAIN_S = 1.0
+_LINGER_S = 0.05
 WARM_MODULES = [
     "math",
     "cmath",
@@ -179,13 +180,17 @@ class Worker:
         done = b""  # b"D" + status byte + flag, written by the child just before it exits
         exited = False
         deadline = t0 + timeout
+        linger = None  # once the snippet reported completion: how long a process it left may hold the pipes
         open_fds = [out_r, err_r, st_r]
         while not (exited or (len(done) >= 3 and out_r not in open_fds and err_r not in open_fds)):
-            left = deadline - time.monotonic()
-            if left <= 0:
+            now = time.monotonic()
+            if now >= deadline:
                 timed_out = True
                 break
-            ready, _, _ = select.select(open_fds + [pidfd], [], [], left)
+            if linger is not None and now >= linger:
+                break  # the snippet is done, yet something it started still holds (or writes to) the pipes
+            wait = min(deadline, linger) - now if linger is not None else deadline - now
+            ready, _, _ = select.select(open_fds + [pidfd], [], [], wait)
             for fd in ready:
                 if fd == pidfd:
                     exited = True
@@ -199,11 +204,12 @@ class Worker:
                     self._keep(kept[fd], chunk)
                     total[fd] += len(chunk)
                     overflow = overflow or total[fd] > self.cap
-            if overflow or (len(done) >= 3 and time.monotonic() > deadline):
+            if overflow:
                 break
-            held = [fd for fd in (out_r, err_r) if fd in open_fds]
-            if len(done) >= 3 and held and not select.select(held, [], [], 0.05)[0]:
-                break  # the snippet is done, yet something it started still holds the output pipes
+            if len(done) >= 3 and linger is None:
+                linger = time.monotonic() + _LINGER_S
+        if len(done) < 3 and st_r in open_fds and select.select([st_r], [], [], 0)[0]:
+            done = (done + os.read(st_r, 3))[:3]  # the report and the exit arrived together
         duration = time.monotonic() - t0
         finished = len(done) >= 3 and done[:1] == b"D"
         wstatus = rusage = None

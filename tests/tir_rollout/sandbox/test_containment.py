@@ -121,6 +121,13 @@ CASES = [
         "ok",
         lambda r: r.stdout == "held\n" and r.duration_s < 2,
     ),
+    (
+        "background_writer_after_exit",
+        "import subprocess, sys\nsubprocess.Popen(['yes'], stdout=sys.stdout)\nprint('main done', flush=True)",
+        5,
+        ("ok", "killed"),  # "killed" if `yes` filled the cap within the 50 ms the worker lets it linger
+        lambda r: r.stdout.startswith("main done\n") and r.duration_s < 2,
+    ),
     ("huge_stdout", "print('x' * 10**7)", 5, "killed", lambda r: r.truncated and len(r.stdout) == CAP),
     (
         "endless_stdout",

@@ -53,8 +53,10 @@ CASES = [
     ("infinite_loop", "while True:\n    pass", "timeout", lambda r: r.duration_s < 3),
     (
         "double_forked_daemon",
-        "import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
-        "        time.sleep(300)\n    os._exit(0)\nprint('p')",
+        (
+            "import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+            "        time.sleep(300)\n    os._exit(0)\nprint('p')"
+        ),
         "ok",
         lambda r: r.stdout == "p\n",
     ),
@@ -78,9 +80,11 @@ CASES = [
     ("memory_limit", "x = bytearray(16 << 30)", "killed", lambda r: "MemoryError" in r.stderr),
     (
         "process_limit",
-        "import os, time\nn = 0\nfor _ in range(200):\n    try:\n        pid = os.fork()\n"
-        "    except OSError:\n        break\n    if pid == 0:\n        time.sleep(60)\n        os._exit(0)\n    n += 1\n"
-        "print(n)",
+        (
+            "import os, time\nn = 0\nfor _ in range(200):\n    try:\n        pid = os.fork()\n"
+            "    except OSError:\n        break\n    if pid == 0:\n        time.sleep(60)\n        os._exit(0)\n    n += 1\n"
+            "print(n)"
+        ),
         "ok",
         lambda r: 0 < int(r.stdout) < 64,
     ),
