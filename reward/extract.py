@@ -12,6 +12,9 @@ import re
 from dataclasses import dataclass
 
 PROSE_TAIL_CHARS = 3000
+# A tool output block as the agent loop writes it: "```output\n" + result + "```" (reference §3.4). It is
+# environment text: a box printed by code is never the model's answer.
+_OUTPUT_BLOCK = re.compile(r"```output\n.*?(?:```|\Z)", re.DOTALL)
 _BOX_CMD = re.compile(r"\\(boxed|fbox)\b\s*")
 _BRACES = re.compile(r"\\.|[{}]", re.DOTALL)
 # What may sit between two boxes that together give one answer ("\boxed{1}, \boxed{3}", "$\boxed{a}$ and $\boxed{b}$").
@@ -25,6 +28,20 @@ class Box:
     start: int  # index of the backslash of \boxed
     end: int  # index just past the closing brace
     content: str
+
+
+_CODE_BLOCK = re.compile(r"```python\n.*?(?:```|\Z)", re.S)
+
+
+def strip_tool_output(text: str) -> str:
+    """The text without tool output blocks (what the model itself wrote)."""
+    return _OUTPUT_BLOCK.sub("", text) if "```output" in text else text
+
+
+def answer_text(text: str) -> str:
+    """Where an answer may be read: the model's prose, without tool output and without its own code blocks."""
+    text = strip_tool_output(text)
+    return _CODE_BLOCK.sub("", text) if "```python" in text else text
 
 
 def _brace_partners(text: str, start: int) -> dict[int, int]:
@@ -109,13 +126,14 @@ def _prose_answer(text: str) -> str | None:
 
 
 def extract_answer(text: str, strict: bool = False) -> str | None:
-    """The final answer of `text`, or None.
+    """The final answer of `text` (tool output and code blocks ignored), or None.
 
     strict: the content of the last brace-matched `\\boxed{}` (nothing else counts).
     lenient: the last box, joined with the boxes right before it (", "), else a prose ending.
     """
     if not isinstance(text, str) or not text:
         return None
+    text = answer_text(text)
     boxes = find_boxes(text, lenient=not strict)
     if strict:
         return boxes[-1].content if boxes else None
@@ -128,6 +146,7 @@ def answer_candidates(text: str) -> list[str]:
     """Lenient readings of `text`, most specific first: the last box alone, then the joined group."""
     if not isinstance(text, str) or not text:
         return []
+    text = answer_text(text)
     boxes = find_boxes(text, lenient=True)
     if not boxes:
         prose = _prose_answer(text)

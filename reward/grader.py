@@ -341,6 +341,14 @@ def _grade(pred: str, gold: str) -> bool:
     return any(_answers_equal(pred, a) for a in alts) or (bool(alts) and _answers_equal(pred, ", ".join(alts)))
 
 
+def _reset_sympy_flags() -> None:
+    """An interrupted `with evaluate(False)` could leave sympy's thread-local switches off; put them back."""
+    from sympy.core.parameters import global_parameters
+
+    global_parameters.evaluate = True
+    global_parameters.distribute = True
+
+
 def grade_prediction_timed(pred: str | None, gold: object, timeout_s: float = DEFAULT_TIMEOUT_S) -> tuple[bool, bool]:
     """(correct, timed_out) for an extracted answer `pred` against `gold`. Gold and pred are not interchangeable:
     gold decides whether a list is ordered, whether alternatives are allowed, and which units are dropped."""
@@ -348,7 +356,10 @@ def grade_prediction_timed(pred: str | None, gold: object, timeout_s: float = DE
         return False, False
     try:
         gold_s = coerce_gold(gold)
-        return bounded(lambda: _grade(pred.strip(), gold_s), timeout_s, False)
+        verdict = bounded(lambda: _grade(pred.strip(), gold_s), timeout_s, False)
+        if verdict[1]:
+            _reset_sympy_flags()
+        return verdict
     except GradeTimeout:  # insurance: `bounded` absorbs its own timeout
         return False, True
     except Exception:
@@ -376,7 +387,10 @@ def grade_answer(response_text: str, gold: str, timeout_s: float = DEFAULT_TIMEO
         return False
 
     try:
-        return bounded(run, timeout_s, False)[0]
+        correct, timed_out = bounded(run, timeout_s, False)
+        if timed_out:
+            _reset_sympy_flags()
+        return correct
     except GradeTimeout:
         return False
     except Exception:

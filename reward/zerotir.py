@@ -8,15 +8,12 @@ they are removed before the format check and extraction, so a `\\boxed{}` printe
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from reward.extract import find_boxes
+from reward.extract import answer_text, find_boxes, strip_tool_output
 from reward.grader import DEFAULT_TIMEOUT_S, grade_prediction_timed
 
-# A tool output block as the agent loop writes it: "```output\n" + result + "```" (reference §3.4).
-_OUTPUT_BLOCK = re.compile(r"```output\n.*?(?:```|\Z)", re.DOTALL)
 _EOS_MARKERS = ("<|endoftext|>", "<|im_end|>", "<|end_of_text|>", "<|eot_id|>", "</s>", "<eos>")
 MAX_TRAILING_CHARS = 20  # reference: at most 5 tokens after </answer>; ~4 characters a token
 _VERL_KWARGS = {"reward_router_address", "reward_model_tokenizer"}  # passed by verl's reward managers; unused
@@ -74,11 +71,6 @@ class Format:
     ends_with_answer: bool  # the model text ends with </answer> (EOS markers and whitespace aside)
 
 
-def model_text(response: str) -> str:
-    """The response without tool output blocks (what the model itself wrote)."""
-    return _OUTPUT_BLOCK.sub("", response)
-
-
 def _strip_eos(text: str) -> str:
     text = text.rstrip()
     changed = True
@@ -106,7 +98,7 @@ def check_format(text: str) -> Format:
     ok = (
         counts == [1, 1, 1]
         and think_end < a_open < a_close
-        and bool(find_boxes(span))
+        and bool(find_boxes(answer_text(span)))
         and trailing is not None
         and len(trailing) <= MAX_TRAILING_CHARS
     )
@@ -164,9 +156,9 @@ def compute_score(
 ) -> dict[str, Any]:
     """verl custom reward function (reward.custom_reward_function.path=pkg://reward.zerotir)."""
     shaping = Shaping.from_kwargs(kwargs)
-    text = model_text(solution_str if isinstance(solution_str, str) else "")
+    text = strip_tool_output(solution_str if isinstance(solution_str, str) else "")
     fmt = check_format(text)
-    boxes = find_boxes(fmt.answer_span)
+    boxes = find_boxes(answer_text(fmt.answer_span))
     pred = boxes[-1].content if boxes else ""
     correct, timed_out = grade_prediction_timed(pred, ground_truth, shaping.grade_timeout_s) if pred else (False, False)
 

@@ -64,6 +64,23 @@ RESPONSES = [
     ("olympiad_list_gold", "The solutions are \\boxed{84, 69}.", ["$69$,$84$"], True),
     ("unit_in_answer", "The area is \\boxed{8\\sqrt{3} \\text{ square inches}}.", "8\\sqrt{3}", True),
     ("no_answer", "I give up.", "5", False),
+    ("hope_it_is_correct", "Final Answer: The final answer is $\\dfrac{1}{2}$. I hope it is correct.", "0.5", True),
+    ("display_box_equation", "Solving, \\[\\boxed{x = 5}\\]", "5", True),
+    ("intermediate_box_then_final", "Case count \\boxed{3}.\n\nThus the answer is \\boxed{12}.", "12", True),
+    ("intermediate_box_is_not_final", "Case count \\boxed{12}.\n\nThus the answer is \\boxed{3}.", "12", False),
+    ("three_boxes_solution_set", "The values are $\\boxed{1}$, $\\boxed{3}$, and $\\boxed{5}$.", "1,3,5", True),
+    ("amc_letter_and_value", "The answer is $\\boxed{\\textbf{(C)}\\ 27}$", 27.0, True),
+    ("amc_wrong_value", "The answer is $\\boxed{\\textbf{(C)}\\ 26}$", 27.0, False),
+    ("markdown_final", "**Final Answer**\n\n\\boxed{(2, 3)}", "(2,3)", True),
+    (
+        "box_printed_by_code_ignored",
+        "```python\nprint(r'\\boxed{7}')\n```\n```output\n\\boxed{7}\n```\nso 5",
+        "7",
+        False,
+    ),
+    ("answer_after_tool_output", "```output\n\\boxed{7}\n```\nHence \\boxed{5}.", "5", True),
+    ("degrees_in_box", "So the angle is $\\boxed{60^\\circ}$.", "60", True),
+    ("percent_in_box", "The probability is \\boxed{25\\%}.", "\\frac{1}{4}", True),
 ]
 
 

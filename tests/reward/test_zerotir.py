@@ -32,6 +32,7 @@ FORMAT = [
         1.0,
     ),
     ("box_in_tool_output_only", "t" + OUT.format("\\boxed{5}") + "</think><answer>five</answer>", 0.0),
+    ("box_only_in_own_code", resp(body="```python\nprint(r'\\boxed{5}')\n```"), 0.0),
 ]
 
 
