@@ -30,7 +30,7 @@ class Box:
     content: str
 
 
-_CODE_BLOCK = re.compile(r"```python\n.*?(?:```|\Z)", re.S)
+_CODE_BLOCK = re.compile(r"```python\n.*?(?:```|\Z)", re.DOTALL)
 
 
 def strip_tool_output(text: str) -> str:
