@@ -112,6 +112,24 @@ def _clean_prose(ans: str) -> str:
     return ans.strip().rstrip(".").strip()
 
 
+_CONCLUSION = re.compile(r"\b(?:therefore|thus|hence|so|finally|in conclusion|in summary)\b", re.IGNORECASE)
+_MATH = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\[(.+?)\\\]|\\\((.+?)\\\)", re.DOTALL)
+
+
+def _conclusion_answer(tail: str) -> str | None:
+    """Last resort: the last math in a finished closing sentence ("Therefore, the sum is $12$.")."""
+    lines = [ln.strip() for ln in tail.strip().splitlines() if ln.strip()]
+    if not lines:
+        return None
+    last = lines[-1]
+    if len(lines) > 1 and re.fullmatch(r"\$\$.*\$\$|\\\[.*\\\]\.?", last):  # "Therefore,\n\[x = 5.\]"
+        last = lines[-2] + " " + last
+    if not _CONCLUSION.search(last) or not re.search(r"(?:[.!]|\$|\\\]|\\\))\s*$", last):
+        return None
+    maths = [next(g for g in m.groups() if g is not None) for m in _MATH.finditer(last)]
+    return _clean_prose(maths[-1]) if maths and maths[-1].strip() else None
+
+
 def _prose_answer(text: str) -> str | None:
     tail = text[-PROSE_TAIL_CHARS:]
     best: tuple[int, str] | None = None
@@ -120,7 +138,7 @@ def _prose_answer(text: str) -> str | None:
             if best is None or m.start() > best[0]:
                 best = (m.start(), m.group(1))
     if best is None:
-        return None
+        return _conclusion_answer(tail)
     ans = _clean_prose(best[1])
     return ans or None
 

@@ -241,9 +241,9 @@ def _item_equal(p: str, g: str) -> bool:
         parts = _top_level_split(p, ("\\approx",))
         return len(parts) > 1 and any(_item_equal(x, g) for x in (parts[0], parts[-1]))
     pt, gt = _plain_text(p), _plain_text(g)
-    if gt is not None and pt is None and re.fullmatch(r"[A-Za-z ]+", p):
+    if gt is not None and pt is None and re.fullmatch(r"[A-Za-z0-9 ]+", p):  # "June 20" vs \text{June 20}
         pt = p.lower()
-    if pt is not None and gt is None and re.fullmatch(r"[A-Za-z ]+", g):
+    if pt is not None and gt is None and re.fullmatch(r"[A-Za-z0-9 ]+", g):
         gt = g.lower()
     if gt is not None or pt is not None:
         return gt is not None and pt is not None and re.sub(r"\W", "", gt) == re.sub(r"\W", "", pt)
@@ -338,7 +338,16 @@ def _grade(pred: str, gold: str) -> bool:
     if _answers_equal(pred, gold):
         return True
     alts = _alternatives(normalize(gold).text)
-    return any(_answers_equal(pred, a) for a in alts) or (bool(alts) and _answers_equal(pred, ", ".join(alts)))
+    return bool(alts) and _are_alternatives(alts) and any(_answers_equal(pred, a) for a in alts)
+
+
+def _are_alternatives(alts: list[str]) -> bool:
+    """`\\text{(C)} or 12` and `\\frac12 or 0.5` name one answer twice; `3 or 5` and `x=1 or x=2` are solution
+    sets (already graded as lists: every solution must be given)."""
+    texts = [a for a in alts if _CHOICE.match(a) or re.fullmatch(r"[A-E]", a) or _plain_text(a) is not None]
+    if texts:
+        return True
+    return all(_answers_equal(a, alts[0]) for a in alts[1:])
 
 
 def _reset_sympy_flags() -> None:

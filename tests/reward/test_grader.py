@@ -46,6 +46,11 @@ EXTRACT = [
     ("answer_tags", "<answer> 9 </answer>", None, "9"),
     ("prose_last_wins", "The answer is 3. Wait, actually the answer is 4", None, "4"),
     ("empty", "", None, None),
+    ("conclusion_sentence", "Adding up.\n\nTherefore, the sum of $a$ and $b$ is $12$.", None, "12"),
+    ("conclusion_display", "Thus,\n\\[x = \\frac{1}{2}.\\]", None, "x = \\frac{1}{2}"),
+    ("unfinished_sentence_is_no_answer", "so we need $x = 5$ and then", None, None),
+    ("math_without_conclusion_word", "We compute $3+4$.", None, None),
+    ("code_box_ignored", "```python\nprint('\\boxed{1}')\n```\nSo \\boxed{2}", "2", "2"),
 ]
 
 
@@ -80,6 +85,7 @@ RESPONSES = [
     ),
     ("answer_after_tool_output", "```output\n\\boxed{7}\n```\nHence \\boxed{5}.", "5", True),
     ("degrees_in_box", "So the angle is $\\boxed{60^\\circ}$.", "60", True),
+    ("text_gold_plain_pred", "It happens on \\boxed{June 20}.", "\\text{June 20}", True),
     ("percent_in_box", "The probability is \\boxed{25\\%}.", "\\frac{1}{4}", True),
 ]
 
