@@ -3,12 +3,14 @@
 The harness writes `outputs/eval/<name>/accuracy_vs_step.json` (+ .csv): rows of
 `{step, dataset, max_tool_calls, avg_at_k, k, ...}`. This reader needs only step, dataset and avg_at_k,
 ignores extra fields, and also takes a JSONL of such rows or the CSV. Each (dataset, max_tool_calls, k)
-becomes one column `eval/<dataset>/calls=<m>/avg@<k>` (no `calls=` part when the field is absent).
+becomes one column `eval/<dataset>/calls=<m>/avg@<k>` (no `calls=` part when the field is absent), plus
+`.../code_call_rate` when present; rows marked `complete: false` are skipped.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 from pathlib import Path
 
@@ -16,12 +18,16 @@ import pandas as pd
 
 from scaling.run import LogError, Run, steps_table
 
+log = logging.getLogger(__name__)
+
 REQUIRED = ("step", "dataset", "avg_at_k")
+OPTIONAL = ("code_call_rate",)  # eval-time code-execution frequency, when the harness reports it
 
 
-def eval_key(dataset: str, k: object = None, max_tool_calls: object = None) -> str:
+def eval_key(dataset: str, k: object = None, max_tool_calls: object = None, metric: str | None = None) -> str:
+    """`eval/<dataset>/calls=<m>/avg@<k>`: the eval harness's own W&B key, so both sources read alike."""
     calls = "" if max_tool_calls is None or max_tool_calls == "" else f"calls={int(max_tool_calls)}/"
-    at = f"avg@{int(k)}" if k not in (None, "") else "avg"
+    at = metric or (f"avg@{int(k)}" if k not in (None, "") else "avg")
     return f"eval/{dataset}/{calls}{at}"
 
 
@@ -70,7 +76,15 @@ def read_eval(path: Path) -> Run:
         except (TypeError, ValueError) as err:
             raise LogError(path, f"row {index}: step/avg_at_k not numbers ({err})", where) from err
         synthetic = synthetic or row.get("synthetic") in (True, "true", "True")
-        if math.isfinite(value):
-            records.append((step, {eval_key(str(row["dataset"]), row.get("k"), row.get("max_tool_calls")): value}))
+        if row.get("complete") in (False, "False", "false", 0):
+            log.warning("%s: row %d (step %d, %s) is incomplete; skipped", path, index, step, row["dataset"])
+            continue
+        dataset, calls = str(row["dataset"]), row.get("max_tool_calls")
+        data = {eval_key(dataset, row.get("k"), calls): value} if math.isfinite(value) else {}
+        for name in OPTIONAL:
+            extra = row.get(name)
+            if isinstance(extra, (int, float)) and not isinstance(extra, bool) and math.isfinite(extra):
+                data[eval_key(dataset, None, calls, name)] = float(extra)
+        records.append((step, data))
     name = path.parent.name
     return Run("eval", name, path, steps_table(records), {"source": "eval"}, synthetic)

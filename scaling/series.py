@@ -56,7 +56,8 @@ DEFAULT_SPECS = (
     SeriesSpec("response_length", "Response length (tokens)", ("tir/response_length/all", "response_length/mean")),
     SeriesSpec("train_acc", "Training accuracy", ("tir/acc", "critic/score/mean")),
     SeriesSpec("val_acc", "Validation avg@k", ("val-core/*/acc/mean@*",), correlate=False),
-    SeriesSpec("eval_acc", "Eval avg@k over checkpoints", ("eval/*",), correlate=False),
+    SeriesSpec("eval_acc", "Eval avg@k over checkpoints", ("eval/*/avg@*",), correlate=False),
+    SeriesSpec("eval_code_exec", "Eval code-execution frequency", ("eval/*/code_call_rate",), correlate=False),
 )
 DEFAULT_TOKEN_KEYS = ("tir/cum_generated_tokens",)
 DEFAULT_PER_STEP_TOKEN_KEYS = ("perf/total_num_tokens",)

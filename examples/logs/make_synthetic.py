@@ -180,17 +180,22 @@ def write_eval(root: Path, rng: np.random.Generator) -> None:
         for dataset, base, gain in (("aime24", 0.10, 0.014), ("aime25", 0.06, 0.010)):
             for calls, factor in ((2, 0.85), (4, 0.95), (8, 1.0), (16, 0.9)):
                 value = (base + gain * math.sqrt(step)) * factor + rng.normal(0, 0.01)
+                code = 0.9 - 0.85 * math.exp(-step / 60) + rng.normal(0, 0.02)
                 rows.append(
                     {
                         "step": step,
+                        "checkpoint": f"SYNTHETIC/global_step_{step}",
                         "dataset": dataset,
                         "max_tool_calls": calls,
                         "k": 32,
+                        "problems": 30,
                         "avg_at_k": _r(max(0.0, value)),
+                        "code_call_rate": _r(min(1.0, max(0.0, code))),
+                        "complete": True,
                         "synthetic": True,
                     }
                 )
-    (folder / "accuracy_vs_step.json").write_text(json.dumps(rows, indent=0) + "\n")
+    (folder / "accuracy_vs_step.json").write_text(json.dumps({"synthetic": True, "rows": rows}, indent=1) + "\n")
 
 
 def main(root: Path = HERE) -> None:

@@ -68,6 +68,14 @@ def load_runs(cfg: DictConfig) -> tuple[list, list[str]]:
     return runs, inputs
 
 
+def online_errors() -> tuple[type[BaseException], ...]:
+    """What the online W&B path raises for a missing key, a wrong project or no network (evaluated lazily)."""
+    import requests
+    import wandb.errors
+
+    return wandb.errors.Error, requests.exceptions.RequestException
+
+
 def publish(cfg: DictConfig, result: analysis.Analysis, out: Path) -> str:
     project = cfg.wandb.project or "zerotir"
     spec = wandb_report.build(result, project, cfg.wandb.entity)
@@ -87,6 +95,9 @@ def main(cfg: DictConfig) -> None:
         runs, inputs = load_runs(cfg)
     except LogError as err:
         print(f"zerotir analyze: {err}", file=sys.stderr)
+        sys.exit(1)
+    except online_errors() as err:
+        print(f"zerotir analyze: W&B {cfg.wandb.entity}/{cfg.wandb.project}: {err}", file=sys.stderr)
         sys.exit(1)
     result = analysis.analyse(runs, settings(cfg))
     images = plots.write_all(result, out)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import filecmp
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,10 +16,11 @@ REPO = Path(__file__).resolve().parents[2]
 FAST = ["fit.n_boot=20", "correlation.n_boot=20", "extrapolate_to=300"]
 
 
-def _analyze(*args: str) -> subprocess.CompletedProcess:
+def _analyze(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "recipes.zerotir.analyze", *args],
         cwd=REPO,
+        env=env,
         capture_output=True,
         check=False,
         text=True,
@@ -59,6 +61,13 @@ def test_empty_log_fails_naming_the_file(tmp_path):
 def test_root_without_runs_is_an_error(tmp_path):
     proc = _analyze(f"root={tmp_path}", f"out_dir={tmp_path / 'a'}")
     assert proc.returncode == 1 and f"{tmp_path}: no runs" in proc.stderr
+
+
+def test_online_without_a_key_is_a_clear_error(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")} | {"HOME": str(tmp_path)}
+    proc = _analyze("wandb.entity=me", "wandb.project=zerotir", f"out_dir={tmp_path / 'a'}", env=env)
+    assert proc.returncode == 1, proc.stderr
+    assert "zerotir analyze: W&B me/zerotir:" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_bundled_examples_are_what_the_generator_writes(tmp_path):

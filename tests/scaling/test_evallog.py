@@ -61,3 +61,26 @@ def test_empty_summary_is_an_error(tmp_path):
     path.write_text("[]")
     with pytest.raises(LogError, match="no rows"):
         read_eval(path)
+
+
+def test_code_call_rate_becomes_a_column_and_incomplete_rows_are_skipped(tmp_path):
+    rows = [
+        {**ROWS[0], "code_call_rate": 0.4, "complete": True},
+        {**ROWS[1], "code_call_rate": None, "complete": True},  # null: no column value, accuracy still read
+        {"step": 150, "dataset": "aime24", "max_tool_calls": 2, "avg_at_k": 0.9, "k": 32, "complete": False},
+    ]
+    (path := tmp_path / "accuracy_vs_step.json").write_text(json.dumps({"rows": rows}))
+    run = read_eval(path)
+    assert run.column("eval/aime24/calls=2/code_call_rate").to_dict() == {50: 0.4}
+    assert run.column("eval/aime24/calls=2/avg@32").to_dict() == {50: 0.2, 100: 0.3}
+
+
+def test_the_harness_writer_is_readable(tmp_path):
+    """Rows written by evaluation.checkpoints (the eval harness) read back with the same numbers."""
+    checkpoints = pytest.importorskip("evaluation.checkpoints")
+    fields = checkpoints.STEP_FIELDS
+    rows = [{f: None for f in fields} | {k: v for k, v in r.items() if k in fields} | {"complete": True} for r in ROWS]
+    js, _csv = checkpoints.write_accuracy_vs_step(tmp_path, rows)
+    for path in (js, _csv):
+        run = read_eval(path)
+        assert run.column("eval/aime24/calls=8/avg@32").to_dict() == {100: 0.35}, path
