@@ -57,9 +57,12 @@ class ZeroTIRTrainer(PPOTrainerSync):
         )
         return {**step_metrics(records), **self.tir_counters.update(records)}
 
-    def _counters_path(self) -> str:
-        root = self.config.trainer.default_local_dir
-        return os.path.join(os.path.abspath(root), f"global_step_{self.global_steps}", COUNTERS_FILE)
+    def _counters_path(self, loading: bool = False) -> str:
+        trainer = self.config.trainer
+        if loading and trainer.get("resume_mode") == "resume_path" and trainer.get("resume_from_path"):
+            return os.path.join(os.path.abspath(trainer.resume_from_path), COUNTERS_FILE)
+        folder = os.path.join(os.path.abspath(trainer.default_local_dir), f"global_step_{self.global_steps}")
+        return os.path.join(folder, COUNTERS_FILE)  # where verl puts this step's checkpoint
 
     def _save_checkpoint(self):
         super()._save_checkpoint()
@@ -71,7 +74,7 @@ class ZeroTIRTrainer(PPOTrainerSync):
 
     def _load_checkpoint(self):
         super()._load_checkpoint()
-        path = self._counters_path()
+        path = self._counters_path(loading=True)
         if self.global_steps > 0 and os.path.exists(path):
             with open(path) as f:
                 self.tir_counters = CumulativeCounters(**json.load(f))
