@@ -73,7 +73,7 @@ def test_exec_result_is_frozen_with_the_agreed_fields():
 
 def test_module_functions_run_batch_of_64_in_order():
     codes = [f"import math\nprint({i}, math.factorial({i % 20}))" for i in range(64)]
-    results = run_batch(codes, timeout=10)
+    results = run_batch(codes, timeout=10, concurrency=64)  # 64 threads contend for the pool
     import math
 
     assert [r.stdout for r in results] == [f"{i} {math.factorial(i % 20)}\n" for i in range(64)]
