@@ -2,7 +2,8 @@
 
 Run: `python -m benchmarks.grader_bench [--repeat N]`. Each pair is graded once per pass with every cache
 cleared first ("cold", what a new prompt costs), then again with caches warm (what the 15 other samples of a
-GRPO group cost). Per-core rates use process CPU time; the last line is one JSON object.
+GRPO group cost). Per-core rates use process CPU time. Then both graders are scored on the labelled
+regression set. The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from importlib.metadata import version
 from math_verify import LatexExtractionConfig, parse, verify
 
 from reward import grader, symbolic
+from tests.reward.cases import CASES
 
 TYPICAL: list[tuple[str, str]] = []
 for i in range(1, 41):
@@ -41,6 +43,22 @@ def plain_math_verify(pred: str, gold: str) -> bool:
     g = parse("\\boxed{" + gold + "}", extraction_config=_MV_CONFIG)
     p = parse("\\boxed{" + pred + "}", extraction_config=_MV_CONFIG)
     return verify(g, p)
+
+
+def _mv_safe(pred: str, gold: object) -> bool:
+    try:
+        return plain_math_verify(pred, grader.coerce_gold(gold))
+    except Exception:  # noqa: BLE001 - count a crash of the baseline as a rejection
+        return False
+
+
+def _agreement(fn) -> dict:
+    fa = fr = 0
+    for _, pred, gold, expected in CASES:
+        got = bool(fn(pred, gold))
+        fa += got and not expected
+        fr += expected and not got
+    return {"agree_pct": round(100 * (1 - (fa + fr) / len(CASES)), 2), "false_accepts": fa, "false_rejects": fr}
 
 
 def _clear_caches() -> None:
@@ -98,6 +116,12 @@ def main() -> None:
         )
     print(f"accepted: zerotir {sum(ours)}, math_verify {sum(theirs)}; verdicts differ on {disagree} pairs")
 
+    labelled = {name: _agreement(fn) for name, fn in (("zerotir", grader.grade_prediction), ("math_verify", _mv_safe))}
+    print(f"\nlabelled regression set ({len(CASES)} cases, tests/reward/cases.py)")
+    print(f"{'grader':22s} {'agree':>7s} {'false acc':>10s} {'false rej':>10s}")
+    for name, r in labelled.items():
+        print(f"{name:22s} {r['agree_pct']:6.1f}% {r['false_accepts']:10d} {r['false_rejects']:10d}")
+
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
@@ -109,6 +133,11 @@ def main() -> None:
         "pairs": len(pairs),
         **{f"{k}_{m}": v[m] for k, v in results.items() for m in ("per_s_per_core", "p50_ms", "p99_ms")},
         "verdicts_differ": disagree,
+        **{
+            f"{k}_labelled_{m}": v[m]
+            for k, v in labelled.items()
+            for m in ("agree_pct", "false_accepts", "false_rejects")
+        },
         "commit": commit,
         "versions": {
             p: version(p) for p in ("math-verify", "sympy", "latex2sympy2_extended", "antlr4-python3-runtime")
