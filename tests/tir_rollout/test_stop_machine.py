@@ -314,3 +314,26 @@ def test_budget_and_mask_properties(tokenizer, parts, response_length, max_tool_
     for code in executor.codes:  # only closed blocks run
         assert "```python" in text.split(code)[0] and "```" in text.split(code, 1)[1]
     assert result.generated_tokens == sum(mask)
+
+
+def test_manual_lockstep_driving_as_a_batched_eval_would(tokenizer):
+    """The eval harness may batch many trajectories per generate call: next_request/feed/feed_result by hand."""
+    config = StopMachineConfig(eos_token_ids=(tokenizer.eos_token_id,))
+    scripts = [CODE_OK + ANSWER, "2+2 is 4." + ANSWER]
+    machines = [StopMachine(config, tokenizer, [1], 300) for _ in scripts]
+    server, executor = FakeServer(tokenizer, scripts), FakeExecutor()
+    rounds = 0
+    while not all(m.done for m in machines):
+        rounds += 1
+        batch = [(i, m.next_request()) for i, m in enumerate(machines) if not m.done]
+        for i, req in batch:  # one "batched" generate call per round
+            if req is None:
+                continue
+            params = {"stop": list(req.stops), "include_stop_str_in_output": True, "max_tokens": req.max_tokens}
+            out = server.generate_sync(f"r{i}", req.prompt_ids, params)
+            call = machines[i].feed(Segment(out["token_ids"]))
+            if call is not None:
+                machines[i].feed_result(executor.run(call.code))
+    results = [m.result() for m in machines]
+    assert [r.code_calls for r in results] == [1, 0] and rounds == 3
+    assert [r.finish_reason for r in results] == ["stop", "stop"]
