@@ -88,17 +88,17 @@ def publish(cfg: DictConfig, result: analysis.Analysis, out: Path) -> str:
     return f"W&B report created: {wandb_report.create(spec, wr)} (spec in {path})"
 
 
-@hydra.main(config_path="../../conf", config_name="analyze", version_base=None)
-def main(cfg: DictConfig) -> None:
+def run(cfg: DictConfig) -> int:
+    """The whole command on a composed config; returns the exit code (tests call it with hydra.compose)."""
     out = Path(cfg.out_dir).resolve()
     try:
         runs, inputs = load_runs(cfg)
     except LogError as err:
         print(f"zerotir analyze: {err}", file=sys.stderr)
-        sys.exit(1)
+        return 1
     except online_errors() as err:
         print(f"zerotir analyze: W&B {cfg.wandb.entity}/{cfg.wandb.project}: {err}", file=sys.stderr)
-        sys.exit(1)
+        return 1
     result = analysis.analyse(runs, settings(cfg))
     images = plots.write_all(result, out)
     report_path, fits_path = report.write(result, images, out, inputs)
@@ -109,6 +109,14 @@ def main(cfg: DictConfig) -> None:
         print(f"{ra.run.label}: {len(ra.run.table)} steps; laws {chosen}")
     print(publish(cfg, result, out))
     print(f"wrote {len(images)} figures, {report_path} and {fits_path}")
+    return 0
+
+
+@hydra.main(config_path="../../conf", config_name="analyze", version_base=None)
+def main(cfg: DictConfig) -> None:
+    code = run(cfg)
+    if code:
+        sys.exit(code)
 
 
 if __name__ == "__main__":

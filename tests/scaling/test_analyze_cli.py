@@ -10,17 +10,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+from hydra import compose, initialize_config_dir
+
+from recipes.zerotir import analyze
 from tests.scaling.runs import law_run
 
 REPO = Path(__file__).resolve().parents[2]
 FAST = ["fit.n_boot=20", "correlation.n_boot=20", "extrapolate_to=300"]
 
 
-def _analyze(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+def _analyze(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "recipes.zerotir.analyze", *args],
         cwd=REPO,
-        env=env,
         capture_output=True,
         check=False,
         text=True,
@@ -48,26 +50,31 @@ def test_runs_on_real_layout_and_writes_every_output(tmp_path):
     assert json.loads((out / "fits.json").read_text())["settings"]["extrapolate_to"] == 300
 
 
-def test_empty_log_fails_naming_the_file(tmp_path):
+def _run(*overrides: str) -> int:
+    """The command in-process on the composed conf/analyze.yaml (the subprocess test covers the real CLI)."""
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base=None):
+        return analyze.run(compose(config_name="analyze", overrides=list(overrides)))
+
+
+def test_empty_log_fails_naming_the_file(tmp_path, capsys):
     run = tmp_path / "outputs" / "qwen7b_grpo" / "default"
     (run / "metrics").mkdir(parents=True)
     (run / "metrics" / "20260101-000000.jsonl").write_text("")
-    proc = _analyze(f"runs=[{run}]", f"out_dir={tmp_path / 'a'}")
-    assert proc.returncode == 1
-    assert f"{run / 'metrics' / '20260101-000000.jsonl'}: no records" in proc.stderr
-    assert "Traceback" not in proc.stderr
+    assert _run(f"runs=[{run}]", f"out_dir={tmp_path / 'a'}") == 1
+    assert f"zerotir analyze: {run / 'metrics' / '20260101-000000.jsonl'}: no records" in capsys.readouterr().err
 
 
-def test_root_without_runs_is_an_error(tmp_path):
-    proc = _analyze(f"root={tmp_path}", f"out_dir={tmp_path / 'a'}")
-    assert proc.returncode == 1 and f"{tmp_path}: no runs" in proc.stderr
+def test_root_without_runs_is_an_error(tmp_path, capsys):
+    assert _run(f"root={tmp_path}", f"out_dir={tmp_path / 'a'}") == 1
+    assert f"{tmp_path}: no runs" in capsys.readouterr().err
 
 
-def test_online_without_a_key_is_a_clear_error(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")} | {"HOME": str(tmp_path)}
-    proc = _analyze("wandb.entity=me", "wandb.project=zerotir", f"out_dir={tmp_path / 'a'}", env=env)
-    assert proc.returncode == 1, proc.stderr
-    assert "zerotir analyze: W&B me/zerotir:" in proc.stderr and "Traceback" not in proc.stderr
+def test_online_without_a_key_is_a_clear_error(tmp_path, capsys, monkeypatch):
+    for key in [k for k in os.environ if k.startswith("WANDB_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.netrc key either
+    assert _run("wandb.entity=me", "wandb.project=zerotir", f"out_dir={tmp_path / 'a'}") == 1
+    assert "zerotir analyze: W&B me/zerotir:" in capsys.readouterr().err
 
 
 def test_bundled_examples_are_what_the_generator_writes(tmp_path):
