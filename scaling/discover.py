@@ -129,7 +129,12 @@ def load(paths: list[Path], evals: list[Path]) -> list[Run]:
     for path in map(Path, paths):
         if path.is_file() and path.suffix == ".jsonl":
             table, synthetic, notes = filelog.table_from_files([path])
-            runs.append(Run(path.parent.name, path.stem, path, table, {}, synthetic, notes))
+            if path.parent.name == "metrics":  # outputs/<experiment>/<run>/metrics/<stamp>.jsonl
+                experiment, name = path.parent.parent.parent.name, path.parent.parent.name
+            else:
+                experiment, name = path.parent.name, path.stem
+            attrs = attributes_from_names(experiment, name)
+            runs.append(Run(experiment, name, path, table, attrs, synthetic, notes))
         elif path.is_dir() and list(path.glob("run-*.wandb")):
             table, identity, config = wandb_logs.offline_table([path])
             runs.append(run_from_wandb(table, identity, config, path))

@@ -62,3 +62,19 @@ def test_find_under_a_root(tmp_path):
         "eval/e1/accuracy_vs_step.json",
         "eval/e2/accuracy_vs_step.csv",
     ]
+
+
+@pytest.mark.parametrize(
+    "rel,identity",
+    [
+        ("qwen7b_grpo/default/metrics/20260101-000000.jsonl", ("qwen7b_grpo", "default")),
+        ("logs/x.jsonl", ("logs", "x")),
+    ],
+    ids=["launch-file-in-run-folder", "loose-file"],
+)
+def test_a_single_jsonl_file_is_a_run_named_by_its_path(tmp_path, rel, identity):
+    path = tmp_path / rel
+    path.parent.mkdir(parents=True)
+    path.write_text('{"step": 1, "data": {"tir/acc": 0.5}}\n')
+    (run,) = discover.load([path], [])
+    assert (run.experiment, run.name) == identity
