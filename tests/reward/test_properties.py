@@ -10,6 +10,10 @@ from reward.extract import extract_answer
 from reward.grader import grade_answer, grade_prediction
 from reward.zerotir import compute_score
 
+# A grading timeout is an asynchronous exception; when it lands inside a gc callback (hypothesis installs one for
+# the whole process) Python reports it as unraisable and the deadline fires again 50 ms later. Expected here.
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+
 BOUND_S = 1.0
 SLACK_S = 2.0  # two cores shared with other jobs: scheduling delay, not grading time
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -112,9 +116,6 @@ HOSTILE = {
 }
 
 
-# The timeout is an asynchronous exception; when it lands inside a gc callback (hypothesis installs one) Python
-# reports it as unraisable and the deadline re-fires 50 ms later. That report is expected here.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 @pytest.mark.parametrize("text", HOSTILE.values(), ids=HOSTILE.keys())
 def test_hostile_answers_stay_within_bound(text):
     for fn, arg in ((grade_prediction, text), (grade_answer, f"\\boxed{{{text}}}")):
