@@ -1,10 +1,9 @@
 """Sandbox throughput and overhead on a math-TIR snippet mix, next to the naive `python -c` per call.
 
-Run: `python -m benchmarks.sandbox_bench [--n 256] [--overhead-n 64]`. Prints a table; the last line is one
-JSON object (numbers, commit, versions, hardware). Overhead = end-to-end latency of one call at concurrency 1
-minus the snippet's own run time in a fork of this process warmed exactly like a sandbox worker (best of 3
-each, interleaved).
-Timings depend on what else runs on the machine; nothing here asserts a threshold.
+Run `python -m benchmarks.sandbox_bench [--n 256] [--overhead-n 64]`: a table, then one JSON line (numbers,
+commit, versions, hardware). Overhead = latency of one call at concurrency 1 minus the snippet's run time in
+a fork of this process warmed like a worker (best of 3 each, interleaved). Asserts nothing: timings move
+with whatever else runs on the machine.
 """
 
 from __future__ import annotations
@@ -150,9 +149,9 @@ def main() -> None:
     statuses = {s: sum(r.status == s for r in sb_res) for s in ("ok", "error", "timeout", "killed")}
     nv_wall, nv_lat, nv_res = timed_map(naive, codes, cores)
 
-    from tir_rollout.sandbox import worker
+    from tir_rollout.sandbox import preload
 
-    worker.warm(os.path.join("/tmp", f"sandbox-bench-{os.getpid()}"))  # the same warm state as a worker
+    preload.warm(os.path.join("/tmp", f"sandbox-bench-{os.getpid()}"))  # the same warm state as a worker
     sub = codes[: args.overhead_n]
     overhead, inside, own = [], [], []
     for code in sub:  # best of 3 for both sides, interleaved, so load from other processes hits both alike

@@ -1,11 +1,9 @@
 """How a sandbox worker is started: bubblewrap when it works here, else the strongest plain fallback.
 
-bwrap gives each worker its own pid, network, IPC and mount namespaces, a read-only view of only the
-interpreter and its packages (no home, no checkout, no /run, no host /tmp), a private /tmp and /dev/shm,
-and an empty environment. As root, bwrap runs without a user namespace and the worker drops each snippet
-to a uid of its own (so RLIMIT_NPROC holds); otherwise bwrap maps the caller's uid in a user namespace.
-The fallback (no bwrap) keeps rlimits, seccomp, setsid, a cleared environment and (as root) a uid drop,
-but the snippet then sees the host filesystem and can write wherever that uid can. Chosen once, logged.
+bwrap: own pid, net, IPC and mount namespaces, read-only mounts of only the interpreter and its packages,
+private /tmp and /dev/shm, empty environment; as root no user namespace, and each snippet drops to a uid of
+its slot (so RLIMIT_NPROC holds). The fallback keeps rlimits, seccomp, setsid, a cleared environment and
+(as root) the uid drop, but the host filesystem is visible. Chosen once per process and logged.
 """
 
 from __future__ import annotations

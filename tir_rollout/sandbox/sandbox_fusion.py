@@ -1,10 +1,9 @@
 """SandboxFusionExecutor: a client for a SandboxFusion service (`POST /run_code`), for multi-node scale.
 
-The reference implementation and most peers run this service (zerotir-reference §3.6, §4). The client adds
-what the reference lacks: a real global concurrency limit (one semaphore per URL per process; the reference
-made one per call, §10.2), request timeouts, retries with capped exponential back-off on transport errors,
-5xx and SandboxError, and a health check that fails fast. Isolation is whatever the service gives; outputs
-are capped here to the same limit as the local backend.
+The reference implementation runs this service (zerotir-reference §3.6, §4). Added here: a real global
+concurrency limit (one semaphore per URL per process; the reference's per-call one limited nothing, §10.2),
+timeouts, capped exponential back-off on transport errors, 5xx and SandboxError, and a fail-fast health
+check. Isolation is the service's; outputs are capped to the local backend's limit.
 """
 
 from __future__ import annotations

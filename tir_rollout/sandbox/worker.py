@@ -1,61 +1,32 @@
-"""The fork server that runs inside one sandbox: warm once, then fork a fresh process per snippet.
+"""The fork server that runs inside one sandbox: warm once (preload.py), then fork a fresh child per snippet.
 
-It imports math, numpy, sympy, matplotlib and friends and exercises their lazy paths once, so a call pays a
-fork (a few ms) instead of an interpreter start plus about 0.4 s of imports. Each call gets a fresh child
-with its own session, rlimits, seccomp filter, uid, empty stdin, capped pipes and a fresh working directory;
-when the call ends every process but the worker dies and every file the snippet wrote is removed. The
-worker uses the stdlib only and speaks length-prefixed JSON on fds 0/1 (see local.py for the host side).
+A call pays a hand-over to an already forked child instead of an interpreter start plus about 0.4 s of
+imports. The child gets its own session, rlimits, uid, seccomp filter, empty stdin, capped pipes and working
+directory; when the call ends every other process dies and every file goes (sweep.py). Stdlib only; speaks
+length-prefixed JSON on fds 0/1 (local.py is the host side).
 """
 
 from __future__ import annotations
 
-import atexit
-import builtins
-import contextlib
 import ctypes
-import io
 import json
 import linecache
 import os
 import resource
 import select
-import shutil
 import signal
 import struct
 import sys
-import tempfile
-import threading
 import time
-import traceback
-import types
+
+import preload  # siblings: the worker runs as a script from this directory
+import snippet
+import sweep
 
 _LIBC = ctypes.CDLL(None, use_errno=True)
 _CHUNK = 65536
 _DRAIN_S = 1.0
 _LINGER_S = 0.05
-WARM_MODULES = [
-    "math",
-    "cmath",
-    "fractions",
-    "decimal",
-    "itertools",
-    "collections",
-    "functools",
-    "operator",
-    "random",
-    "statistics",
-    "re",
-    "string",
-    "heapq",
-    "bisect",
-    "json",
-    "datetime",
-    "copy",
-    "typing",
-    "numpy",
-    "sympy",
-    "matplotlib",
-]
 
 
 def send(fd: int, obj: dict) -> None:
@@ -81,50 +52,6 @@ def _read_exact(fd: int, n: int) -> bytes | None:
             return None
         buf += chunk
     return buf
-
-
-def warm(tmp_root: str) -> list[str]:
-    """Import and exercise the math stack so children inherit it; returns the modules that are missing."""
-    os.environ.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", MPLBACKEND="Agg")
-    os.environ["MPLCONFIGDIR"] = os.path.join(tmp_root, ".matplotlib")
-    missing = []
-    for name in WARM_MODULES:
-        try:
-            __import__(name)
-        except ImportError:
-            missing.append(name)
-    if "sympy" not in missing:
-        import sympy as sp
-
-        x, y = sp.symbols("x y")
-        sp.solve([x + y - 3, x - y - 1], [x, y]), sp.solve(x**2 - 2, x), sp.factor(x**4 - 1), sp.expand((x + 1) ** 5)
-        sp.simplify(sp.sin(x) ** 2 + sp.cos(x) ** 2), sp.integrate(x * sp.exp(x), x), sp.diff(sp.log(x), x)
-        sp.limit(sp.sin(x) / x, x, 0), sp.series(sp.exp(x), x, 0, 4), sp.N(sp.pi, 30), sp.nsimplify(0.25)
-        sp.Matrix([[1, 2], [3, 4]]).inv(), sp.factorint(360), sp.isprime(97), sp.divisors(36), sp.binomial(10, 3)
-        sp.sympify("x**2 + 1/3"), sp.Rational(1, 3) + sp.sqrt(2), sp.summation(1 / x**2, (x, 1, sp.oo))
-        sp.nroots(x**3 - x - 1), sp.Poly(x**3 - 1, x).all_coeffs(), sp.gcd(12, 18), sp.latex(x / y)
-    if "numpy" not in missing:
-        import numpy as np
-
-        a = np.array([[3.0, 1.0], [1.0, 2.0]])
-        np.linalg.solve(a, [9.0, 8.0]), np.linalg.eig(a), np.linalg.det(a), np.linalg.inv(a), np.linalg.svd(a)
-        np.random.default_rng(0).random(3), np.polyfit([0, 1, 2], [1, 3, 5], 1), np.roots([1, -3, 2])
-    if "matplotlib" not in missing:
-        import io
-
-        import matplotlib
-
-        matplotlib.use("Agg")  # non-GUI backend: plt.show() is a no-op warning, savefig works
-        import matplotlib.pyplot as plt
-
-        plt.plot([0, 1], [0, 1])
-        plt.savefig(io.BytesIO(), format="png")
-        plt.close("all")
-    import gc
-
-    gc.collect()
-    gc.freeze()  # keep the warm heap out of the children's GC passes, so their pages stay shared
-    return missing
 
 
 class Worker:
@@ -299,43 +226,10 @@ class Worker:
         return int(timeout) + 1
 
     def _kill_all(self, exiting: int | None = None) -> None:
-        """SIGKILL every process of this call: daemons, double forks, pipe holders, multiprocessing children.
-
-        `exiting` is the call's own child after it reported completion: it is past the snippet and in _exit,
-        so it is not waited for here (after_call reaps it once the answer is out).
-        """
-        for _ in range(500):
-            if self.pid_ns:
-                try:
-                    os.kill(-1, signal.SIGKILL)  # everything in this pid namespace except init and us
-                except ProcessLookupError:
-                    pass
-                others = [p for p in _live_pids() if p not in (1, os.getpid(), exiting)]
-            else:
-                others = [p for p in _descendants(os.getpid()) if p != exiting]
-                for p in others:
-                    try:
-                        os.kill(p, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
-                _reap()
-            if not others:
-                return
-            time.sleep(0.001)
+        sweep.kill_all(self.pid_ns, exiting)
 
     def _wipe(self) -> None:
-        """Remove everything under the call's writable roots, keeping the roots themselves (and their modes)."""
-        for root in (self.tmp_root, "/dev/shm" if self.pid_ns else None):
-            if root and os.path.isdir(root):
-                for name in os.listdir(root):
-                    path = os.path.join(root, name)
-                    if os.path.isdir(path) and not os.path.islink(path):
-                        shutil.rmtree(path, onerror=_retry_writable)
-                    else:
-                        try:
-                            os.unlink(path)
-                        except FileNotFoundError:
-                            pass
+        sweep.wipe([self.tmp_root] + (["/dev/shm"] if self.pid_ns else []))
 
     def _child(self, work, out_w, err_w, st_w, code_r) -> None:
         """The prepared child: isolate, wait for the snippet, drop privileges, run it, never return."""
@@ -367,7 +261,7 @@ class Worker:
                 self.seccomp_prog.install()
             os.environ.clear()
             os.environ.update(self.cfg["env"], HOME=work, PWD=work)
-            _reset_python()
+            snippet.reset_python()
             # everything above ran before the snippet exists (no process of any call is alive between calls)
             req = recv(4)
             if req is None:
@@ -381,7 +275,7 @@ class Worker:
         except BaseException as exc:  # noqa: BLE001 - the child must never return into the worker loop
             os.write(2, f"sandbox setup failed: {exc!r}\n".encode())
             os._exit(70)
-        status, flag = _exec_snippet(code)
+        status, flag = snippet.exec_snippet(code)
         try:
             os.write(3, b"D" + bytes([status]) + (flag or b"-"))  # always 3 bytes
             os.close(1)
@@ -392,115 +286,6 @@ class Worker:
         os._exit(status)
 
 
-def _reset_python() -> None:
-    """Make the forked child look like a fresh `python -c` run: its own __main__, stdio, argv, atexit."""
-    sys.stdin = sys.__stdin__ = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8")
-    sys.stdout = sys.__stdout__ = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8")
-    sys.stderr = sys.__stderr__ = io.TextIOWrapper(
-        io.FileIO(2, "w", closefd=False), encoding="utf-8", errors="backslashreplace", line_buffering=True
-    )
-    sys.argv = ["-c"]
-    tempfile.tempdir = None
-    atexit._clear()
-    for sig in (signal.SIGTERM, signal.SIGCHLD, signal.SIGALRM, signal.SIGUSR1, signal.SIGUSR2):
-        signal.signal(sig, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    main = types.ModuleType("__main__")  # pickling by reference (multiprocessing) looks functions up here
-    main.__builtins__ = builtins
-    sys.modules["__main__"] = main
-
-
-def _exec_snippet(code: str) -> tuple[int, bytes]:
-    """Run the snippet in the fresh __main__; returns (exit status, b"M" MemoryError | b"E" raised | b"")."""
-    status, flag = 0, b""
-    try:
-        exec(compile(code, "<snippet>", "exec"), sys.modules["__main__"].__dict__)  # noqa: S102 - the purpose
-    except SystemExit as exc:
-        status = _exit_code(exc)
-    except BaseException as exc:  # noqa: BLE001 - report like the interpreter would
-        flag = b"M" if isinstance(exc, MemoryError) else b"E"
-        traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next)
-        status = 1
-    try:
-        threading._shutdown()  # join non-daemon threads, as the interpreter does at exit
-        atexit._run_exitfuncs()
-    except BaseException as exc:  # noqa: BLE001
-        if isinstance(exc, SystemExit):
-            status = _exit_code(exc)
-        else:
-            traceback.print_exception(exc)
-            status = status or 1
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(BaseException):  # a closed or broken stream must not change the status
-            stream.flush()
-    return status, flag
-
-
-def _exit_code(exc: SystemExit) -> int:
-    if exc.code is None:
-        return 0
-    if isinstance(exc.code, int):
-        return exc.code & 0xFF
-    with contextlib.suppress(BaseException):
-        print(exc.code, file=sys.stderr)
-    return 1
-
-
-def _live_pids() -> list[int]:
-    pids = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/stat", "rb") as f:
-                    state = f.read().rsplit(b")", 1)[1].split()[0]
-            except OSError:
-                continue
-            if state not in (b"Z", b"X"):
-                pids.append(int(name))
-    return pids
-
-
-def _descendants(root: int) -> list[int]:
-    parent = {}
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/stat", "rb") as f:
-                    fields = f.read().rsplit(b")", 1)[1].split()
-            except OSError:
-                continue
-            if fields[0] not in (b"Z", b"X"):
-                parent[int(name)] = int(fields[1])
-    found, frontier = [], [root]
-    while frontier:
-        p = frontier.pop()
-        kids = [c for c, pp in parent.items() if pp == p]
-        found += kids
-        frontier += kids
-    return found
-
-
-def _reap() -> None:
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-
-
-def _retry_writable(func, path, _exc) -> None:
-    """rmtree's error hook: the snippet may have made a directory unwritable (chmod 0); make it ours again."""
-    try:
-        os.chmod(os.path.dirname(path), 0o700)
-        if os.path.isdir(path) and not os.path.islink(path):
-            os.chmod(path, 0o700)
-        func(path)
-    except OSError:
-        pass
-
-
 def main() -> None:
     cfg = json.loads(sys.argv[1])
     rfd, wfd = os.dup(0), os.dup(1)
@@ -508,7 +293,7 @@ def main() -> None:
     os.dup2(null, 0)
     os.dup2(null, 1)  # a stray print in the worker must not corrupt the protocol
     os.makedirs(cfg["tmp_root"], exist_ok=True)
-    missing = warm(cfg["tmp_root"])
+    missing = preload.warm(cfg["tmp_root"])
     worker = Worker(cfg)
     _LIBC.prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE=0: snippets cannot open this process's /proc files
     if not cfg["pid_ns"]:

@@ -16,6 +16,12 @@ os.environ["ZEROTIR_SANDBOX_TEST_SECRET"] = SECRET  # before any worker starts: 
 def executor():
     ex = make_executor({"concurrency": 2, "timeout_s": 5})
     ex.start()
+    if ex.mechanism.name != "bwrap":
+        ex.close()
+        pytest.fail(
+            f"the sandbox fell back to {ex.mechanism.isolation}: {ex.mechanism.reason}; "
+            "install bubblewrap (apt-get install -y bubblewrap), see docs/sandbox.md"
+        )
     yield ex
     ex.close()
 

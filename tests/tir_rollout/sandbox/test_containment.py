@@ -281,6 +281,13 @@ CASES = [
         "ok",
         lambda r: r.stdout == "t\n",
     ),
+    (
+        "sandbox_modules_are_not_importable",
+        "import sys\nprint(sys.path[0] == '')\nimport sweep",
+        5,
+        "error",
+        lambda r: r.stdout == "True\n" and "ModuleNotFoundError" in r.stderr,
+    ),
     ("no_output_is_empty_strings", "x = 1", 5, "ok", lambda r: r.stdout == "" and r.stderr == ""),
 ]
 

@@ -1,0 +1,78 @@
+"""How a snippet runs in its forked child: like `python -c`, in a fresh __main__ with fresh stdio.
+
+The child is a fork of the warm worker, so the interpreter state that `python -c` would start with has to be
+put back by hand: __main__, sys.path[0], stdio, argv, atexit, signal handlers. The result is the exit status
+plus a flag (MemoryError or other exception) that the worker turns into a status.
+"""
+
+from __future__ import annotations
+
+import atexit
+import builtins
+import contextlib
+import io
+import os
+import signal
+import sys
+import tempfile
+import threading
+import traceback
+import types
+
+
+def reset_python() -> None:
+    """Make the forked child look like a fresh `python -c` run: its own __main__, stdio, argv, atexit."""
+    sys.stdin = sys.__stdin__ = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8")
+    sys.stdout = sys.__stdout__ = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8")
+    sys.stderr = sys.__stderr__ = io.TextIOWrapper(
+        io.FileIO(2, "w", closefd=False), encoding="utf-8", errors="backslashreplace", line_buffering=True
+    )
+    sys.argv = ["-c"]
+    tempfile.tempdir = None
+    atexit._clear()
+    for sig in (signal.SIGTERM, signal.SIGCHLD, signal.SIGALRM, signal.SIGUSR1, signal.SIGUSR2):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [""] + [p for p in sys.path if p not in ("", here)]  # as `python -c`: cwd, not our directory
+    for name in ("preload", "snippet", "sweep", "seccomp"):  # the worker's own modules are not importable
+        sys.modules.pop(name, None)
+    main = types.ModuleType("__main__")  # pickling by reference (multiprocessing) looks functions up here
+    main.__builtins__ = builtins
+    sys.modules["__main__"] = main
+
+
+def exec_snippet(code: str) -> tuple[int, bytes]:
+    """Run the snippet in the fresh __main__; returns (exit status, b"M" MemoryError | b"E" raised | b"")."""
+    status, flag = 0, b""
+    try:
+        exec(compile(code, "<snippet>", "exec"), sys.modules["__main__"].__dict__)  # noqa: S102 - the purpose
+    except SystemExit as exc:
+        status = _exit_code(exc)
+    except BaseException as exc:  # noqa: BLE001 - report like the interpreter would
+        flag = b"M" if isinstance(exc, MemoryError) else b"E"
+        traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next)
+        status = 1
+    try:
+        threading._shutdown()  # join non-daemon threads, as the interpreter does at exit
+        atexit._run_exitfuncs()
+    except BaseException as exc:  # noqa: BLE001
+        if isinstance(exc, SystemExit):
+            status = _exit_code(exc)
+        else:
+            traceback.print_exception(exc)
+            status = status or 1
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BaseException):  # a closed or broken stream must not change the status
+            stream.flush()
+    return status, flag
+
+
+def _exit_code(exc: SystemExit) -> int:
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code & 0xFF
+    with contextlib.suppress(BaseException):
+        print(exc.code, file=sys.stderr)
+    return 1
