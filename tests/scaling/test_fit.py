@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scaling.fit import fit_series
 from scaling.laws import LAWS
@@ -125,3 +127,23 @@ def test_parsimony_prefers_log_linear_when_power_is_only_marginally_better():
     held = {name: f.heldout_rmse for name, f in fit.fits.items()}
     assert held["power"] < held["log_linear"] <= held["power"] * 1.05  # the rule decides this case
     assert fit.chosen == "log_linear"
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(-5, 2000),
+            st.one_of(st.floats(-1e4, 1e4, allow_nan=False), st.just(float("nan")), st.just(float("inf"))),
+        ),
+        max_size=40,
+    )
+)
+def test_any_series_gives_a_fit_or_a_note_never_an_exception(points):
+    x = np.array([p[0] for p in points], float)
+    y = np.array([p[1] for p in points], float)
+    fit = fit_series(x, y, n_boot=5, extrapolate_to=3000)
+    assert (fit.chosen is not None) or fit.notes
+    if fit.chosen:
+        assert fit.chosen in fit.fits and np.isfinite(fit.best.rmse)
+        assert fit.extrapolation is not None
