@@ -37,6 +37,8 @@ _SIMPLE_LHS = re.compile(r"^(?:\\angle\s*)?\\?[A-Za-z]+(?:_\{?\\?\w+\s*\}?)?(?:\
 _NUMBER = re.compile(r"^-?(?:\d+(?:\.\d*)?|\.\d+)$")
 _FRAC = re.compile(r"^(-?)\\frac(?:\{(-?\d+)\}|(\d))(?:\{(-?\d+)\}|(\d))$")
 _MIXED = re.compile(r"^(-?)(\d+)\s*\\frac\{(\d+)\}\{(\d+)\}$")
+_BASE = re.compile(r"^([0-9A-Za-z]+)_\{?(\d+)\}?$")  # a numeral with its base: 52_8, A3_{16}
+_BARE_DIGITS = re.compile(r"^([0-9A-Z]+)$")
 _PRED_CHOICE = re.compile(r"^(?:\\text\{\(?(?P<t>[A-Ea-e])\)?\}|\((?P<p>[A-Ea-e])\))")
 _CHOICE = re.compile(r"^(?:\\text\{)?\(([A-Ea-e])\)\}?$")
 _TEXT = re.compile(r"^\\(?:text|mbox|mathrm|textrm|textit|mathit)\{([^{}]*)\}$")
@@ -101,7 +103,7 @@ def _items(s: str) -> list[str]:
     items = _top_level_split(s, (",", ";", " \\or ", "\\or "))
     out: list[str] = []
     for item in items:  # a \pm gives two solutions: 3 \pm 2\sqrt{2}
-        if item.count("\\pm") == 1 and "=" not in item:
+        if item.count("\\pm") == 1 and (item.count("=") == 0 or _split_equation(item)[0]):
             out += [item.replace("\\pm", "+"), item.replace("\\pm", "-")]
         else:
             out.append(item)
@@ -225,11 +227,22 @@ def _values_equal(pred: Normalized, gold: Normalized, rename: dict[str, str] | N
     return symbolic_equal(p, g, rename)
 
 
+def _bare(s: str) -> str:
+    """`x = (52_8)` -> `52_8`: the value without a simple left side or one pair of round brackets."""
+    s = _split_equation(s)[2]
+    return s[1:-1] if s.startswith("(") and s.endswith(")") and _bracketed(s) else s
+
+
 @lru_cache(maxsize=65536)
 def _item_equal(p: str, g: str) -> bool:
     """One answer item against one gold item (both already normalised)."""
     if p == g:
         return True
+    gn, pn = (_bare(x) for x in (g, p))
+    gbase, pbase = _BASE.match(gn), _BASE.match(pn)
+    if gbase or pbase:  # 52_8 is a numeral in base 8: its digits must match, the base may be left implicit
+        gd, pd = (gbase or _BARE_DIGITS.match(gn)), (pbase or _BARE_DIGITS.match(pn))
+        return bool(gd and pd) and gd.group(1) == pd.group(1) and (not gbase or not pbase or gbase[2] == pbase[2])
     pc = _PRED_CHOICE.match(p) or re.fullmatch(r"(?P<t>[A-E])", p)
     gc = _CHOICE.match(g) or re.fullmatch(r"([A-E])", g)
     if gc and pc:  # choice letters: "(C)", "\text{(C)}", "C", "(C) 12"
