@@ -13,6 +13,7 @@ from typing import Any
 
 from reward.extract import answer_text, find_boxes, strip_tool_output
 from reward.grader import DEFAULT_TIMEOUT_S, grade_prediction_timed
+from reward.normalize import normalize
 
 _EOS_MARKERS = ("<|endoftext|>", "<|im_end|>", "<|end_of_text|>", "<|eot_id|>", "</s>", "<eos>")
 MAX_TRAILING_CHARS = 20  # reference: at most 5 tokens after </answer>; ~4 characters a token
@@ -137,7 +138,7 @@ class ZeroTIRScore:
 
     score: float
     acc: float  # strict answer correct, whatever the format (the paper's eval grader reads the last box)
-    pred: str
+    pred: str  # the strict answer, normalised (spacing, \\left/\\right, units, $ dropped); "" when none
     format_ok: float
     finished: float
     has_answer: float
@@ -180,7 +181,7 @@ def compute_score(
         ZeroTIRScore(
             score=float(score),
             acc=float(correct),
-            pred=pred,
+            pred=normalize(pred).text if pred else "",  # equal spellings vote together in verl's maj@N
             format_ok=float(fmt.ok),
             finished=float(finished),
             has_answer=float(bool(pred)),

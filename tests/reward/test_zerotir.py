@@ -73,6 +73,12 @@ def test_score_and_acc(name, response, gold, extra, score, acc):
     assert (result["score"], result["acc"]) == (score, acc)
 
 
+def test_pred_is_normalised_for_majority_voting():
+    a = compute_score("math", resp(body="\\boxed{\\left( 1, \\dfrac{1}{2} \\right)}"), "(1,\\frac12)")
+    b = compute_score("math", resp(body="\\boxed{(1,\\frac{1}{2})}"), "(1,\\frac12)")
+    assert a["pred"] == "(1,\\frac{1}{2})" == b["pred"]
+
+
 def test_finished_judged_from_text_without_fields():
     assert compute_score("math", resp(), "5")["finished"] == 1.0
     assert compute_score("math", "still thinking", "5")["finished"] == 0.0
