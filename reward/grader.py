@@ -111,7 +111,7 @@ def _items(s: str) -> list[str]:
 
 
 def _alternatives(gold: str) -> list[str]:
-    """Golds such as `3 \\text{ or } 5`: each side alone is an accepted answer."""
+    """The sides of a gold such as `3 \\text{ or } 5` (whether either alone is accepted: `_are_alternatives`)."""
     marked = _CONNECTIVE.sub(lambda m: "," if (m.group(1) or m.group(2)) == "and" else " \\or ", gold)
     alts = _top_level_split(marked, (" \\or ", "\\or "))
     return alts if len(alts) > 1 else []
@@ -191,22 +191,29 @@ def _is_interval_like(s: str) -> bool:
 
 
 def _match_unordered(preds: list[str], golds: list[str], equal) -> bool:
+    """A perfect matching between equal-length lists under `equal` (Kuhn's augmenting paths: polynomial, so a
+    list of 40 near-identical items cannot blow up the way naive backtracking would)."""
     if len(preds) != len(golds):
         return False
-    used = [False] * len(preds)
+    memo: dict[tuple[int, int], bool] = {}
 
-    def assign(i: int) -> bool:  # backtracking bipartite matching; lists are short
-        if i == len(golds):
-            return True
-        for j, p in enumerate(preds):
-            if not used[j] and equal(p, golds[i]):
-                used[j] = True
-                if assign(i + 1):
+    def eq(i: int, j: int) -> bool:
+        if (i, j) not in memo:
+            memo[i, j] = bool(equal(preds[j], golds[i]))
+        return memo[i, j]
+
+    owner = [-1] * len(preds)  # pred j -> gold i it is matched to
+
+    def augment(i: int, seen: list[bool]) -> bool:
+        for j in range(len(preds)):
+            if not seen[j] and eq(i, j):
+                seen[j] = True
+                if owner[j] < 0 or augment(owner[j], seen):
+                    owner[j] = i
                     return True
-                used[j] = False
         return False
 
-    return assign(0)
+    return all(augment(i, [False] * len(preds)) for i in range(len(golds)))
 
 
 def _values_equal(pred: Normalized, gold: Normalized, rename: dict[str, str] | None) -> bool:

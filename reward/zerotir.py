@@ -138,7 +138,7 @@ class ZeroTIRScore:
 
     score: float
     acc: float  # strict answer correct, whatever the format (the paper's eval grader reads the last box)
-    pred: str  # the strict answer, normalised (spacing, \\left/\\right, units, $ dropped); "" when none
+    pred: str  # the strict answer, normalised (spacing, \left/\right, units, $ dropped); "" when none
     format_ok: float
     finished: float
     has_answer: float

@@ -132,3 +132,17 @@ def test_reward_stays_in_its_set_with_fixed_keys(response, gold):
     assert set(result) == set(compute_score("math", "</think><answer>\\boxed{5}</answer>", "5"))
     assert all(isinstance(v, (int, float)) for k, v in result.items() if k != "pred")
     assert isinstance(result["pred"], str)
+
+
+@pytest.mark.parametrize(
+    "pred,gold,expected",
+    [
+        (", ".join(["1"] * 39 + ["2"]), ", ".join(["1"] * 39 + ["3"]), False),
+        (", ".join(["\\frac{1}{2}"] * 39 + ["2"]), ", ".join(["0.5"] * 39 + ["2"]), True),
+    ],
+    ids=["near_identical_mismatch", "near_identical_match"],
+)
+def test_long_lists_of_equal_items_are_matched_without_search_blowup(pred, gold, expected):
+    from reward.grader import grade_prediction_timed
+
+    assert grade_prediction_timed(pred, gold, timeout_s=BOUND_S) == (expected, False)
