@@ -19,7 +19,7 @@ _BOX_CMD = re.compile(r"\\(boxed|fbox)\b\s*")
 _BRACES = re.compile(r"\\.|[{}]", re.DOTALL)
 # What may sit between two boxes that together give one answer ("\boxed{1}, \boxed{3}", "$\boxed{a}$ and $\boxed{b}$").
 _BOX_GAP = re.compile(
-    r"^(?:\s|\$|,|;|\.|&|\\quad|\\qquad|\\\\|\\text\{\s*(?:and|or)\s*\}|\band\b|\bor\b|\\\]|\\\[|\\\(|\\\))*$"
+    r"^(?:\s|\$|,|;|\.|&|\\quad|\\qquad|\\\\|\\text\{\s*(?:and|or)\s*\}|\band\b|\bor\b|[A-Za-z](?:_\{?\w+\}?)?\s*=|\\\]|\\\[|\\\(|\\\))*$"
 )
 
 

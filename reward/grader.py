@@ -409,7 +409,9 @@ def grade_answer(response_text: str, gold: str, timeout_s: float = DEFAULT_TIMEO
     def run() -> bool:
         candidates = answer_candidates(response_text)
         gold_s = coerce_gold(gold)
-        multi = len(_items(normalize(gold_s).text)) > 1
+        gold_text = normalize(gold_s).text
+        bracket = _bracketed(gold_text)
+        multi = len(_items(gold_text)) > 1 or (bracket is not None and len(bracket[2]) > 1)
         for cand in candidates if multi else candidates[:1]:
             if _grade(cand, gold_s):
                 return True

@@ -68,6 +68,8 @@ RESPONSES = [
     ("boxed", "We get $x=3$, so \\boxed{3}.", "3", True),
     ("boxed_wrong", "We get \\boxed{4}.", "3", False),
     ("two_boxes_for_two_answers", "The roots are $\\boxed{2}$ and $\\boxed{-1}$.", "-1, 2", True),
+    ("two_boxes_for_an_ordered_pair", "So $a=\\boxed{2}$ and $b=\\boxed{3}$.", "(2, 3)", True),
+    ("two_boxes_pair_wrong_order", "So $a=\\boxed{3}$ and $b=\\boxed{2}$.", "(2, 3)", False),
     ("two_boxes_single_gold_reads_last", "First \\boxed{2}, then $\\boxed{-1}$", "2", False),
     ("prose_only", "... hence the answer is 5", "5", True),
     ("olympiad_list_gold", "The solutions are \\boxed{84, 69}.", ["$69$,$84$"], True),

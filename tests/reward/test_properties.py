@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from reward.extract import extract_answer
-from reward.grader import grade_answer, grade_prediction
+from reward.grader import grade_answer, grade_prediction, grade_prediction_timed
 from reward.zerotir import compute_score
 
 # A grading timeout is an asynchronous exception; when it lands inside a gc callback (hypothesis installs one for
@@ -143,6 +143,4 @@ def test_reward_stays_in_its_set_with_fixed_keys(response, gold):
     ids=["near_identical_mismatch", "near_identical_match"],
 )
 def test_long_lists_of_equal_items_are_matched_without_search_blowup(pred, gold, expected):
-    from reward.grader import grade_prediction_timed
-
     assert grade_prediction_timed(pred, gold, timeout_s=BOUND_S) == (expected, False)
