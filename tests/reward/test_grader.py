@@ -122,3 +122,11 @@ def test_coerce_gold(name, gold, expected):
 def test_non_string_inputs_are_wrong_not_errors(bad):
     assert grade_prediction(bad, "5") is False
     assert grade_answer(bad, "5") is False
+
+
+GOLDS = {repr(gold): gold for _, _, gold, _ in CASES if coerce_gold(gold).strip("$ ")}
+
+
+@pytest.mark.parametrize("gold", GOLDS.values(), ids=[k[:40] for k in GOLDS])
+def test_every_gold_in_the_table_grades_correct_against_itself(gold):
+    assert grade_prediction(coerce_gold(gold), gold)
