@@ -77,9 +77,14 @@ class _Worker:
             cwd=self._host_tmp or "/",
         )
         self.rfd, self.wfd = self.proc.stdout.fileno(), self.proc.stdin.fileno()
-        hello = self._recv(time.monotonic() + START_TIMEOUT_S)
-        if not hello.get("ready"):
-            raise WorkerError(f"worker {slot} sent {hello!r} instead of a ready message")
+        self.ns_init = None
+        try:
+            hello = self._recv(time.monotonic() + START_TIMEOUT_S)
+            if not hello.get("ready"):
+                raise WorkerError(f"worker {slot} sent {hello!r} instead of a ready message")
+        except Exception:
+            self.kill()  # never leave a half-started sandbox behind
+            raise
         self.seccomp = bool(hello.get("seccomp"))
         self.ns_init = _ns_init(self.proc.pid) if mech.name == "bwrap" else None
         if hello.get("missing"):
@@ -136,9 +141,10 @@ class _Worker:
                 stream.close()
             except OSError:
                 pass
-        if self.ns_init is not None and _parent(self.ns_init) == self.proc.pid:
+        init = self.ns_init or (_ns_init(self.proc.pid) if self.mech.name == "bwrap" else None)
+        if init is not None and _parent(init) == self.proc.pid:
             try:  # pid 1 of the namespace: when it dies the kernel kills everything inside
-                os.kill(self.ns_init, signal.SIGKILL)
+                os.kill(init, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
         try:
@@ -221,7 +227,7 @@ class LocalExecutor(Executor):
         worker = None
         try:
             worker = _Worker(slot, self.config, self.mechanism)
-        except (OSError, WorkerError, ValueError) as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever failed, the slot must go back to the queue
             logger.error("sandbox worker %d failed to start: %s", slot, exc)
         with self._lock:
             if worker is not None and self._closed:
@@ -250,7 +256,7 @@ class LocalExecutor(Executor):
                 worker = _Worker(slot, self.config, self.mechanism)
                 with self._lock:
                     self._workers[slot] = worker
-            except (OSError, WorkerError, ValueError) as exc:
+            except Exception as exc:  # noqa: BLE001 - the caller gets a result, the slot goes back
                 self._idle.put((slot, None))
                 return failure(f"worker {slot} failed to start: {exc}", self.isolation, time.monotonic() - t0)
         try:
@@ -264,7 +270,7 @@ class LocalExecutor(Executor):
                 raw["truncated"],
                 self.isolation if worker.seccomp else self.isolation.replace("+seccomp", ""),
             )
-        except (WorkerError, OSError, ValueError, KeyError, TypeError) as exc:
+        except Exception as exc:  # noqa: BLE001 - never raise into the caller; the worker is suspect, replace it
             logger.warning("sandbox worker %d failed during a call, replacing it: %s", slot, exc)
             self._replace(slot, worker)
             return failure(

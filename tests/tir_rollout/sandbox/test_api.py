@@ -143,3 +143,18 @@ def _state(pid: int) -> str:
             return f.read().rsplit(b")", 1)[1].split()[0].decode()
     except OSError:
         return "X"
+
+
+def test_a_worker_that_cannot_start_gives_error_results_and_a_failing_health_check():
+    from unittest import mock
+
+    from tir_rollout.sandbox import containment
+
+    broken = ["/bin/sh", "-c", "echo 'cannot import numpy' >&2; exit 3"]
+    with mock.patch.object(containment, "worker_argv", lambda cfg: broken):  # fault injection
+        ex = make_executor({"concurrency": 1})
+        res = ex.run("print(1)")
+        assert res.status == "error" and "failed to start" in res.stderr and "cannot import numpy" in res.stderr
+        with pytest.raises(RuntimeError, match="unhealthy.*cannot import numpy"):
+            ex.health_check()
+        ex.close()
