@@ -16,9 +16,11 @@ import json
 import os
 import platform
 import random
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 TEMPLATES = [
@@ -151,7 +153,8 @@ def main() -> None:
 
     from tir_rollout.sandbox import preload
 
-    preload.warm(os.path.join("/tmp", f"sandbox-bench-{os.getpid()}"))  # the same warm state as a worker
+    warm_dir = tempfile.mkdtemp(prefix="sandbox-bench-")
+    preload.warm(warm_dir)  # the same warm state as a worker
     sub = codes[: args.overhead_n]
     overhead, inside, own = [], [], []
     for code in sub:  # best of 3 for both sides, interleaved, so load from other processes hits both alike
@@ -168,6 +171,7 @@ def main() -> None:
         inside.append(min(dur) - mine)
     isolation = sb_res[0].isolation
     ex.close()
+    shutil.rmtree(warm_dir, ignore_errors=True)
 
     sb_rate, nv_rate = len(codes) / sb_wall, len(codes) / nv_wall
     ms = lambda v: round(v * 1000, 2)
