@@ -288,6 +288,13 @@ CASES = [
         "error",
         lambda r: r.stdout == "True\n" and "ModuleNotFoundError" in r.stderr,
     ),
+    (
+        "signal_own_child",
+        "import subprocess\np = subprocess.Popen(['sleep', '30'])\np.kill()\nprint(p.wait())",
+        5,
+        "ok",
+        lambda r: r.stdout == "-9\n",
+    ),
     ("no_output_is_empty_strings", "x = 1", 5, "ok", lambda r: r.stdout == "" and r.stderr == ""),
 ]
 

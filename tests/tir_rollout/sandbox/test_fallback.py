@@ -74,6 +74,12 @@ CASES = [
     ),
     ("no_network", "import socket\nsocket.socket()", "error", lambda r: "PermissionError" in r.stderr),
     ("kill_the_caller", f"import os\nos.kill({os.getpid()}, 9)", "error", lambda r: "PermissionError" in r.stderr),
+    (
+        "signal_own_child",
+        "import subprocess\np = subprocess.Popen(['sleep', '30'])\np.kill()\nprint(p.wait())",
+        "ok",
+        lambda r: r.stdout == "-9\n",
+    ),
     ("kill_minus_one", "import os\nos.kill(-1, 9)", "error", lambda r: "PermissionError" in r.stderr),
     ("checkout_not_writable", "open('/work/evil', 'w')", "error", lambda r: "PermissionError" in r.stderr),
     ("output_cap", "print('x' * 10**6)", "killed", lambda r: r.truncated and len(r.stdout) == 65536),
