@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import os
 from collections.abc import Mapping
 from typing import Any
 from uuid import uuid4
@@ -35,10 +36,16 @@ def _plain(cfg: Any) -> Any:
     return OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
 
 
-def get_executor(tir: Mapping[str, Any]) -> Any:
-    """The process-wide executor for `tir.sandbox`, built by `tir.executor_factory` (a dotted path)."""
+def get_executor(tir: Mapping[str, Any], workers_per_node: int = 1) -> Any:
+    """The process-wide executor for `tir.sandbox`, built by `tir.executor_factory` (a dotted path).
+
+    Every agent-loop worker process builds its own pool, so an unset `concurrency` shares the node's cores
+    among the `workers_per_node` pools instead of giving each one all of them (8 x 128 warm workers would
+    not fit in memory)."""
     factory_path = tir.get("executor_factory") or DEFAULT_EXECUTOR_FACTORY
-    sandbox_cfg = _plain(tir.get("sandbox")) or {}
+    sandbox_cfg = dict(_plain(tir.get("sandbox")) or {})
+    if sandbox_cfg.get("concurrency") is None and workers_per_node > 1:
+        sandbox_cfg["concurrency"] = max(1, (os.cpu_count() or 1) // workers_per_node)
     key = factory_path + json.dumps(sandbox_cfg, sort_keys=True, default=str)
     if key not in _EXECUTORS:
         module_name, _, attr = factory_path.rpartition(".")
@@ -80,7 +87,8 @@ class ZeroTIRAgentLoop(AgentLoopBase):
         self.machine_config = StopMachineConfig.from_mapping(tir, eos_token_ids=[self.tokenizer.eos_token_id])
         self.apply_chat_template = bool(tir.get("apply_chat_template", False))
         self.response_length = int(self.rollout_config.response_length)
-        self.executor = get_executor(tir)
+        workers = OmegaConf.select(self.rollout_config, "agent.num_workers", default=1)
+        self.executor = get_executor(tir, workers_per_node=int(workers or 1))
 
     async def prompt_ids(self, messages: list[dict]) -> list[int]:
         """Raw template text, tokenised verbatim (no special tokens), or the chat template when asked."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 import pytest
 from omegaconf import OmegaConf
@@ -10,6 +11,7 @@ from verl.experimental.agent_loop.agent_loop import DictConfigWrap
 from verl.utils.dataset.rl_dataset import RLHFDataset
 
 from tests.fakes import FakeExecutor, FakeServer
+from tir_rollout import agent_loop
 from tir_rollout.agent_loop import ZeroTIRAgentLoop
 from tir_rollout.stop_machine import OUTPUT_PREFIX, OUTPUT_SUFFIX
 
@@ -196,3 +198,24 @@ def test_skip_tokenizer_init_is_refused(tokenizer):
 def test_bad_executor_factory_names_the_key(tokenizer):
     with pytest.raises(ValueError, match="tir.executor_factory"):
         make_loop(tokenizer, [SCRIPT], make_config(executor_factory="tests.fakes.no_such_factory"))
+
+
+def _recording_factory(cfg):
+    return dict(cfg)  # the "executor" is the config it was built from
+
+
+@pytest.mark.parametrize(
+    "sandbox, workers, expected",
+    [
+        ({"concurrency": None}, 4, max(1, (os.cpu_count() or 1) // 4)),
+        ({"concurrency": None}, 10_000, 1),
+        ({"concurrency": 3}, 4, 3),  # an explicit value is kept
+        ({"concurrency": None}, 1, None),  # one pool per node: the sandbox's own default (all CPUs)
+    ],
+    ids=["shared", "at-least-one", "explicit", "single-worker"],
+)
+def test_unset_sandbox_concurrency_shares_the_node_among_agent_loop_workers(sandbox, workers, expected):
+    tir = {"executor_factory": f"{__name__}._recording_factory", "sandbox": {**sandbox, "timeout_s": 7}}
+    built = agent_loop.get_executor(tir, workers_per_node=workers)
+    assert built["concurrency"] == expected
+    assert built["timeout_s"] == 7
