@@ -16,6 +16,15 @@ from .config import SandboxConfig, parse_config
 from .result import ExecResult
 
 
+def check_call(code: object, timeout: object) -> str:
+    """What is wrong with a call's arguments ("" when nothing), so a caller's bug becomes an error result."""
+    if not isinstance(code, str):
+        return f"code must be a str (got {type(code).__name__})"
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))):
+        return f"timeout must be a number of seconds or None (got {timeout!r})"
+    return ""
+
+
 class Executor:
     """Runs snippets; subclasses implement run, health_check and close."""
 

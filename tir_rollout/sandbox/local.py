@@ -22,7 +22,7 @@ import time
 
 from . import containment
 from .config import SandboxConfig
-from .executor import Executor
+from .executor import Executor, check_call
 from .result import ExecResult, failure
 
 logger = logging.getLogger(__name__)
@@ -238,6 +238,9 @@ class LocalExecutor(Executor):
         self._idle.put((slot, worker))
 
     def run(self, code: str, timeout: float | None = None) -> ExecResult:
+        bad = check_call(code, timeout)
+        if bad:
+            return failure(f"LocalExecutor.run: {bad}", self.isolation)
         timeout = float(timeout if timeout is not None else self.config.timeout_s)
         if self._closed:
             return failure("LocalExecutor.run: the executor was closed; make a new one", self.isolation)
@@ -246,6 +249,9 @@ class LocalExecutor(Executor):
         except RuntimeError as exc:
             return failure(str(exc), self.isolation)
         slot, worker = self._idle.get()
+        if self._closed:  # closed while this call waited for a slot
+            self._idle.put((slot, worker))
+            return failure("LocalExecutor.run: the executor was closed; make a new one", self.isolation)
         t0 = time.monotonic()
         if worker is not None and worker.proc.poll() is not None:  # died while idle: replace it before use
             logger.warning("sandbox worker %d died while idle (exit %s); starting a new one", slot, worker.proc.poll())

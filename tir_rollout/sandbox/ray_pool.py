@@ -13,7 +13,7 @@ import threading
 from typing import Any, Protocol
 
 from .config import SandboxConfig
-from .executor import Executor
+from .executor import Executor, check_call
 from .result import ExecResult, failure
 
 logger = logging.getLogger(__name__)
@@ -117,6 +117,9 @@ class RayExecutor(Executor):
             return self._pools
 
     def run(self, code: str, timeout: float | None = None) -> ExecResult:
+        bad = check_call(code, timeout)
+        if bad:
+            return failure(f"RayExecutor.run: {bad}", ISOLATION)
         timeout = float(timeout if timeout is not None else self.config.timeout_s)
         try:
             pools = self._ensure()

@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 
 from .config import SandboxConfig
-from .executor import Executor
+from .executor import Executor, check_call
 from .result import ExecResult, failure
 
 logger = logging.getLogger(__name__)
@@ -46,6 +46,9 @@ class SandboxFusionExecutor(Executor):
         return self.config.sandbox_fusion.max_concurrency
 
     def run(self, code: str, timeout: float | None = None) -> ExecResult:
+        bad = check_call(code, timeout)
+        if bad:
+            return failure(f"SandboxFusionExecutor.run: {bad}", ISOLATION)
         timeout = float(timeout if timeout is not None else self.config.timeout_s)
         sf = self.config.sandbox_fusion
         payload = {"code": code, "language": "python", "compile_timeout": 10, "run_timeout": timeout}

@@ -119,9 +119,19 @@ def test_a_killed_worker_is_replaced_and_the_call_gets_an_error(executor):
     assert leftovers(executor) == []
 
 
-def test_non_string_code_is_an_error_result_not_an_exception(executor):
-    res = executor.run(None)  # type: ignore[arg-type]
-    assert res.status == "error" and "TypeError" in res.stderr
+BAD_CALLS = [
+    ("none_code", None, None, "code must be a str (got NoneType)"),
+    ("bytes_code", b"print(1)", None, "code must be a str (got bytes)"),
+    ("string_timeout", "print(1)", "10", "timeout must be a number"),
+]
+
+
+@pytest.mark.parametrize(("code", "timeout", "message"), [c[1:] for c in BAD_CALLS], ids=[c[0] for c in BAD_CALLS])
+def test_a_bad_call_is_an_error_result_not_an_exception(executor, code, timeout, message):
+    before = executor.worker_pids()
+    res = executor.run(code, timeout)
+    assert res.status == "error" and message in res.stderr
+    assert executor.worker_pids() == before  # a caller's bug does not cost a worker
 
 
 def test_health_check_and_close_leave_nothing_running():
