@@ -35,6 +35,8 @@ for i in range(1, 41):
         ("\\text{Evelyn}" if i % 2 else "\\text{yes}", "\\text{Evelyn}"),  # text
     ]
 
+KINDS = ["integer", "integer_wrong", "fraction", "radical", "interval", "tuple", "list", "text"]  # order above
+
 _MV_CONFIG = [LatexExtractionConfig(boxed_match_priority=0)]
 
 
@@ -116,6 +118,17 @@ def main() -> None:
         )
     print(f"accepted: zerotir {sum(ours)}, math_verify {sum(theirs)}; verdicts differ on {disagree} pairs")
 
+    print("\nper kind, cold caches (ms): zerotir p50/p99 | math_verify p50/p99")
+    by_kind = {}
+    for k, kind in enumerate(KINDS):
+        row = {}
+        for name, fn in (("zerotir", grader.grade_prediction), ("math_verify", plain_math_verify)):
+            r = _measure(fn, pairs[k :: len(KINDS)], cold=True)
+            row[name] = (r["p50_ms"], r["p99_ms"])
+        by_kind[kind] = row
+        z, m = row["zerotir"], row["math_verify"]
+        print(f"{kind:14s} {z[0]:7.2f} {z[1]:7.2f} | {m[0]:7.2f} {m[1]:7.2f}")
+
     labelled = {name: _agreement(fn) for name, fn in (("zerotir", grader.grade_prediction), ("math_verify", _mv_safe))}
     print(f"\nlabelled regression set ({len(CASES)} cases, tests/reward/cases.py)")
     print(f"{'grader':22s} {'agree':>7s} {'false acc':>10s} {'false rej':>10s}")
@@ -133,6 +146,7 @@ def main() -> None:
         "pairs": len(pairs),
         **{f"{k}_{m}": v[m] for k, v in results.items() for m in ("per_s_per_core", "p50_ms", "p99_ms")},
         "verdicts_differ": disagree,
+        "zerotir_cold_p99_ms_by_kind": {k: v["zerotir"][1] for k, v in by_kind.items()},
         **{
             f"{k}_labelled_{m}": v[m]
             for k, v in labelled.items()

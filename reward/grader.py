@@ -136,6 +136,32 @@ def _number(s: str) -> Fraction | None:
     return None
 
 
+_RADICAL = re.compile(
+    r"^(?P<sign>-?)(?:(?P<a>\d+)\s*)?\\sqrt(?:\{(?P<b>\d+)\}|(?P<b1>\d))$"  # \sqrt23 is 3\sqrt2, so no braces: one digit
+    r"|^(?P<fsign>-?)\\frac\{(?:(?P<fa>\d+)\s*)?\\sqrt(?:\{(?P<fb>\d+)\}|(?P<fb1>\d))\}\{(?P<fc>\d+)\}$"
+)
+
+
+def _signed_square(s: str) -> tuple[int, Fraction] | None:
+    """(sign, value^2) of a single-term radical `-3\\sqrt{2}`, `\\frac{\\sqrt{21}}{5}`, or a plain number; exact,
+    so two such answers compare without sympy (the hot path of radicals in the benchmark)."""
+    n = _number(s)
+    if n is not None:
+        return (n > 0) - (n < 0), n * n
+    m = _RADICAL.match(s)
+    if not m or len(s) > 60:
+        return None
+    if m.group("b") is not None or m.group("b1") is not None:
+        sign, a, b, c = m.group("sign"), m.group("a"), m.group("b") or m.group("b1"), "1"
+    else:
+        sign, a, b, c = m.group("fsign"), m.group("fa"), m.group("fb") or m.group("fb1"), m.group("fc")
+    coef = Fraction(int(a or 1), int(c)) if int(c) else None
+    if coef is None:
+        return None
+    value = coef * coef * int(b)
+    return (0 if value == 0 else (-1 if sign else 1)), value
+
+
 def _plain_text(s: str) -> str | None:
     """The words of a text answer (`\\text{Evelyn}`, `yes`), lower-cased; None for math."""
     m = _TEXT.match(s)
@@ -226,6 +252,11 @@ def _values_equal(pred: Normalized, gold: Normalized, rename: dict[str, str] | N
             return True
         if "." not in p and "." not in g:  # exact rationals that differ; decimals go on to math-verify's rounding
             return False
+    exact = "\\sqrt" in p + g and "." not in p + g  # decimals keep math-verify's rounding
+    if exact and not (pred.percent or gold.percent or pred.degree or gold.degree or rename):
+        ps, gs = _signed_square(p), _signed_square(g)
+        if ps is not None and gs is not None:
+            return ps == gs
     if pred.degree or gold.degree:  # 30^\circ vs \frac{\pi}{6}
         deg, other = (pn, g) if pred.degree else (gn, p)
         value = numeric_value(other)

@@ -86,6 +86,13 @@ CASES: list[tuple[str, str, object, bool]] = [
     ("radical", "\\frac{1}{\\sqrt{2}}", "\\frac{\\sqrt{2}}{2}", T),
     ("radical", "\\sqrt[3]{2}", "2^{1/3}", T),
     ("radical", "\\sqrt{2}", "2^{1/3}", F),
+    ("radical", "\\sqrt23", "3\\sqrt{2}", T),  # LaTeX reads \sqrt23 as \sqrt{2}3
+    ("radical", "\\sqrt{23}", "3\\sqrt{2}", F),
+    ("radical", "\\sqrt{4}", "2", T),
+    ("radical", "-\\sqrt{4}", "2", F),
+    ("radical", "\\frac{2\\sqrt{3}}{3}", "\\frac{2}{\\sqrt{3}}", T),
+    ("radical", "\\frac{\\sqrt{3}}{3}", "\\frac{2}{\\sqrt{3}}", F),
+    ("radical", "0.866", "\\frac{\\sqrt{3}}{2}", F),
     ("radical", "288\\pi", "288 \\pi", T),
     ("radical", "288", "288 \\pi", F),
     ("radical", "904.78", "288 \\pi", F),
