@@ -289,6 +289,13 @@ CASES = [
         lambda r: r.stdout == "True\n" and "ModuleNotFoundError" in r.stderr,
     ),
     (
+        "forged_completion_report",  # it can only lie about itself; it still dies and the next call is clean
+        "import os, sys\nprint('forged', flush=True)\nos.write(3, b'D\\x00-')\nwhile True:\n    pass",
+        5,
+        "ok",
+        lambda r: r.stdout == "forged\n",
+    ),
+    (
         "signal_own_child",
         "import subprocess\np = subprocess.Popen(['sleep', '30'])\np.kill()\nprint(p.wait())",
         5,

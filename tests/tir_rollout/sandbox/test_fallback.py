@@ -80,6 +80,12 @@ CASES = [
         "ok",
         lambda r: r.stdout == "-9\n",
     ),
+    (
+        "forged_completion_report",
+        "import os, sys\nprint('forged', flush=True)\nos.write(3, b'D\\x00-')\nwhile True:\n    pass",
+        "ok",
+        lambda r: r.stdout == "forged\n",
+    ),
     ("kill_minus_one", "import os\nos.kill(-1, 9)", "error", lambda r: "PermissionError" in r.stderr),
     ("checkout_not_writable", "open('/work/evil', 'w')", "error", lambda r: "PermissionError" in r.stderr),
     ("output_cap", "print('x' * 10**6)", "killed", lambda r: r.truncated and len(r.stdout) == 65536),
