@@ -51,7 +51,13 @@ class SandboxFusionExecutor(Executor):
             return failure(f"SandboxFusionExecutor.run: {bad}", ISOLATION)
         timeout = float(timeout if timeout is not None else self.config.timeout_s)
         sf = self.config.sandbox_fusion
-        payload = {"code": code, "language": "python", "compile_timeout": 10, "run_timeout": timeout}
+        payload = {
+            "code": code,
+            "language": "python",
+            "compile_timeout": 10,
+            "run_timeout": timeout,
+            "memory_limit_MB": self.config.memory_mb,  # SandboxFusion's own per-request limit
+        }
         t0 = time.monotonic()
         last = ""
         for attempt in range(sf.retries + 1):

@@ -123,7 +123,7 @@ def test_maps_the_protocol_to_exec_result(fake, code, status, stdout, truncated)
     assert (res.status, res.stdout, res.truncated, res.isolation) == (status, stdout, truncated, "sandbox_fusion")
     sent = fake.requests[-1]
     assert (sent["path"], sent["code"], sent["language"], sent["run_timeout"]) == ("/run_code", code, "python", 7)
-    assert "compile_timeout" in sent
+    assert "compile_timeout" in sent and sent["memory_limit_MB"] == 4096
 
 
 @pytest.mark.parametrize("trigger", ["HTTP500", "SANDBOX_ERROR"])
