@@ -52,7 +52,7 @@ def majority_correct(samples: Sequence[SampleRecord]) -> bool:
 
 @dataclass
 class MetricRow:
-    """One (dataset, max_tool_calls) cell of the summary; accuracies are percentages."""
+    """One (dataset, max_tool_calls) cell of the summary; accuracies and rates are fractions in [0, 1]."""
 
     dataset: str
     max_tool_calls: int
@@ -93,7 +93,7 @@ def summarize_cell(
     flat = [s for group in by_problem.values() for s in group]
     n_min = min(len(g) for g in by_problem.values())
     pass_at = {
-        k: 100.0 * sum(pass_at_k(len(g), sum(s.correct for s in g), k) for g in by_problem.values()) / len(by_problem)
+        k: sum(pass_at_k(len(g), sum(s.correct for s in g), k) for g in by_problem.values()) / len(by_problem)
         for k in sorted(set(ks))
         if 1 <= k <= n_min
     }
@@ -103,9 +103,9 @@ def summarize_cell(
         max_tool_calls=max_tool_calls,
         problems=len(by_problem),
         samples_per_problem=n_min,
-        avg_at_k=100.0 * sum(sum(s.correct for s in g) / len(g) for g in by_problem.values()) / len(by_problem),
+        avg_at_k=sum(sum(s.correct for s in g) / len(g) for g in by_problem.values()) / len(by_problem),
         pass_at=pass_at,
-        maj_at_k=100.0 * sum(majority_correct(g[:n_min]) for g in by_problem.values()) / len(by_problem),
+        maj_at_k=sum(majority_correct(g[:n_min]) for g in by_problem.values()) / len(by_problem),
         code_call_rate=sum(s.code_calls > 0 for s in flat) / len(flat),
         code_calls_mean=calls / len(flat),
         exec_error_rate=sum(s.code_errors + s.code_timeouts for s in flat) / calls if calls else 0.0,

@@ -9,6 +9,7 @@ trajectories; use `vllm` on a GPU for real evaluations. Sampling is seeded once 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,6 +133,7 @@ class HFBackend:
             if self.temperature > 0
             else {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
         )
+        t0 = time.perf_counter()
         out = self.model.generate(
             input_ids=ids.to(device),
             attention_mask=mask.to(device),
@@ -141,6 +143,8 @@ class HFBackend:
             pad_token_id=self.pad_id,
             **sampling,
         )
+        logger.debug("hf batch: %d rows, width %d, %d new tokens, %.1f s", len(requests), width,
+                     out.shape[1] - width, time.perf_counter() - t0)  # fmt: skip
         segments = []
         for row in range(len(requests)):
             end = stops.ended_at[row] if stops.ended_at[row] is not None else out.shape[1] - width

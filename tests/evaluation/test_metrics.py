@@ -99,10 +99,10 @@ def test_summary_cell_matches_hand_computation():
     ]
     cell = summarize_cell("toy", 2, rows, ks=(1, 2, 4, 8), expected=4)
     assert cell.problems == 2 and cell.samples_per_problem == 4 and cell.complete
-    assert cell.avg_at_k == pytest.approx(100 * (0.25 + 0.75) / 2)  # 50
-    # pass@2: p0 1 - C(3,2)/C(4,2) = 0.5; p1 1 - C(1,2)/C(4,2) = 1 -> 75
-    assert cell.pass_at == pytest.approx({1: 50.0, 2: 75.0, 4: 100.0})  # k=8 > n is left out
-    assert cell.maj_at_k == pytest.approx(50.0)
+    assert cell.avg_at_k == pytest.approx((0.25 + 0.75) / 2)
+    # pass@2: p0 1 - C(3,2)/C(4,2) = 0.5; p1 1 - C(1,2)/C(4,2) = 1 -> 0.75
+    assert cell.pass_at == pytest.approx({1: 0.5, 2: 0.75, 4: 1.0})  # k=8 > n is left out
+    assert cell.maj_at_k == pytest.approx(0.5)
     assert cell.code_call_rate == pytest.approx(3 / 8)
     assert cell.code_calls_mean == pytest.approx(4 / 8)
     assert cell.exec_error_rate == pytest.approx(2 / 4)  # one error + one timeout over four executions
@@ -117,7 +117,7 @@ def test_summary_marks_missing_samples_and_splits_cells():
     cells = summarize(rows, ks=(1, 2), expected=2)
     assert [(c.dataset, c.max_tool_calls) for c in cells] == [("toy", 2), ("toy", 4)]
     assert cells[0].samples_per_problem == 1 and not cells[0].complete
-    assert cells[0].pass_at == pytest.approx({1: 50.0})  # pass@2 needs 2 samples of every problem
-    assert cells[0].maj_at_k == pytest.approx(50.0)  # votes over the first sample only
+    assert cells[0].pass_at == pytest.approx({1: 0.5})  # pass@2 needs 2 samples of every problem
+    assert cells[0].maj_at_k == pytest.approx(0.5)  # votes over the first sample only
     assert cells[0].exec_error_rate == 0.0  # nothing ran
     assert cells[1].avg_at_k == 0.0

@@ -40,10 +40,6 @@ def settings(**kw):
     return SweepSettings(**{**base, **kw})
 
 
-async def execute_with(executor):
-    return executor.run_async
-
-
 def run(tokenizer, tmp_path, backend=None, **kw):
     problems = make_problems()
     backend = backend or make_backend(tokenizer, problems)
@@ -71,7 +67,7 @@ def test_sweep_caps_executions_at_each_budget_and_grades_like_the_reward(qwen2_t
     assert err.response_tokens > err.generated_tokens  # the output block is in the response, not generated
 
     cells = {c.max_tool_calls: c for c in summarize(records.values(), ks=(1, 2), expected=2)}
-    assert cells[1].avg_at_k == pytest.approx(75.0)  # 3 of 4 problems right, every sample alike
+    assert cells[1].avg_at_k == pytest.approx(0.75)  # 3 of 4 problems right, every sample alike
     assert cells[4].code_calls_mean == pytest.approx((1 + 3 + 0 + 1) / 4)
     assert cells[4].exec_error_rate == pytest.approx(1 / 5)
     assert cells[1].code_calls_mean == pytest.approx((1 + 1 + 0 + 1) / 4)
@@ -91,7 +87,7 @@ def test_a_crash_midway_then_a_rerun_recomputes_nothing_and_summarises_identical
     assert 0 < len(survivors) < 24
 
     resumed = make_backend(qwen2_tokenizer, problems)
-    result, store, backend = run(qwen2_tokenizer, crash_dir, backend=resumed)
+    result, store, _ = run(qwen2_tokenizer, crash_dir, backend=resumed)
     assert result.already_done == len(survivors) and result.finished == 24 - len(survivors)
     assert {r.key for r in result.finished_records}.isdisjoint(r.key for r in survivors)
     assert summarize(SampleStore(store.path).load(), ks=(1, 2), expected=2) == expected

@@ -1,0 +1,46 @@
+"""Evaluate: `python -m recipes.zerotir.eval [eval=paper|sweep|demo] eval.model=PATH [eval.<key>=...]`.
+
+Composes conf/eval.yaml, checks the `eval` node, runs evaluation.evaluate and prints the summary table,
+one transcript with executed code, the output paths, wall time and peak memory. Rerunning the same command
+resumes from samples.jsonl. Exit 1 on a config or data error, with the message naming the key or line.
+"""
+
+import logging
+import os
+import resource
+import sys
+import time
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # evaluation never downloads: models are local or already cached
+
+import hydra
+from omegaconf import OmegaConf
+
+from evaluation.config import EvalConfig
+from evaluation.evaluate import evaluate
+from evaluation.report import markdown_table, transcript
+
+
+@hydra.main(config_path="../../conf", config_name="eval", version_base=None)
+def main(cfg) -> None:
+    start = time.perf_counter()
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        config = EvalConfig.from_mapping(OmegaConf.to_container(cfg.eval, resolve=True))
+        outcome = evaluate(config)
+    except ValueError as err:
+        print(f"zerotir eval: error: {err}", file=sys.stderr)
+        sys.exit(1)
+    for record in outcome.with_code[: config.transcripts]:
+        print(transcript(record))
+    if config.transcripts and not outcome.with_code:
+        print("(no trajectory executed code)")
+    print(markdown_table(outcome.rows))
+    out = outcome.run_dir
+    print(f"samples: {out}/**/samples.jsonl  summary: {out}/**/summary.md  plot: {out}/**/*.png")
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"new samples: {outcome.finished}  wall: {time.perf_counter() - start:.0f} s  peak RSS: {peak_mb:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

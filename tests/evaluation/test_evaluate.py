@@ -1,0 +1,142 @@
+"""evaluate() in-process with the tiny Qwen2: outputs, resume pinning, checkpoint series, config errors."""
+
+import json
+import shutil
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+from evaluation import checkpoints as ckpt
+from evaluation.config import EvalConfig
+from evaluation.evaluate import evaluate
+from tests.fakes import REPO_ROOT, FakeExecutor
+
+
+def tiny_config(tmp_path, model, **overrides):
+    raw = {
+        "model": str(model), "datasets": ["aime24"], "limit": 2, "n_samples": 2, "max_tool_calls": [0, 1],
+        "max_new_tokens": 8, "batch_size": 8, "pass_k": [1, 2], "out_dir": str(tmp_path / "out"),
+        "data_dir": str(tmp_path / "data"), "hf": {"device": "cpu", "dtype": "float32"},
+    }  # fmt: skip
+    return EvalConfig.from_mapping({**raw, **overrides})
+
+
+def test_a_run_writes_samples_summary_and_plot_and_a_rerun_loads_no_model(tmp_path, tiny_qwen2_dir):
+    config = tiny_config(tmp_path, tiny_qwen2_dir, run_name="tiny")
+    outcome = evaluate(config, execute=FakeExecutor().run_async)
+    run_dir = tmp_path / "out" / "tiny"
+    assert outcome.run_dir == run_dir and outcome.finished == 2 * 2 * 2
+    assert {p.name for p in run_dir.iterdir()} >= {"samples.jsonl", "summary.json", "summary.md", "run.json"}
+    assert (run_dir / "accuracy_vs_interactions.png").read_bytes()[:4] == b"\x89PNG"
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert [(r["dataset"], r["max_tool_calls"], r["samples_per_problem"]) for r in summary["rows"]] == [
+        ("aime24", 0, 2),
+        ("aime24", 1, 2),
+    ]
+    assert summary["complete"] and summary["settings"]["max_new_tokens"] == 8
+
+    def no_backend(*args):
+        raise AssertionError("a finished run must not load the model")
+
+    again = evaluate(config, backend_factory=no_backend)
+    assert again.finished == 0 and json.loads((run_dir / "summary.json").read_text()) == summary
+
+
+def test_resuming_with_other_sampling_settings_is_refused(tmp_path, tiny_qwen2_dir):
+    evaluate(tiny_config(tmp_path, tiny_qwen2_dir, run_name="r"), execute=FakeExecutor().run_async)
+    with pytest.raises(ValueError, match=r"run.json: .*eval.temperature: 1.0 on disk, 0.5 now.*eval.run_name"):
+        evaluate(tiny_config(tmp_path, tiny_qwen2_dir, run_name="r", temperature=0.5))
+
+
+def make_checkpoint(root, step, model_dir, merged=True):
+    actor = root / "outputs" / "exp" / "run1" / "checkpoints" / f"global_step_{step}" / "actor"
+    (actor / "huggingface").mkdir(parents=True)
+    for f in model_dir.iterdir():
+        if merged or not f.name.endswith(".safetensors"):
+            shutil.copy(f, actor / "huggingface" / f.name)
+    return actor.parent
+
+
+def test_a_checkpoint_series_writes_accuracy_vs_step(tmp_path, tiny_qwen2_dir):
+    steps = [make_checkpoint(tmp_path, s, tiny_qwen2_dir) for s in (20, 10)]
+    config = tiny_config(tmp_path, None, checkpoints=[str(p) for p in steps], max_tool_calls=[1])
+    assert config.resolved_run_name() == "eval__exp__run1"
+    outcome = evaluate(config, execute=FakeExecutor().run_async)
+    run_dir = tmp_path / "out" / "eval__exp__run1"
+    rows = json.loads((run_dir / "accuracy_vs_step.json").read_text())["rows"]
+    assert [(r["step"], r["dataset"], r["max_tool_calls"], r["k"]) for r in rows] == [
+        (10, "aime24", 1, 2),
+        (20, "aime24", 1, 2),
+    ]
+    assert all(0.0 <= r["avg_at_k"] <= 1.0 for r in rows) and rows == outcome.step_rows
+    csv_lines = (run_dir / "accuracy_vs_step.csv").read_text().splitlines()
+    assert csv_lines[0].split(",") == list(ckpt.STEP_FIELDS) and len(csv_lines) == 3
+    assert (run_dir / "step_10" / "samples.jsonl").exists() and (run_dir / "accuracy_vs_step.png").exists()
+
+
+def test_a_checkpoint_without_merged_weights_says_how_to_merge(tmp_path, tiny_qwen2_dir):
+    shards_only = make_checkpoint(tmp_path, 30, tiny_qwen2_dir, merged=False)
+    with pytest.raises(ValueError, match=r"only verl shards; merge them first: python -m verl.model_merger merge"):
+        ckpt.hf_model_dir(shards_only)
+
+
+STEP_CASES = [
+    ("outputs/e/r/checkpoints/global_step_50/actor", 50),
+    ("global_step_7", 7),
+    ("a/global_step_1/b/global_step_200", 200),
+]
+
+
+@pytest.mark.parametrize(("path", "step"), STEP_CASES, ids=["verl-layout", "bare", "last-wins"])
+def test_step_is_parsed_from_the_path(path, step):
+    assert ckpt.parse_step(path) == step
+
+
+def test_steps_are_ordered_and_duplicates_refused():
+    assert [s for s, _ in ckpt.order(["x/global_step_20", "x/global_step_3"])] == [3, 20]
+    with pytest.raises(ValueError, match="both step 5"):
+        ckpt.order(["a/global_step_5", "b/global_step_5"])
+    with pytest.raises(ValueError, match="no global_step_<N>"):
+        ckpt.order(["a/final"])
+
+
+def compose_eval(*overrides):
+    with initialize_config_dir(config_dir=str(REPO_ROOT / "conf"), version_base=None):
+        return compose(config_name="eval", overrides=list(overrides))
+
+
+@pytest.mark.parametrize("preset", ["paper", "sweep", "demo"])
+def test_every_preset_composes_into_a_valid_config(preset):
+    config = EvalConfig.from_mapping(compose_eval(f"eval={preset}", "eval.model=some/dir").eval)
+    assert config.name == preset and config.sandbox["backend"] == "local"
+
+
+def test_the_sweep_preset_sweeps_powers_of_two_at_the_paper_protocol():
+    config = EvalConfig.from_mapping(compose_eval("eval=sweep", "eval.model=m").eval)
+    assert (config.max_tool_calls, config.n_samples, config.temperature, config.top_p) == (
+        (1, 2, 4, 8, 16),
+        32,
+        1.0,
+        1.0,
+    )
+
+
+CONFIG_ERRORS = [
+    ({"modle": "x"}, "eval.modle: unknown key"),
+    ({"model": None}, "eval.model: required"),
+    ({"backend": "tgi"}, "eval.backend must be one of"),
+    ({"template": "nope"}, "eval.template must be one of"),
+    ({"datasets": ["aime2099"]}, "eval.datasets: unknown dataset 'aime2099'"),
+    ({"top_p": 0}, "eval.top_p must be in"),
+    ({"max_tool_calls": []}, "eval.max_tool_calls must be a non-empty list"),
+    ({"n_samples": 0}, "eval.n_samples must be >= 1"),
+]
+
+
+@pytest.mark.parametrize(
+    ("override", "message"), CONFIG_ERRORS, ids=[m.split(":")[0].split()[0] for _, m in CONFIG_ERRORS]
+)
+def test_config_errors_name_the_key(override, message):
+    raw = {**compose_eval("eval=paper", "eval.model=m").eval, **override}
+    with pytest.raises(ValueError, match=message):
+        EvalConfig.from_mapping(raw)
