@@ -70,6 +70,27 @@ def fit_table(fits: list[SeriesFit], level: float) -> list[str]:
     return rows
 
 
+def summary_table(analysis: Analysis) -> list[str]:
+    """One row per run: each series' chosen law, fitted value at the first and last step, and extrapolation."""
+    names = list(dict.fromkeys(n for ra in analysis.runs for n in ra.step_fits))
+    rows = ["| run | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for ra in analysis.runs:
+        cells = []
+        for name in names:
+            f = ra.step_fits.get(name)
+            if f is None or f.best is None:
+                cells.append("–" if f is None else "no fit")
+                continue
+            start, end = f.best.predict([f.x_min, f.x_max])
+            arrow = "↑" if end > start else "↓"
+            cell = f"{f.chosen}: {_num(start)} {arrow} {_num(end)}"
+            if e := f.extrapolation:
+                cell += f" (step {e.x:g}: {_num(e.value)})"
+            cells.append(cell)
+        rows.append(f"| {ra.run.label} | " + " | ".join(cells) + " |")
+    return rows
+
+
 def render(analysis: Analysis, images: list[Path], out: Path, inputs: list[str]) -> str:
     s = analysis.settings
     lines = ["# ZeroTIR scaling-law analysis" + (" (SYNTHETIC DATA)" if analysis.synthetic else ""), ""]
@@ -86,6 +107,12 @@ def render(analysis: Analysis, images: list[Path], out: Path, inputs: list[str])
             f"all points. Intervals: {s.level:.0%} wild bootstrap ({s.n_boot} replicates, seed {s.seed}). "
             f"Correlations: {s.level:.0%} circular block bootstrap ({s.corr_n_boot} replicates)."
         ),
+        "",
+        "## Summary",
+        "",
+        "Chosen law per series, its fitted value at the first and the last fitted step, and the extrapolation.",
+        "",
+        *summary_table(analysis),
         "",
         "## Inputs",
         "",

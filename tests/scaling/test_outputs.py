@@ -98,3 +98,12 @@ def test_wandb_spec_and_online_creation_through_the_report_api(result, tmp_path)
     grids = [b for b in saved["blocks"] if type(b).__name__ == "PanelGrid"]
     assert len(grids) == len(spec.grids)
     assert grids[0].kwargs["runsets"][0].kwargs["filters"] == paper["filters"]
+
+
+def test_summary_says_which_way_each_series_went(result, tmp_path):
+    text = report.render(result, [], tmp_path, [])
+    summary = text[text.index("## Summary") : text.index("## Inputs")]
+    tool_row = next(line for line in summary.splitlines() if line.startswith("| qwen7b_grpo |"))
+    no_tool_row = next(line for line in summary.splitlines() if line.startswith("| qwen7b_zerorl_grpo |"))
+    assert tool_row.count("↑") == 3 and "(step 400:" in tool_row
+    assert "no fit" in no_tool_row  # constant code_exec of the no-tool run
