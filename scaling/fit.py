@@ -19,6 +19,7 @@ import numpy as np
 
 from scaling.laws import LAWS, POWER, SATURATING, Law, fit
 
+AUTOCORRELATION_NOTE = 0.5  # [ours] lag-1 r of the residuals above this gets a note (i.i.d. noise gives ~0)
 PARSIMONY = 0.05  # [ours] 5 %: log_linear is power's b -> 0 limit; on log-like data both score alike
 
 
@@ -229,6 +230,14 @@ def fit_series(
         notes.append(f"too few points to hold out {n_test}; chose by in-sample RMSE")
     if result.chosen and extrapolate_to is not None and axis == "step":
         result.extrapolation = extrapolations[result.chosen]
+    if result.chosen and len(x) >= 10:
+        r = y - result.best.predict(x)
+        lag1 = float(np.corrcoef(r[:-1], r[1:])[0, 1]) if np.ptp(r) > 0 else 0.0
+        if lag1 > AUTOCORRELATION_NOTE:
+            notes.append(
+                f"residuals are autocorrelated (lag-1 r = {lag1:.2f}): the law misses structure and its "
+                "intervals are likely too narrow"
+            )
     return result
 
 

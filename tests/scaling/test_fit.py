@@ -147,3 +147,10 @@ def test_any_series_gives_a_fit_or_a_note_never_an_exception(points):
     if fit.chosen:
         assert fit.chosen in fit.fits and np.isfinite(fit.best.rmse)
         assert fit.extrapolation is not None
+
+
+def test_a_law_that_misses_structure_gets_an_autocorrelation_note():
+    y = 0.5 + 0.3 * np.sin(STEPS / 15) + 0.001 * STEPS  # a wave none of the laws can follow
+    assert any("residuals are autocorrelated" in n for n in fit_series(STEPS, y, n_boot=5).notes)
+    clean = _noisy("power", [40.0, 0.5, 600.0], 1, 25.0)
+    assert not any("autocorrelated" in n for n in fit_series(STEPS, clean, n_boot=5).notes)
