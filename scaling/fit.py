@@ -146,18 +146,9 @@ def fit_series(
     keep &= x > 0
     order = np.argsort(x[keep], kind="stable")
     x, y = x[keep][order], y[keep][order]
+    x_min, x_max = (float(x.min()), float(x.max())) if len(x) else (math.nan, math.nan)
     result = SeriesFit(
-        run,
-        series,
-        key,
-        axis,
-        len(x),
-        float(x.min()) if len(x) else math.nan,
-        float(x.max()) if len(x) else math.nan,
-        None,
-        {},
-        None,
-        notes,
+        run, series, key, axis, n_points=len(x), x_min=x_min, x_max=x_max, chosen=None, fits={}, notes=notes
     )
     if len(x) < min_points:
         notes.append(f"too few points to fit ({len(x)} < {min_points})")
@@ -195,15 +186,15 @@ def fit_series(
         params = [Param(n, float(v), float(a), float(b)) for n, v, a, b in zip(law.params, theta, lo, hi)]
         ss_tot = float(np.sum((y - y.mean()) ** 2))
         law_fit = LawFit(
-            law.name,
-            law.formula,
-            params,
-            _rmse(yhat, y),
-            heldout,
-            1 - float(np.sum(resid**2)) / ss_tot,
-            int(ok.sum()),
-            _at_bound(law, theta, x.max()),
-            boot[ok],
+            law=law.name,
+            formula=law.formula,
+            params=params,
+            rmse=_rmse(yhat, y),
+            heldout_rmse=heldout,
+            r2=1 - float(np.sum(resid**2)) / ss_tot,
+            boot_ok=int(ok.sum()),
+            at_bound=_at_bound(law, theta, x.max()),
+            boot=boot[ok],
         )
         if law_fit.at_bound:
             notes.append(f"{law.name}: its nonlinear parameter sits on the search bound; read it as 'no curvature'")
