@@ -1,10 +1,8 @@
 """Pearson and Spearman correlations between the paper's three series, with two kinds of interval.
 
-The paper reports "strong positive correlations" between code-execution frequency, response length and
-accuracy. Series logged per step are autocorrelated (and share the trend in step), so an i.i.d. interval is
-too narrow; the main interval is a circular moving-block bootstrap (block ~ n^(1/3), seeded), and the
-Fisher-z interval, valid for independent pairs, is kept beside it. A correlation between two trending series
-says they move together over training, not that one causes the other.
+Per-step series are autocorrelated, so an i.i.d. interval is too narrow: the main interval is a seeded
+circular moving-block bootstrap (block ~ n^(1/3)); the Fisher-z interval (independent pairs) sits beside it.
+Trending series correlate because they move together over training, which is the paper's claim, not causation.
 """
 
 from __future__ import annotations

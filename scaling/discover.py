@@ -1,10 +1,8 @@
 """Find runs on disk or in W&B and give each its identity and comparison attributes.
 
-A run is the folder `outputs/<experiment>/<run>/`; its identity comes from that path. Attributes for
-comparisons (tool vs no-tool, model, algorithm, max tool calls) come from the run's Hydra config
-(`hydra/.hydra/config.yaml`, keys `tir.*`) or, failing that, from the experiment and run names
-(`qwen7b_zerorl_grpo`, `tir.max_tool_calls=4`). Sources per run: the file-logger JSONL when present,
-else W&B offline folders inside it.
+A run is the folder `outputs/<experiment>/<run>/` (identity from the path); it is read from its file-logger
+JSONL, else from W&B offline folders inside it. Attributes (tool, model, algorithm, max tool calls) come from
+its Hydra config (`hydra/.hydra/config.yaml`, `tir.*`), else from names like `qwen7b_zerorl_grpo`.
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
 """Read the eval harness's accuracy-over-checkpoints summary into a `Run` with `eval/...` columns.
 
-The harness writes `outputs/eval/<name>/accuracy_vs_step.json` (+ .csv): rows of
-`{step, dataset, max_tool_calls, avg_at_k, k, ...}`. This reader needs only step, dataset and avg_at_k,
-ignores extra fields, and also takes a JSONL of such rows or the CSV. Each (dataset, max_tool_calls, k)
-becomes one column `eval/<dataset>/calls=<m>/avg@<k>` (no `calls=` part when the field is absent), plus
-`.../code_call_rate` when present; rows marked `complete: false` are skipped.
+Input: `outputs/eval/<name>/accuracy_vs_step.json` (`{"rows": [...]}` or a list; also .csv/.jsonl), rows
+`{step, dataset, max_tool_calls, avg_at_k, k, ...}`. Columns: `eval/<dataset>/calls=<m>/avg@<k>` (the
+harness's own W&B key) and `.../code_call_rate`; extra fields are ignored, `complete: false` rows skipped.
 """
 
 from __future__ import annotations

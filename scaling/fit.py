@@ -1,12 +1,9 @@
-"""Fit the three laws to one series, pick one by held-out error, and put intervals on everything.
+"""Fit the three laws to one series, choose one by held-out error, and put intervals on everything.
 
-Selection: each law is fitted to the first (1 - holdout) of the points (by x) and scored by its RMSE on
-the rest: the question a scaling law must answer is "does it predict later training"; a law with fewer
-parameters wins when within 5 % of the best (log_linear is power's b -> 0 limit). Reported
-parameters come from a refit on all points. Intervals: wild bootstrap (residuals times random signs,
-seeded), which keeps the x design and tolerates noise that changes with x (binomial rewards do);
-percentile intervals. Extrapolation adds a resampled residual to each replicate's curve, giving a
-prediction interval for one future logged value, next to the interval for the mean curve.
+Choice: lowest RMSE on the last `holdout` of the points when fitted on the rest ("does it predict later
+training"), a law with fewer parameters winning within 5 %; parameters come from a refit on all points.
+Intervals: seeded wild bootstrap (residuals times random signs), robust to noise that changes with x;
+extrapolation gives the mean-curve interval and a prediction interval for one future logged value.
 """
 
 from __future__ import annotations

@@ -1,11 +1,9 @@
-"""The three growth laws fitted to a series y(x), x = training step (or cumulative generated tokens), x > 0.
+"""The three growth laws, y(x) for x > 0 (training step or cumulative generated tokens):
+log_linear y = a + b·ln x; power y = c + a·x^b (b -> 0 is log_linear); saturating y = y_inf - (y_inf - y0)·exp(-x/tau).
 
-  log_linear  y = a + b·ln x                       2 params; straight line on a log-x axis
-  power       y = c + a·x^b                        3 params; b is the scaling exponent (b -> 0 is log_linear)
-  saturating  y = y_inf - (y_inf - y0)·exp(-x/tau) 3 params; ceiling y_inf, start y0, time scale tau
-Each is "constant + coefficient·v_g(x)" with one nonlinear parameter g (none, b, tau), so a fit is an
-exact linear solve profiled over g on a coarse-to-fine grid, vectorised over bootstrap replicates: no
-starting values and no optimiser that can silently fail. Grid ends bound g (see `Law.grid`).
+Each is "constant + coefficient·v_g(x)" with one nonlinear parameter g (none, b, tau), so a fit is an exact
+linear solve profiled over g on a coarse-to-fine grid, vectorised over bootstrap replicates: no starting
+values and no optimiser that can fail silently. The grid ends bound g (see `Law.grid`).
 """
 
 from __future__ import annotations

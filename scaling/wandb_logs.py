@@ -1,10 +1,8 @@
 """Read W&B runs: offline run folders (`wandb/offline-run-*/run-*.wandb`) and the online API.
 
-Offline: wandb 0.31 ships no Python reader for its transaction log, so this parses the documented
-LevelDB-style framing (":W&B" header, 32 KiB blocks, 7-byte record headers, CRC-32 seeded by the record
-type) and decodes `Record` protobufs with wandb's own generated classes; only `run`, `config` and
-`history` records are used. Online: anything shaped like `wandb.Api()` (`runs(path)`, run `.config`,
-`.name`, `.scan_history()`), so tests pass a fake. Images, tables and other media are skipped.
+wandb 0.31 ships no Python reader for its transaction log, so this parses its LevelDB-style framing (":W&B"
+header, 32 KiB blocks, CRC-checked records) and decodes wandb's own `Record` protobufs (run, config, history
+only; media skipped). Online: anything shaped like `wandb.Api()`, so tests pass a fake.
 """
 
 from __future__ import annotations

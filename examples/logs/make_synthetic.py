@@ -1,10 +1,8 @@
 """Write the SYNTHETIC example logs that `python -m recipes.zerotir.analyze` analyses by default.
 
-Every number here is drawn from a known law plus seeded Gaussian noise; none comes from a real training
-run. The files mimic our launcher's layout (`<experiment>/<run>/metrics/<launch timestamp>.jsonl`, verl's
-FileLogger lines, a Hydra `config.yaml`) and carry `"synthetic": true` on every line. Runs: tool vs
-no-tool, two model sizes, GRPO vs PPO, a max-tool-calls pair, one restart that repeats steps 101-120, and
-an eval summary over checkpoints. Regenerate: `python examples/logs/make_synthetic.py`.
+Every number is a known law plus seeded Gaussian noise, in our launcher's layout with `"synthetic": true` on
+every line. Runs: tool vs no-tool, two model sizes, GRPO vs PPO, max tool calls 1 vs 4, a restart repeating
+steps 101-120, and an eval summary. Regenerate: `python examples/logs/make_synthetic.py` (deterministic).
 """
 
 from __future__ import annotations
