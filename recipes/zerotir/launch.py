@@ -87,8 +87,12 @@ def validate(cfg: DictConfig) -> None:
         _fail(
             "tir.apply_chat_template", "must be true exactly when tir.template=chat (raw templates are for base models)"
         )
-    if tir.sandbox.backend not in ("local", "sandbox_fusion", "ray"):
-        _fail("tir.sandbox.backend", f"must be local, sandbox_fusion or ray (got {tir.sandbox.backend!r})")
+    from tir_rollout.sandbox import parse_config
+
+    try:
+        parse_config(tir.sandbox, where="tir.sandbox")
+    except ValueError as err:  # its message starts with the full key path
+        raise ConfigError(str(err)) from None
     if cfg.algorithm.adv_estimator in GROUP_ESTIMATORS and rollout.n < 2:
         _fail("actor_rollout_ref.rollout.n", f"must be > 1 for {cfg.algorithm.adv_estimator} (got {rollout.n})")
     if rollout.skip_tokenizer_init:
@@ -186,7 +190,11 @@ def main(cfg: DictConfig, override_dirname: str | None, argv: list[str]) -> int:
     print(summary(cfg))
     if cfg.tir.dry_run:
         return 0
-    if not cuda_available():
+    if cfg.trainer.device == "cpu":  # explicit opt-in by conf/experiment/cpu_*.yaml: docs/cpu_trainer.md
+        from recipes.zerotir import cpu_platform
+
+        cpu_platform.activate(cfg)
+    elif not cuda_available():
         print(no_gpu_message(cfg, argv), file=sys.stderr)
         return 2
     prepare_data(cfg)
