@@ -17,6 +17,7 @@ import subprocess
 import time
 from importlib.metadata import version
 
+import sympy
 from math_verify import LatexExtractionConfig, parse, verify
 
 from reward import grader, symbolic
@@ -33,6 +34,15 @@ for i in range(1, 41):
         (f"({i}, {i + 1})", f"({i + 1}, {i})"),  # tuples
         (f"{i}, {i + 2}", f"{i + 2}, {i}"),  # solution lists
         ("\\text{Evelyn}" if i % 2 else "\\text{yes}", "\\text{Evelyn}"),  # text
+    ]
+
+# Not in the typical mix: answers only sympy can decide (polynomials, symbolic fractions), timed on their own.
+SYMBOLIC: list[tuple[str, str]] = []
+for i in range(1, 21):
+    SYMBOLIC += [
+        (f"(x-{i})(x+{i})", f"x^2-{i * i}"),
+        (f"\\frac{{n(n+{i})}}{{2}}", f"\\frac{{n^2+{i}n}}{{2}}"),
+        (f"{i}\\pi r^2", f"\\pi r^2 \\cdot {i + 1}"),
     ]
 
 KINDS = ["integer", "integer_wrong", "fraction", "radical", "interval", "tuple", "list", "text"]  # order above
@@ -70,6 +80,7 @@ def _clear_caches() -> None:
 
     parser.parse_latex_cached.cache_clear()
     parser.parse_expr_cached.cache_clear()
+    sympy.core.cache.clear_cache()  # sympy's own memo would otherwise favour whichever grader runs second
 
 
 def _measure(fn, pairs, cold: bool) -> dict:
@@ -99,8 +110,9 @@ def main() -> None:
     args = ap.parse_args()
 
     pairs = TYPICAL
-    for fn in (grader.grade_prediction, plain_math_verify):  # import-time and first-call warm-up
-        fn("1", "1")
+    for fn in (grader.grade_prediction, plain_math_verify):  # sympy imports modules lazily on first use
+        for pred, gold in pairs + SYMBOLIC:
+            fn(pred, gold)
     results = {}
     for name, fn in (("zerotir", grader.grade_prediction), ("math_verify", plain_math_verify)):
         for mode in ("cold", "warm"):
@@ -129,6 +141,16 @@ def main() -> None:
         z, m = row["zerotir"], row["math_verify"]
         print(f"{kind:14s} {z[0]:7.2f} {z[1]:7.2f} | {m[0]:7.2f} {m[1]:7.2f}")
 
+    symbolic_runs = {
+        name: _measure(fn, SYMBOLIC, cold=True)
+        for name, fn in (("zerotir", grader.grade_prediction), ("math_verify", plain_math_verify))
+    }
+    z, m = symbolic_runs["zerotir"], symbolic_runs["math_verify"]
+    print(
+        f"{'symbolic (sympy)':14s} {z['p50_ms']:7.2f} {z['p99_ms']:7.2f} | {m['p50_ms']:7.2f} {m['p99_ms']:7.2f}"
+        f"   ({len(SYMBOLIC)} pairs outside the mix; per s/core {z['per_s_per_core']} vs {m['per_s_per_core']})"
+    )
+
     labelled = {name: _agreement(fn) for name, fn in (("zerotir", grader.grade_prediction), ("math_verify", _mv_safe))}
     print(f"\nlabelled regression set ({len(CASES)} cases, tests/reward/cases.py)")
     print(f"{'grader':22s} {'agree':>7s} {'false acc':>10s} {'false rej':>10s}")
@@ -147,6 +169,8 @@ def main() -> None:
         **{f"{k}_{m}": v[m] for k, v in results.items() for m in ("per_s_per_core", "p50_ms", "p99_ms")},
         "verdicts_differ": disagree,
         "zerotir_cold_p99_ms_by_kind": {k: v["zerotir"][1] for k, v in by_kind.items()},
+        "symbolic_per_s_per_core": {k: v["per_s_per_core"] for k, v in symbolic_runs.items()},
+        "symbolic_p99_ms": {k: v["p99_ms"] for k, v in symbolic_runs.items()},
         **{
             f"{k}_labelled_{m}": v[m]
             for k, v in labelled.items()
