@@ -2,6 +2,7 @@
 
 import collections
 
+import numpy as np
 import pytest
 
 from reward.extract import extract_answer
@@ -110,6 +111,8 @@ COERCE = [
     ("interval_not_list", "[\\frac12, 8]", "[\\frac12, 8]"),
     ("number_list_literal_kept", "[1, 2]", "[1, 2]"),
     ("none", None, ""),
+    ("numpy_array_from_parquet", np.array(["$69$,$84$"], dtype=object), "69,84"),
+    ("numpy_float_from_parquet", np.float64(27.0), "27.0"),
 ]
 
 
