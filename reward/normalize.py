@@ -106,6 +106,8 @@ def normalize(s: str) -> Normalized:
     s = re.sub(r"(?<=\d)\s*\\text\{\s*[A-Za-z][A-Za-z ]*\}\s*$", "", s) if re.search(r"\d", s.split("\\text")[0]) else s
     s = re.sub(r"\s+", " ", s).strip()
     s = re.sub(r"\s*([=,+\-*/^_(){}\[\]<>|])\s*", r"\1", s)  # spaces around operators carry no meaning
+    s = re.sub(r"(?<=[\d}\)\]])\s+(?=\\)", "", s)  # "2 \sqrt{2}": a space before a command is not a product sign
+    s = re.sub(r"(\\[a-zA-Z]+)\s+(?=[{(\d])", r"\1", s)  # "\sqrt {3}", "\pi 2": a command name ends at a non-letter
     if _THOUSANDS.match(s):
         s = s.replace(",", "")
     s = strip_delimiters(s)
