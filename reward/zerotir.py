@@ -168,7 +168,8 @@ def compute_score(
     score = 1.0 if (fmt.ok and finished and correct) else 0.0
     if not fmt.ok:
         score -= shaping.format_penalty
-    if shaping.tool_bonus and score == 1.0 and stats["code_calls"] > stats["code_errors"]:
+    # tir_rollout counts errors and timeouts apart (disjoint), so a call that ran cleanly is neither
+    if shaping.tool_bonus and score == 1.0 and stats["code_calls"] > stats["code_errors"] + stats["code_timeouts"]:
         score += shaping.tool_bonus
     overlong = 0.0
     if shaping.overlong_penalty:

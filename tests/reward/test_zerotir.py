@@ -119,6 +119,13 @@ SHAPING = [
     ("format_penalty_good", resp(), {}, {"format_penalty": 0.5}, 1.0),
     ("tool_bonus", resp(), {"tir_code_calls": 2, "tir_code_errors": 1}, {"tool_bonus": 0.1}, 1.1),
     ("tool_bonus_all_failed", resp(), {"tir_code_calls": 2, "tir_code_errors": 2}, {"tool_bonus": 0.1}, 1.0),
+    (
+        "tool_bonus_errors_plus_timeouts",
+        resp(),
+        {"tir_code_calls": 2, "tir_code_errors": 1, "tir_code_timeouts": 1},
+        {"tool_bonus": 0.1},
+        1.0,
+    ),
     ("tool_bonus_wrong_answer", resp(body="\\boxed{6}"), {"tir_code_calls": 2}, {"tool_bonus": 0.1}, 0.0),
     (
         "overlong_inside",
