@@ -2,8 +2,8 @@
 
 Strict mode is what the RL reward reads (paper §5.3 and the reference: the last brace-matched `\\boxed{}`).
 Lenient mode is for evaluation: it also joins adjacent boxes (`\\boxed{1}, \\boxed{3}`) and reads prose
-endings ("The answer is 5", "#### 5", "**5**", `<answer>5</answer>`). Every scan is linear in the text, so a
-100 KB response costs milliseconds; the prose patterns only look at the last `PROSE_TAIL_CHARS` characters.
+endings ("The answer is 5", "#### 5", "**5**", `<answer>5</answer>`, "Therefore, ... $12$."). Both modes skip
+tool output and code blocks. Every scan is linear in the text, so a 100 KB response costs milliseconds.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ PROSE_TAIL_CHARS = 3000
 # A tool output block as the agent loop writes it: "```output\n" + result + "```" (reference §3.4). It is
 # environment text: a box printed by code is never the model's answer.
 _OUTPUT_BLOCK = re.compile(r"```output\n.*?(?:```|\Z)", re.DOTALL)
+_CODE_BLOCK = re.compile(r"```python\n.*?(?:```|\Z)", re.DOTALL)
 _BOX_CMD = re.compile(r"\\(boxed|fbox)\b\s*")
 _BRACES = re.compile(r"\\.|[{}]", re.DOTALL)
 # What may sit between two boxes that together give one answer ("\boxed{1}, \boxed{3}", "$\boxed{a}$ and $\boxed{b}$").
@@ -28,9 +29,6 @@ class Box:
     start: int  # index of the backslash of \boxed
     end: int  # index just past the closing brace
     content: str
-
-
-_CODE_BLOCK = re.compile(r"```python\n.*?(?:```|\Z)", re.DOTALL)
 
 
 def strip_tool_output(text: str) -> str:

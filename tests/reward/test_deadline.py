@@ -70,7 +70,7 @@ def test_racing_deadlines_neither_leak_nor_deadlock():
     def worker(seed):
         rnd = random.Random(seed)
         try:
-            for _ in range(40):
+            for _ in range(25):
                 busy_s = rnd.uniform(0.0, 0.02)
                 bounded(lambda b=busy_s: _busy(b), 0.01, None)
             time.sleep(0.1)  # a late exception would land here

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptio
 
 BOUND_S = 1.0
 SLACK_S = 2.0  # two cores shared with other jobs: scheduling delay, not grading time
-FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 _ints = st.integers(-(10**6), 10**6).map(str)
 _fracs = st.tuples(st.integers(1, 999), st.integers(2, 999)).map(lambda t: f"\\frac{{{t[0]}}}{{{t[1]}}}")
@@ -85,7 +85,7 @@ def _bounded_call(fn, *args):
     return result, time.perf_counter() - start
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ADVERSARIAL, st.one_of(ADVERSARIAL, _atoms))
 def test_adversarial_inputs_never_raise_or_overrun(pred, gold):
     result, elapsed = _bounded_call(grade_prediction, pred, gold, BOUND_S)
