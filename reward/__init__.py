@@ -1,4 +1,5 @@
-"""The reward: answer grading (`reward.grader`) and the ZeroTIR verl reward (`reward.zerotir`)."""
+"""The reward: answer grading shared by RL and evaluation (`reward.grader`) and the ZeroTIR verl reward
+(`reward.zerotir`). Pure functions, no I/O; nothing here reads files at run time."""
 
 from reward.extract import extract_answer
 from reward.grader import grade_answer, grade_prediction
