@@ -34,3 +34,9 @@ def tiny_qwen2_dir(tmp_path_factory, qwen2_tokenizer):
     Qwen2ForCausalLM(config).save_pretrained(path)
     qwen2_tokenizer.save_pretrained(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def eval_data_dir(tmp_path_factory):
+    """One data_prep output folder for the session (aime24 is built into it on first use)."""
+    return tmp_path_factory.mktemp("data")

@@ -7,22 +7,30 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from evaluation import checkpoints as ckpt
+from evaluation.backends.hf import HFBackend, ModelSource, load_hf
 from evaluation.config import EvalConfig
 from evaluation.evaluate import evaluate
 from tests.fakes import REPO_ROOT, FakeExecutor
 
 
-def tiny_config(tmp_path, model, **overrides):
+@pytest.fixture(scope="module")
+def tiny_factory(tiny_qwen2_dir):
+    """A backend factory that reuses one loaded tiny model (loading is tested once, in the first test)."""
+    tokenizer, model = load_hf(ModelSource(str(tiny_qwen2_dir)), device="cpu", dtype="float32")
+    return lambda config, path: HFBackend(tokenizer, model, config.temperature, config.top_p, config.batch_size)
+
+
+def tiny_config(tmp_path, model, data_dir, **overrides):
     raw = {
         "model": str(model), "datasets": ["aime24"], "limit": 2, "n_samples": 2, "max_tool_calls": [0, 1],
         "max_new_tokens": 8, "batch_size": 8, "pass_k": [1, 2], "out_dir": str(tmp_path / "out"),
-        "data_dir": str(tmp_path / "data"), "hf": {"device": "cpu", "dtype": "float32"},
+        "data_dir": str(data_dir), "hf": {"device": "cpu", "dtype": "float32"},
     }  # fmt: skip
     return EvalConfig.from_mapping({**raw, **overrides})
 
 
-def test_a_run_writes_samples_summary_and_plot_and_a_rerun_loads_no_model(tmp_path, tiny_qwen2_dir):
-    config = tiny_config(tmp_path, tiny_qwen2_dir, run_name="tiny")
+def test_a_run_writes_samples_summary_and_plot_and_a_rerun_loads_no_model(tmp_path, tiny_qwen2_dir, eval_data_dir):
+    config = tiny_config(tmp_path, tiny_qwen2_dir, eval_data_dir, run_name="tiny")
     outcome = evaluate(config, execute=FakeExecutor().run_async)
     run_dir = tmp_path / "out" / "tiny"
     assert outcome.run_dir == run_dir and outcome.finished == 2 * 2 * 2
@@ -42,10 +50,11 @@ def test_a_run_writes_samples_summary_and_plot_and_a_rerun_loads_no_model(tmp_pa
     assert again.finished == 0 and json.loads((run_dir / "summary.json").read_text()) == summary
 
 
-def test_resuming_with_other_sampling_settings_is_refused(tmp_path, tiny_qwen2_dir):
-    evaluate(tiny_config(tmp_path, tiny_qwen2_dir, run_name="r"), execute=FakeExecutor().run_async)
+def test_resuming_with_other_sampling_settings_is_refused(tmp_path, tiny_qwen2_dir, eval_data_dir, tiny_factory):
+    config = tiny_config(tmp_path, tiny_qwen2_dir, eval_data_dir, run_name="r")
+    evaluate(config, backend_factory=tiny_factory, execute=FakeExecutor().run_async)
     with pytest.raises(ValueError, match=r"run.json: .*eval.temperature: 1.0 on disk, 0.5 now.*eval.run_name"):
-        evaluate(tiny_config(tmp_path, tiny_qwen2_dir, run_name="r", temperature=0.5))
+        evaluate(tiny_config(tmp_path, tiny_qwen2_dir, eval_data_dir, run_name="r", temperature=0.5))
 
 
 def make_checkpoint(root, step, model_dir, merged=True):
@@ -57,11 +66,18 @@ def make_checkpoint(root, step, model_dir, merged=True):
     return actor.parent
 
 
-def test_a_checkpoint_series_writes_accuracy_vs_step(tmp_path, tiny_qwen2_dir):
+def test_a_checkpoint_series_writes_accuracy_vs_step(tmp_path, tiny_qwen2_dir, eval_data_dir, tiny_factory):
     steps = [make_checkpoint(tmp_path, s, tiny_qwen2_dir) for s in (20, 10)]
-    config = tiny_config(tmp_path, None, checkpoints=[str(p) for p in steps], max_tool_calls=[1])
+    config = tiny_config(tmp_path, None, eval_data_dir, checkpoints=[str(p) for p in steps], max_tool_calls=[1])
     assert config.resolved_run_name() == "eval__exp__run1"
-    outcome = evaluate(config, execute=FakeExecutor().run_async)
+    models = []
+
+    def factory(config, path):
+        models.append(path)
+        return tiny_factory(config, path)
+
+    outcome = evaluate(config, backend_factory=factory, execute=FakeExecutor().run_async)
+    assert models == [str(steps[1] / "actor" / "huggingface"), str(steps[0] / "actor" / "huggingface")]
     run_dir = tmp_path / "out" / "eval__exp__run1"
     rows = json.loads((run_dir / "accuracy_vs_step.json").read_text())["rows"]
     assert [(r["step"], r["dataset"], r["max_tool_calls"], r["k"]) for r in rows] == [
