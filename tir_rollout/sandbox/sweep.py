@@ -12,6 +12,10 @@ import shutil
 import signal
 import time
 
+# A bound on the sweep, not an expected time: SIGKILLed processes die in milliseconds, but a loaded machine
+# can stretch that, and a fixed iteration count once let a daemon outlive its call under load.
+KILL_DEADLINE_S = 10.0
+
 
 def kill_all(pid_ns: bool, exiting: int | None = None) -> None:
     """SIGKILL every process of this call: daemons, double forks, pipe holders, multiprocessing children.
@@ -20,7 +24,8 @@ def kill_all(pid_ns: bool, exiting: int | None = None) -> None:
     of the worker (a subreaper, so orphans come back to it). `exiting` is the call's own child after it
     reported completion: it is in _exit, so it is not waited for (the worker reaps it after answering).
     """
-    for _ in range(500):
+    deadline = time.monotonic() + KILL_DEADLINE_S
+    while True:
         if pid_ns:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(-1, signal.SIGKILL)  # everything in this pid namespace except init and us
@@ -33,6 +38,8 @@ def kill_all(pid_ns: bool, exiting: int | None = None) -> None:
             reap()
         if not others:
             return
+        if time.monotonic() > deadline:  # never return with a survivor: the worker dies and is replaced
+            raise RuntimeError(f"sandbox: processes {others} survived SIGKILL for {KILL_DEADLINE_S} s")
         time.sleep(0.001)
 
 
