@@ -94,6 +94,7 @@ def _fit(series: Series, x, y, run: Run, axis: str, s: Settings) -> SeriesFit:
         seed=s.seed,
         extrapolate_to=s.extrapolate_to if axis == "step" else None,
         min_points=s.min_points,
+        bounds=next((sp.bounds for sp in s.specs if sp.name == series.spec), None),
     )
 
 

@@ -131,6 +131,7 @@ def fit_series(
     seed: int = 0,
     extrapolate_to: float | None = None,
     min_points: int = 6,
+    bounds: tuple[float, float] | None = None,
 ) -> SeriesFit:
     """All three laws on (x, y); non-finite points and x <= 0 are dropped with a note, never fatal."""
     x, y = np.asarray(x, float), np.asarray(y, float)
@@ -218,6 +219,8 @@ def fit_series(
         notes.append(f"too few points to hold out {n_test}; chose by in-sample RMSE")
     if result.chosen and extrapolate_to is not None and axis == "step":
         result.extrapolation = extrapolations[result.chosen]
+        if bounds is not None:
+            result.extrapolation = _clip(result.extrapolation, bounds, notes)
     if result.chosen and len(x) >= 10:
         r = y - result.best.predict(x)
         lag1 = float(np.corrcoef(r[:-1], r[1:])[0, 1]) if np.ptp(r) > 0 else 0.0
@@ -227,6 +230,18 @@ def fit_series(
                 "intervals are likely too narrow"
             )
     return result
+
+
+def _clip(e: Extrapolation, bounds: tuple[float, float], notes: list[str]) -> Extrapolation:
+    """A share or an accuracy cannot leave its range, whatever an unbounded law says beyond the data."""
+    lo, hi = bounds
+    vals = [e.value, e.ci_low, e.ci_high, e.pi_low, e.pi_high]
+    clipped = [min(max(v, lo), hi) if math.isfinite(v) else v for v in vals]
+    if clipped != vals:
+        notes.append(
+            f"extrapolation to step {e.x:g} clipped to [{lo:g}, {hi:g}]: the law leaves the series' range there"
+        )
+    return Extrapolation(e.x, *clipped)
 
 
 def _extrapolate(law, theta, boot, resid, x_star, pick, sign, q) -> Extrapolation:

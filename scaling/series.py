@@ -27,6 +27,7 @@ class SeriesSpec:
     title: str
     keys: tuple[str, ...]
     correlate: bool = True  # part of the correlation matrix
+    bounds: tuple[float, float] | None = None  # a share or an accuracy: extrapolations are clipped to it
 
 
 @dataclass
@@ -51,13 +52,16 @@ class Series:
         return f"{self.spec}[{match.group(1) if match else self.key}]"
 
 
+UNIT = (0.0, 1.0)
 DEFAULT_SPECS = (
-    SeriesSpec("code_exec", "Code-execution frequency", ("tir/code_exec_ratio",)),
+    SeriesSpec("code_exec", "Code-execution frequency", ("tir/code_exec_ratio",), bounds=UNIT),
     SeriesSpec("response_length", "Response length (tokens)", ("tir/response_length/all", "response_length/mean")),
-    SeriesSpec("train_acc", "Training accuracy", ("tir/acc", "critic/score/mean")),
-    SeriesSpec("val_acc", "Validation avg@k", ("val-core/*/acc/mean@*",), correlate=False),
-    SeriesSpec("eval_acc", "Eval avg@k over checkpoints", ("eval/*/avg@*",), correlate=False),
-    SeriesSpec("eval_code_exec", "Eval code-execution frequency", ("eval/*/code_call_rate",), correlate=False),
+    SeriesSpec("train_acc", "Training accuracy", ("tir/acc", "critic/score/mean"), bounds=UNIT),
+    SeriesSpec("val_acc", "Validation avg@k", ("val-core/*/acc/mean@*",), correlate=False, bounds=UNIT),
+    SeriesSpec("eval_acc", "Eval avg@k over checkpoints", ("eval/*/avg@*",), correlate=False, bounds=UNIT),
+    SeriesSpec(
+        "eval_code_exec", "Eval code-execution frequency", ("eval/*/code_call_rate",), correlate=False, bounds=UNIT
+    ),
 )
 DEFAULT_TOKEN_KEYS = ("tir/cum_generated_tokens",)
 DEFAULT_PER_STEP_TOKEN_KEYS = ("perf/total_num_tokens",)
@@ -68,7 +72,9 @@ def specs_from_config(cfg_series: dict) -> tuple[SeriesSpec, ...]:
     out = []
     for name, spec in cfg_series.items():
         keys = spec.get("keys") or ()
-        out.append(SeriesSpec(name, spec.get("title", name), tuple(keys), bool(spec.get("correlate", True))))
+        bounds = spec.get("bounds")
+        bounds = (float(bounds[0]), float(bounds[1])) if bounds is not None else None
+        out.append(SeriesSpec(name, spec.get("title", name), tuple(keys), bool(spec.get("correlate", True)), bounds))
     return tuple(out)
 
 

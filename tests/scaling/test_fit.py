@@ -154,3 +154,17 @@ def test_a_law_that_misses_structure_gets_an_autocorrelation_note():
     assert any("residuals are autocorrelated" in n for n in fit_series(STEPS, y, n_boot=5).notes)
     clean = _noisy("power", [40.0, 0.5, 600.0], 1, 25.0)
     assert not any("autocorrelated" in n for n in fit_series(STEPS, clean, n_boot=5).notes)
+
+
+def test_a_bounded_series_is_never_extrapolated_out_of_its_range():
+    # a share that still grows like log(step) at the end of the data: an unbounded law passes 1 by step 1e6
+    y = np.clip(0.1 + 0.12 * np.log(STEPS), 0, None) + np.random.default_rng(4).normal(0, 0.01, STEPS.size)
+    free = fit_series(STEPS, y, n_boot=N_BOOT, extrapolate_to=1e6)
+    assert free.extrapolation.value > 1  # the premise: without bounds the law leaves [0, 1]
+    fit = fit_series(STEPS, y, n_boot=N_BOOT, extrapolate_to=1e6, bounds=(0.0, 1.0))
+    e = fit.extrapolation
+    assert all(0.0 <= v <= 1.0 for v in (e.value, e.ci_low, e.ci_high, e.pi_low, e.pi_high))
+    assert any("clipped to [0, 1]" in n for n in fit.notes)
+    inside = fit_series(STEPS, y, n_boot=N_BOOT, extrapolate_to=300, bounds=(0.0, 1.0))
+    assert inside.extrapolation == fit_series(STEPS, y, n_boot=N_BOOT, extrapolate_to=300).extrapolation
+    assert not any("clipped" in n for n in inside.notes)
