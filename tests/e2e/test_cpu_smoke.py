@@ -1,0 +1,162 @@
+"""cpu_smoke through verl's real trainer on CPU, then a resume from its checkpoint (docs/cpu_trainer.md).
+
+Runs `python -m recipes.zerotir +experiment=cpu_smoke` from the CPU-training env (.venv-cpu-train) as a
+subprocess, in a temporary folder, with the SCRIPTED TEST REWARD (tests/e2e/scripted_reward.py: a random model
+never answers correctly, so the real reward would be all zeros). Then reads what verl logged and saved.
+Selected only with `-m e2e` (tests/e2e/conftest.py); `make test-e2e` runs it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+CPU_PY = REPO / ".venv-cpu-train" / "bin" / "python"
+SCRIPTED_REWARD = Path(__file__).with_name("scripted_reward.py")
+# Keep the run folder (and so the checkpoint folder) the same for both launches: only the experiment names it.
+SAME_RUN = "hydra.job.config.override_dirname.exclude_keys=[experiment,tir.dry_run,trainer.total_training_steps,reward.custom_reward_function.path]"
+PEAK_LIMIT_GIB = 16  # the issue's limit
+RUN_TIMEOUT_S = 900
+
+
+@dataclass
+class Launch:
+    returncode: int
+    output: str
+    seconds: float
+    peak_gib: float
+
+
+def _tree_pss(root: psutil.Process) -> int:
+    total = 0
+    for proc in [root, *root.children(recursive=True)]:
+        try:
+            total += proc.memory_full_info().pss
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return total
+
+
+def launch(cwd: Path, *overrides: str) -> Launch:
+    """One launcher run; peak memory is the largest sum of PSS over its process tree (Ray's workers included)."""
+    log = cwd / f"launch-{len(list(cwd.glob('launch-*.log')))}.log"
+    start = time.monotonic()
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [str(CPU_PY), "-m", "recipes.zerotir", "+experiment=cpu_smoke", SAME_RUN, *overrides],
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        peak, done = 0, threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            root = psutil.Process(proc.pid)
+            while not done.wait(2.0):
+                try:
+                    peak = max(peak, _tree_pss(root))
+                except psutil.NoSuchProcess:
+                    return
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        try:
+            returncode = proc.wait(timeout=RUN_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            proc.terminate()  # SIGTERM: the launcher shuts its own Ray down
+            returncode = proc.wait(timeout=60)
+        finally:
+            done.set()
+            sampler.join()
+    return Launch(returncode, log.read_text(errors="replace"), time.monotonic() - start, peak / 2**30)
+
+
+def logged_steps(run_dir: Path) -> list[list[dict]]:
+    """Per launch (oldest first), the step records verl's file logger wrote."""
+    files = sorted((run_dir / "metrics").glob("*.jsonl"))
+    return [[json.loads(line) for line in f.read_text().splitlines() if line.strip()] for f in files]
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    if not CPU_PY.is_file():
+        pytest.fail(f"{CPU_PY} is missing: build the CPU-training env with `make setup-cpu-train`")
+    cwd = tmp_path_factory.mktemp("cpu_smoke")
+    reward = f"reward.custom_reward_function.path={SCRIPTED_REWARD}"
+    first = launch(cwd, reward)
+    second = launch(cwd, reward, "trainer.total_training_steps=3") if first.returncode == 0 else None
+    run_dir = cwd / "outputs" / "cpu_smoke" / "default"
+    print(f"\ncpu_smoke: first launch {first.seconds:.0f} s, peak {first.peak_gib:.1f} GiB")
+    if second:
+        print(f"cpu_smoke: resume launch {second.seconds:.0f} s, peak {second.peak_gib:.1f} GiB")
+    return first, second, run_dir
+
+
+def _tail(launch_: Launch) -> str:
+    return launch_.output[-6000:]
+
+
+def test_two_steps_finish_with_validation(smoke):
+    first, _, run_dir = smoke
+    assert first.returncode == 0, _tail(first)
+    steps = logged_steps(run_dir)[0]
+    assert [r["step"] for r in steps] == [1, 2]
+    assert any(k.startswith("val-core/") for k in steps[-1]["data"]), sorted(steps[-1]["data"])
+
+
+def test_rewards_are_not_all_zero(smoke):
+    _, _, run_dir = smoke
+    for record in logged_steps(run_dir)[0]:
+        data = record["data"]
+        assert data["critic/score/max"] > 0, data  # the scripted reward: share of letters in the response
+        assert data["critic/advantages/max"] > 0, data  # GRPO saw different rewards within a group
+
+
+def test_tool_metrics_are_logged(smoke):
+    _, _, run_dir = smoke
+    for record in logged_steps(run_dir)[0]:
+        tir = {k for k in record["data"] if k.startswith("tir/")}
+        assert {"tir/code_calls_mean", "tir/code_exec_ratio"} <= tir, sorted(tir)
+
+
+def test_policy_moves_and_rollout_follows(smoke):
+    """The update changes the policy, and the rollout engine samples with the synced weights.
+
+    verl compares, per token, the rollout engine's log-probs with the actor's recomputed ones
+    (training/rollout_probs_diff_*). The engine starts from dummy weights (load_format: dummy) and step 2
+    samples after step 1's update, so a broken or stale sync shows as a large difference at either step;
+    the actor's own KL between steps shows the update was big enough to tell."""
+    _, _, run_dir = smoke
+    steps = logged_steps(run_dir)[0]
+    for record in steps:
+        data = record["data"]
+        assert data["actor/grad_norm"] > 0, data
+        assert data["training/rollout_probs_diff_max"] < 1e-2, data
+    assert steps[1]["data"]["actor/pg_clipfrac"] >= 0
+
+
+def test_resumes_from_step_2_checkpoint(smoke):
+    first, second, run_dir = smoke
+    assert first.returncode == 0, _tail(first)
+    assert (run_dir / "checkpoints" / "global_step_2").is_dir()
+    assert second is not None and second.returncode == 0, _tail(second)
+    launches = logged_steps(run_dir)
+    assert len(launches) == 2
+    assert [r["step"] for r in launches[1]] == [3], "the second launch must start after the saved step 2"
+
+
+def test_peak_memory_within_limit(smoke):
+    first, second, _ = smoke
+    assert first.peak_gib <= PEAK_LIMIT_GIB
+    assert second is None or second.peak_gib <= PEAK_LIMIT_GIB
