@@ -15,6 +15,7 @@ from typing import Any
 
 from evaluation.metrics import MetricRow
 from evaluation.samples import SampleRecord
+from tir_rollout.stop_machine import OUTPUT_PREFIX
 
 
 def write_atomic(path: str | Path, data: str | bytes) -> Path:
@@ -73,3 +74,11 @@ def transcript(record: SampleRecord) -> str:
         f"predicted {record.prediction!r}, gold {record.gold!r} -> {verdict}"
     )
     return f"{head}\n{record.response.rstrip()}\n---"
+
+
+def transcript_order(records: Sequence[SampleRecord]) -> list[SampleRecord]:
+    """Samples that ran code, best to show first: an output block in the text, a clean run, a right answer."""
+    return sorted(
+        (r for r in records if r.code_calls > 0),
+        key=lambda r: (OUTPUT_PREFIX not in r.response, r.code_errors + r.code_timeouts > 0, not r.correct),
+    )

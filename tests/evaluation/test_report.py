@@ -1,0 +1,25 @@
+"""The markdown table and the choice of the transcript the demo prints."""
+
+from evaluation.metrics import summarize
+from evaluation.report import markdown_table, transcript, transcript_order
+from tests.evaluation.factory import record
+
+BLOCK = "```python\nprint(1)\n```\n\n```output\n1\n\n```\n\n\n"
+
+
+def test_transcripts_prefer_a_visible_output_then_a_clean_run_then_a_right_answer():
+    no_code = record("a", prediction="1")
+    cut_off = record("b", code_calls=1, response="```python\nx\n```")  # executed, but its block did not fit
+    errored = record("c", code_calls=1, code_errors=1, response=BLOCK)
+    clean_wrong = record("d", code_calls=1, response=BLOCK)
+    clean_right = record("e", code_calls=1, correct=True, response=BLOCK)
+    order = transcript_order([no_code, cut_off, errored, clean_wrong, clean_right])
+    assert [r.problem_id for r in order] == ["e", "d", "c", "b"]
+    assert "```output\n1" in transcript(order[0]) and "-> correct" in transcript(order[0])
+
+
+def test_markdown_table_shows_percent_and_marks_incomplete_cells():
+    rows = summarize([record("p0", 0, True, "1"), record("p1", 0, False, "2")], ks=(1,), expected=2)
+    table = markdown_table(rows)
+    assert "| toy (incomplete) | 2 | 2 | 1 | 50.0 | 50.0 | 50.0 |" in table
+    assert table.splitlines()[0].startswith("| dataset | max calls | problems | k | avg@k | pass@1 | maj@k |")
