@@ -347,7 +347,16 @@ def convert_smollm2(path: Path) -> Path:
     folder = Path(next(iter(spec.submodule_search_locations)))
     gguf = "SmolLM2-135M-Instruct.Q4_1.gguf"
     tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf)
-    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf, torch_dtype=torch.float32)
+    loaded = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf, torch_dtype=torch.float32)
+    # transformers marks a GGUF-loaded model as quantized and refuses to save it: copy into a plain model.
+    config = loaded.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    model = AutoModelForCausalLM.from_config(config, torch_dtype=torch.float32)
+    missing, unexpected = model.load_state_dict(loaded.state_dict(), strict=False)
+    if unexpected or set(missing) - {"lm_head.weight"}:
+        raise RuntimeError(f"SmolLM2 conversion: missing {missing}, unexpected {unexpected}")
+    model.tie_weights()
     return _save(model, tokenizer, path)
 
 
