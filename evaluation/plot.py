@@ -36,6 +36,8 @@ def plot_interactions(rows: Sequence[MetricRow], path: str | Path, title: str = 
     if budgets and min(budgets) > 0 and len(budgets) > 1:
         ax.set_xscale("log", base=2)
     ax.set_xticks(budgets, [str(b) for b in budgets])
+    top = max((100 * r.avg_at_k for r in rows), default=0.0)
+    ax.set_ylim(0, max(10.0, 1.15 * top))  # a flat 0% line still reads as accuracy, not as noise around 0
     ax.set_xlabel("max code interactions at evaluation")
     ax.set_ylabel("accuracy (%)")
     ax.set_title(title or "accuracy vs interaction budget")

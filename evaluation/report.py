@@ -15,7 +15,7 @@ from typing import Any
 
 from evaluation.metrics import MetricRow
 from evaluation.samples import SampleRecord
-from tir_rollout.stop_machine import OUTPUT_PREFIX
+from tir_rollout.stop_machine import OUTPUT_PREFIX, OUTPUT_SUFFIX
 
 
 def write_atomic(path: str | Path, data: str | bytes) -> Path:
@@ -77,8 +77,14 @@ def transcript(record: SampleRecord) -> str:
 
 
 def transcript_order(records: Sequence[SampleRecord]) -> list[SampleRecord]:
-    """Samples that ran code, best to show first: an output block in the text, a clean run, a right answer."""
+    """Samples that ran code, best to show first: an output block in the text, a clean run, a right answer,
+    a non-empty output."""
     return sorted(
         (r for r in records if r.code_calls > 0),
-        key=lambda r: (OUTPUT_PREFIX not in r.response, r.code_errors + r.code_timeouts > 0, not r.correct),
+        key=lambda r: (
+            OUTPUT_PREFIX not in r.response,
+            r.code_errors + r.code_timeouts > 0,
+            not r.correct,
+            OUTPUT_PREFIX + OUTPUT_SUFFIX in r.response,
+        ),
     )

@@ -13,8 +13,9 @@ def test_transcripts_prefer_a_visible_output_then_a_clean_run_then_a_right_answe
     errored = record("c", code_calls=1, code_errors=1, response=BLOCK)
     clean_wrong = record("d", code_calls=1, response=BLOCK)
     clean_right = record("e", code_calls=1, correct=True, response=BLOCK)
-    order = transcript_order([no_code, cut_off, errored, clean_wrong, clean_right])
-    assert [r.problem_id for r in order] == ["e", "d", "c", "b"]
+    empty_output = record("f", code_calls=1, response="```python\nx = 1\n```\n\n```output\n\n```\n\n\n")
+    order = transcript_order([no_code, cut_off, errored, empty_output, clean_wrong, clean_right])
+    assert [r.problem_id for r in order] == ["e", "d", "f", "c", "b"]
     assert "```output\n1" in transcript(order[0]) and "-> correct" in transcript(order[0])
 
 
