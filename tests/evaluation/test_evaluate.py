@@ -156,3 +156,10 @@ def test_config_errors_name_the_key(override, message):
     raw = {**compose_eval("eval=paper", "eval.model=m").eval, **override}
     with pytest.raises(ValueError, match=message):
         EvalConfig.from_mapping(raw)
+
+
+def test_wandb_logging_runs_when_enabled(tmp_path, tiny_qwen2_dir, eval_data_dir, tiny_factory, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "disabled")  # the ecosystem's own switch: no network, no files
+    config = tiny_config(tmp_path, tiny_qwen2_dir, eval_data_dir, run_name="wb", wandb={"enabled": True})
+    outcome = evaluate(config, backend_factory=tiny_factory, execute=FakeExecutor().run_async)
+    assert outcome.finished == 8 and (tmp_path / "out" / "wb" / "summary.json").exists()
