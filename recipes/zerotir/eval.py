@@ -36,8 +36,8 @@ def main(cfg) -> None:
     if config.transcripts and not outcome.with_code:
         print("(no trajectory executed code)")
     print(markdown_table(outcome.rows))
-    out = outcome.run_dir
-    print(f"samples: {out}/**/samples.jsonl  summary: {out}/**/summary.md  plot: {out}/**/*.png")
+    written = sorted(p for p in outcome.run_dir.rglob("*") if p.suffix in (".jsonl", ".md", ".png", ".json"))
+    print("wrote: " + "  ".join(str(p) for p in written))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"new samples: {outcome.finished}  wall: {time.perf_counter() - start:.0f} s  peak RSS: {peak_mb:.0f} MB")
 
