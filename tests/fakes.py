@@ -29,6 +29,25 @@ def load_qwen2_tokenizer():
     return AutoTokenizer.from_pretrained(str(QWEN2_TOKENIZER))
 
 
+def write_tiny_qwen2_folder(path: Path) -> Path:
+    """A model folder verl's configs accept offline: a tiny Qwen2 config and the real tokenizer, no weights."""
+    import shutil
+
+    from transformers import Qwen2Config
+
+    shutil.copytree(QWEN2_TOKENIZER, path, dirs_exist_ok=True)
+    Qwen2Config(
+        vocab_size=151936,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        architectures=["Qwen2ForCausalLM"],
+    ).save_pretrained(path)
+    return path
+
+
 @dataclass
 class ScriptedModel:
     """The token stream one trajectory's "model" emits; generation resumes where the last call stopped."""

@@ -7,15 +7,13 @@ fake LLM server, the vendored Qwen2 tokenizer and a tiny Qwen2 config (no weight
 from __future__ import annotations
 
 import asyncio
-import shutil
 
 import numpy as np
 import pytest
 from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf, open_dict
-from transformers import Qwen2Config
 
-from tests.fakes import QWEN2_TOKENIZER, REPO_ROOT, FakeServer, FakeTransferQueue, load_qwen2_tokenizer
+from tests.fakes import REPO_ROOT, FakeServer, FakeTransferQueue, load_qwen2_tokenizer, write_tiny_qwen2_folder
 
 PROMPT = "A conversation between User and Assistant.\nUser: What is 6*7?\nAssistant: <think>"
 SCRIPTS = [
@@ -34,17 +32,7 @@ TIR = {
 
 @pytest.fixture(scope="module")
 def config(tmp_path_factory):
-    model_dir = tmp_path_factory.mktemp("tiny_qwen2")
-    shutil.copytree(QWEN2_TOKENIZER, model_dir, dirs_exist_ok=True)
-    Qwen2Config(
-        vocab_size=151936,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        architectures=["Qwen2ForCausalLM"],
-    ).save_pretrained(model_dir)
+    model_dir = write_tiny_qwen2_folder(tmp_path_factory.mktemp("tiny_qwen2"))
     with initialize_config_module("verl.trainer.config", version_base=None):
         cfg = compose(
             "ppo_trainer",
