@@ -65,7 +65,8 @@ setup-cpu-train: $(CPU_STAMP)
 
 $(CPU_STAMP): requirements/cpu-train.txt recipes/zerotir/cpu_platform.py
 	@test -n "$(PYTHON)" || { echo "need Python 3.10-3.12 (verl 0.9.1)"; exit 1; }
-	@test -x $(CPU_PY) || $(PYTHON) -m venv $(CPU_VENV)
+	@# pyvenv.cfg, not bin/python: without it bin/python is the base interpreter and pip would install there.
+	@test -f $(CPU_VENV)/pyvenv.cfg || $(PYTHON) -m venv --clear $(CPU_VENV)
 	@$(CPU_PY) -c 'import torch' 2>/dev/null || $(CPU_PIP) install torch==2.13.0
 	$(CPU_PIP) install --no-deps -r requirements/cpu-train.txt
 	$(CPU_PIP) install --no-deps -e .
