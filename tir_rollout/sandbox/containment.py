@@ -91,14 +91,22 @@ def bwrap_argv(tmp_mb: int, as_root: bool) -> list[str]:
         elif os.path.isdir(top):
             argv += ["--ro-bind", top, top]
     made = set()
-    for path in _ro_paths():
-        parts = path.strip("/").split("/")
+    ro = _ro_paths()
+    # an interpreter or venv under /tmp or /dev/shm (a CI clone there) is bound on top of the private tmpfs below
+    in_tmp = [p for p in ro if p.startswith(("/tmp/", "/dev/shm/"))]
+
+    def bind(path: str) -> list[str]:
+        out, parts = [], path.strip("/").split("/")
         for i in range(1, len(parts)):
             parent = "/" + "/".join(parts[:i])
-            if parent not in made and parent not in ("/usr",):
-                argv += ["--perms", "0755", "--dir", parent]
+            if parent not in made and parent not in ("/usr", "/tmp", "/dev", "/dev/shm"):
+                out += ["--perms", "0755", "--dir", parent]
                 made.add(parent)
-        argv += ["--ro-bind", path, path]
+        return out + ["--ro-bind", path, path]
+
+    for path in ro:
+        if path not in in_tmp:
+            argv += bind(path)
     for name in _ETC:
         argv += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
     size = str(tmp_mb * 1024 * 1024)
@@ -117,6 +125,8 @@ def bwrap_argv(tmp_mb: int, as_root: bool) -> list[str]:
         "--tmpfs",
         "/dev/shm",
     ]
+    for path in in_tmp:
+        argv += bind(path)
     if as_root:
         argv += ["--cap-drop", "ALL"] + [a for cap in _CAPS for a in ("--cap-add", cap)]
     argv += ["--clearenv", "--setenv", "LANG", "C.UTF-8", "--chdir", "/tmp", "--"]

@@ -49,11 +49,27 @@ def wipe(roots: list[str]) -> None:
         if os.path.isdir(root):
             for name in os.listdir(root):
                 path = os.path.join(root, name)
+                if _holds_mount(path):  # the read-only interpreter bound into /tmp (a clone under /tmp)
+                    continue
                 if os.path.isdir(path) and not os.path.islink(path):
                     shutil.rmtree(path, onerror=_retry_writable)
                 else:
                     with contextlib.suppress(FileNotFoundError):
                         os.unlink(path)
+
+
+def _holds_mount(path: str) -> bool:
+    if os.path.islink(path) or not os.path.isdir(path):
+        return False
+    if os.path.ismount(path):
+        return True
+    return any(_holds_mount(os.path.join(path, name)) for name in os.listdir(path)) if _is_bind_parent(path) else False
+
+
+def _is_bind_parent(path: str) -> bool:
+    """Directories made by bwrap --dir for a bind (mode 0755, owned by root) are the only ones worth walking."""
+    st = os.lstat(path)
+    return st.st_uid == 0 and (st.st_mode & 0o777) == 0o755
 
 
 def live_pids() -> list[int]:
