@@ -150,6 +150,13 @@ def logging_env(cfg: DictConfig) -> dict[str, str]:
     return env
 
 
+def add_worker_env(cfg: DictConfig, env: dict[str, str]) -> None:
+    """Put `env` into Ray's runtime_env for every worker (setdefault on a DictConfig would return a copy)."""
+    with open_dict(cfg):
+        ray_init = cfg.ray_kwargs.ray_init
+        ray_init.runtime_env = OmegaConf.merge(ray_init.get("runtime_env") or {}, {"env_vars": env})
+
+
 def train(cfg: DictConfig) -> None:
     """Launch verl's trainer with our TaskRunner; each call gets its own Ray lifetime (multirun-safe)."""
     import ray
@@ -159,9 +166,7 @@ def train(cfg: DictConfig) -> None:
 
     env = logging_env(cfg)
     os.environ.update(env)
-    with open_dict(cfg):
-        runtime_env = cfg.ray_kwargs.ray_init.setdefault("runtime_env", {})
-        runtime_env.setdefault("env_vars", {}).update(env)
+    add_worker_env(cfg, env)
     try:
         run_ppo(cfg, task_runner_class=ZeroTIRTaskRunner)
     finally:

@@ -135,3 +135,12 @@ def test_run_name_comes_from_the_overrides():
     cfg = make_cfg("+experiment=qwen7b_grpo", "tir.max_tool_calls=4", override_dirname="tir.max_tool_calls=4")
     assert cfg.trainer.experiment_name == "qwen7b_grpo__tir.max_tool_calls=4"
     assert launch.run_dir(cfg) == Path("outputs/qwen7b_grpo/tir.max_tool_calls=4")
+
+
+def test_worker_env_reaches_ray_init_and_keeps_existing_vars():
+    cfg = make_cfg("+experiment=qwen7b_grpo", "+ray_kwargs.ray_init.runtime_env.env_vars.KEEP=yes")
+    launch.add_worker_env(cfg, {"VERL_FILE_LOGGER_PATH": "/x/metrics.jsonl"})
+    assert dict(cfg.ray_kwargs.ray_init.runtime_env.env_vars) == {
+        "KEEP": "1",
+        "VERL_FILE_LOGGER_PATH": "/x/metrics.jsonl",
+    }
