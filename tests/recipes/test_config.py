@@ -141,6 +141,6 @@ def test_worker_env_reaches_ray_init_and_keeps_existing_vars():
     cfg = make_cfg("+experiment=qwen7b_grpo", "+ray_kwargs.ray_init.runtime_env.env_vars.KEEP=yes")
     launch.add_worker_env(cfg, {"VERL_FILE_LOGGER_PATH": "/x/metrics.jsonl"})
     assert dict(cfg.ray_kwargs.ray_init.runtime_env.env_vars) == {
-        "KEEP": "1",
+        "KEEP": "yes",
         "VERL_FILE_LOGGER_PATH": "/x/metrics.jsonl",
     }
