@@ -7,6 +7,7 @@ every result, and leaves no process behind (the worker is a subreaper and kills 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,8 @@ from tests.tir_rollout.sandbox.conftest import SECRET
 from tir_rollout.sandbox import parse_config
 from tir_rollout.sandbox.containment import Mechanism
 from tir_rollout.sandbox.local import LocalExecutor
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 PLAIN = Mechanism("plain", "rlimit+seccomp+setsid+uid", "forced by the test")
 
@@ -87,7 +90,12 @@ CASES = [
         lambda r: r.stdout == "forged\n",
     ),
     ("kill_minus_one", "import os\nos.kill(-1, 9)", "error", lambda r: "PermissionError" in r.stderr),
-    ("checkout_not_writable", "open('/work/evil', 'w')", "error", lambda r: "PermissionError" in r.stderr),
+    (
+        "checkout_not_writable",
+        f"open({str(REPO_ROOT / 'evil')!r}, 'w')",
+        "error",
+        lambda r: "PermissionError" in r.stderr,
+    ),
     ("output_cap", "print('x' * 10**6)", "killed", lambda r: r.truncated and len(r.stdout) == 65536),
     ("memory_limit", "x = bytearray(16 << 30)", "killed", lambda r: "MemoryError" in r.stderr),
     (
