@@ -19,7 +19,7 @@ from importlib.metadata import version
 
 from omegaconf import OmegaConf
 
-from tests.fakes import SegmentServer, load_qwen2_tokenizer
+from tests.fakes import SegmentServer, build_agent_loop, load_qwen2_tokenizer
 
 GEN_TOKENS_PER_S = 2000.0
 PROMPT = "A conversation between User and Assistant. ... This is the problem: find x.\nAssistant: <think>"
@@ -63,11 +63,6 @@ def segments(tokenizer, response_tokens: int, calls: int) -> list[list[int]]:
 
 
 def make_loop(tokenizer, server, response_length: int, max_tool_calls: int):
-    from verl.experimental.agent_loop.agent_loop import DictConfigWrap
-    from verl.utils.dataset.rl_dataset import RLHFDataset
-
-    from tir_rollout.agent_loop import ZeroTIRAgentLoop
-
     config = OmegaConf.create(
         {
             "actor_rollout_ref": {
@@ -85,16 +80,7 @@ def make_loop(tokenizer, server, response_length: int, max_tool_calls: int):
             },
         }
     )
-    return ZeroTIRAgentLoop(
-        trainer_config=DictConfigWrap(config),
-        server_manager=server,
-        tokenizer=tokenizer,
-        processor=None,
-        dataset_cls=RLHFDataset,
-        data_config=DictConfigWrap(config.data),
-        hf_model_type="qwen2",
-        tools=None,
-    )
+    return build_agent_loop(config, server, tokenizer)
 
 
 def bench_case(tokenizer, response_tokens: int, calls: int, reps: int) -> dict:

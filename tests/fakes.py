@@ -29,6 +29,25 @@ def load_qwen2_tokenizer():
     return AutoTokenizer.from_pretrained(str(QWEN2_TOKENIZER))
 
 
+def build_agent_loop(config, server, tokenizer):
+    """A ZeroTIRAgentLoop built the way verl's worker builds one, around a fake server (tests, benchmark)."""
+    from verl.experimental.agent_loop.agent_loop import DictConfigWrap
+    from verl.utils.dataset.rl_dataset import RLHFDataset
+
+    from tir_rollout.agent_loop import ZeroTIRAgentLoop
+
+    return ZeroTIRAgentLoop(
+        trainer_config=DictConfigWrap(config),
+        server_manager=server,
+        tokenizer=tokenizer,
+        processor=None,
+        dataset_cls=RLHFDataset,
+        data_config=DictConfigWrap(config.data),
+        hf_model_type="qwen2",
+        tools=None,
+    )
+
+
 def write_tiny_qwen2_folder(path: Path) -> Path:
     """A model folder verl's configs accept offline: a tiny Qwen2 config and the real tokenizer, no weights."""
     import shutil

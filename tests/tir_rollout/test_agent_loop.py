@@ -7,12 +7,9 @@ import os
 
 import pytest
 from omegaconf import OmegaConf
-from verl.experimental.agent_loop.agent_loop import DictConfigWrap
-from verl.utils.dataset.rl_dataset import RLHFDataset
 
-from tests.fakes import FakeExecutor, FakeServer
+from tests.fakes import FakeExecutor, FakeServer, build_agent_loop
 from tir_rollout import agent_loop
-from tir_rollout.agent_loop import ZeroTIRAgentLoop
 from tir_rollout.stop_machine import OUTPUT_PREFIX, OUTPUT_SUFFIX
 
 PROMPT = "A conversation between User and Assistant.\nUser: What is 6*7?\nAssistant: <think>"
@@ -59,16 +56,7 @@ def make_config(response_length=256, **tir):
 def make_loop(tokenizer, scripts, config=None, executor=None):
     config = config or make_config()
     server = FakeServer(tokenizer, scripts)
-    loop = ZeroTIRAgentLoop(
-        trainer_config=DictConfigWrap(config),
-        server_manager=server,
-        tokenizer=tokenizer,
-        processor=None,
-        dataset_cls=RLHFDataset,
-        data_config=DictConfigWrap(config.data),
-        hf_model_type="qwen2",
-        tools=None,
-    )
+    loop = build_agent_loop(config, server, tokenizer)
     loop.executor = executor or FakeExecutor()
     return loop, server
 
