@@ -11,14 +11,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import platform
-import subprocess
 import time
 from dataclasses import dataclass
-from importlib.metadata import version
 
 from omegaconf import OmegaConf
 
+from benchmarks.run_info import run_info
 from tests.fakes import SegmentServer, build_agent_loop, load_qwen2_tokenizer
 
 GEN_TOKENS_PER_S = 2000.0
@@ -146,22 +144,13 @@ def main() -> None:
             f"{r['loop_ms_per_turn']:>8.3f} {r['gen_s_at_2k_tps']:>11.2f} {r['overhead_pct']:>10.3f} "
             f"{r['naive_retokenise_ms_per_traj']:>14.2f}"
         )
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], check=False, capture_output=True, text=True
-        ).stdout.strip()
-    except OSError:
-        commit = ""
     summary = {
         "bench": "agent_loop",
         "target_overhead_pct": 1.0,
         "max_overhead_pct": max(r["overhead_pct"] for r in rows),
         "cases": rows,
         "reps": args.reps,
-        "commit": commit,
-        "versions": {p: version(p) for p in ("verl", "transformers", "tokenizers")},
-        "python": platform.python_version(),
-        "cpu": platform.processor() or platform.machine(),
+        **run_info("verl", "transformers", "tokenizers"),
     }
     print(json.dumps(summary))
 

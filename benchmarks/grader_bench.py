@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
-import subprocess
 import time
-from importlib.metadata import version
 
 import sympy
 from math_verify import LatexExtractionConfig, parse, verify
 
+from benchmarks.run_info import run_info
 from reward import grader, symbolic
 from tests.reward.cases import CASES
 
@@ -157,12 +154,6 @@ def main() -> None:
     for name, r in labelled.items():
         print(f"{name:22s} {r['agree_pct']:6.1f}% {r['false_accepts']:10d} {r['false_rejects']:10d}")
 
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-        ).stdout.strip()
-    except OSError:
-        commit = ""
     summary = {
         "bench": "grader",
         "pairs": len(pairs),
@@ -176,13 +167,7 @@ def main() -> None:
             for k, v in labelled.items()
             for m in ("agree_pct", "false_accepts", "false_rejects")
         },
-        "commit": commit,
-        "versions": {
-            p: version(p) for p in ("math-verify", "sympy", "latex2sympy2_extended", "antlr4-python3-runtime")
-        },
-        "python": platform.python_version(),
-        "cpu": platform.processor() or platform.machine(),
-        "cores": os.cpu_count(),
+        **run_info("math-verify", "sympy", "latex2sympy2_extended", "antlr4-python3-runtime"),
     }
     print(json.dumps(summary))
 

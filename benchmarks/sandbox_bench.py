@@ -14,7 +14,6 @@ import contextlib
 import io
 import json
 import os
-import platform
 import random
 import shutil
 import statistics
@@ -22,6 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+from benchmarks.run_info import run_info
 
 TEMPLATES = [
     "import sympy as sp\nx = sp.symbols('x')\nprint(sp.solve(x**2 - {a}*x + {b}, x))",
@@ -112,26 +113,6 @@ def own_time(code: str) -> float:
     return took
 
 
-def versions() -> dict:
-    import numpy
-    import sympy
-
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-    ).stdout.strip()
-    with open("/proc/cpuinfo") as f:
-        cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
-    return {
-        "commit": commit,
-        "python": platform.python_version(),
-        "numpy": numpy.__version__,
-        "sympy": sympy.__version__,
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "kernel": platform.release(),
-    }
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=256, help="snippets in the throughput mix")
@@ -211,7 +192,7 @@ def main() -> None:
                 "own_run_median_ms": ms(statistics.median(own)),
                 "statuses": statuses,
                 "pool_start_s": round(start_s, 2),
-                **versions(),
+                **run_info("numpy", "sympy"),
             }
         )
     )
