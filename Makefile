@@ -9,7 +9,7 @@ STAMP := $(VENV)/.zerotir-installed
 PYTHON ?= $(shell for p in python3.12 python3.11 python3.10 python3; do command -v $$p >/dev/null && \
             $$p -c 'import sys; sys.exit(not (3,10) <= sys.version_info[:2] <= (3,12))' 2>/dev/null && { echo $$p; break; }; done)
 
-.PHONY: setup demo test style bench clean-venv
+.PHONY: setup demo test test-unit style bench clean-venv
 
 setup: $(STAMP)
 
@@ -38,7 +38,11 @@ demo: setup $(DEMO_STAMP)
 	$(PY) -m data_prep --train --eval gsm8k_test
 	HF_HUB_OFFLINE=1 $(PY) -m recipes.zerotir.eval eval=demo
 
-test: setup
+# The CPU suite, then the end-to-end run of verl's real trainer on CPU (tests/e2e, ~10 min, ~12 GiB; it needs
+# .venv-cpu-train, built by the same rule as `make train-cpu`). `make test-unit` is the fast loop without it.
+test: test-unit test-e2e
+
+test-unit: setup
 	$(PY) -m pytest -q
 
 style: setup

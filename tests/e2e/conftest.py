@@ -1,9 +1,10 @@
 """End-to-end tests: verl's real trainer in the CPU-training environment (.venv-cpu-train, `make train-cpu`).
 
-The end-to-end run (test_cpu_smoke.py) is not collected by the normal suite (`make test`): one run takes about
-ten minutes and most of the machine. Run it with `make test-e2e` (= `pytest -m e2e tests/e2e`); it is collected
-only when the marker expression names `e2e`, so a plain `pytest` neither runs nor silently passes it. The fast
-unit tests of the CPU platform module (test_cpu_platform.py) are part of the normal suite."""
+The end-to-end run (test_cpu_smoke.py) takes about ten minutes and most of the machine, so a plain `pytest`
+does not collect it: it is collected only when the marker expression names `e2e` (`pytest -m e2e tests/e2e`,
+which is `make test-e2e`), so it is never silently skipped either. `make test`, and so CI, runs the plain suite
+and then `make test-e2e`; `make test-unit` is the fast loop without it. The fast unit tests of the CPU platform
+module (test_cpu_platform.py) are part of the plain suite."""
 
 from pathlib import Path
 
