@@ -84,4 +84,4 @@ train-cpu-smollm2: $(CPU_STAMP)
 	$(CPU_PY) -m recipes.zerotir +experiment=cpu_smollm2
 
 test-e2e: setup $(CPU_STAMP)
-	$(PY) -m pytest -q -m e2e tests/e2e
+	$(PY) -m pytest -q -s -m e2e tests/e2e   # -s: print each launch's wall time and peak memory
