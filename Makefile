@@ -83,5 +83,6 @@ train-cpu: $(CPU_STAMP)
 train-cpu-smollm2: $(CPU_STAMP)
 	$(CPU_PY) -m recipes.zerotir +experiment=cpu_smollm2
 
+# -s: the log shows each launch's wall time and peak memory (the launches' own output goes to files).
 test-e2e: setup $(CPU_STAMP)
-	$(PY) -m pytest -q -s -m e2e tests/e2e   # -s: print each launch's wall time and peak memory
+	$(PY) -m pytest -q -s -m e2e tests/e2e
