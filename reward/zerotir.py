@@ -36,6 +36,10 @@ class Shaping:
     overlong_penalty: float = 0.0  # ...up to this magnitude at max_response_tokens
     max_response_tokens: int | None = None
     tool_bonus: float = 0.0  # added to a correct answer that ran code at least once without every call failing
+    # False drops the ZeroTIR format gate (<think>/<answer> tags): the score is then the correctness of the last
+    # \boxed{} of the whole response (tool output aside), still gated on a normal finish. For small instruct models
+    # that cannot produce the tags (the laptop run, conf/experiment/cpu_learn.yaml); never the paper's setting.
+    require_format: bool = True
     grade_timeout_s: float = DEFAULT_TIMEOUT_S
 
     @classmethod
@@ -159,14 +163,16 @@ def compute_score(
     shaping = Shaping.from_kwargs(kwargs)
     text = strip_tool_output(solution_str if isinstance(solution_str, str) else "")
     fmt = check_format(text)
-    boxes = find_boxes(answer_text(fmt.answer_span))
+    span = fmt.answer_span if shaping.require_format or fmt.ok else text
+    boxes = find_boxes(answer_text(span))
     pred = boxes[-1].content if boxes else ""
     correct, timed_out = grade_prediction_timed(pred, ground_truth, shaping.grade_timeout_s) if pred else (False, False)
 
     stats, finish = _tool_stats(extra_info)
     finished = finish == "stop" if finish is not None else fmt.ends_with_answer
-    score = 1.0 if (fmt.ok and finished and correct) else 0.0
-    if not fmt.ok:
+    format_gate = fmt.ok or not shaping.require_format
+    score = 1.0 if (format_gate and finished and correct) else 0.0
+    if not fmt.ok and shaping.require_format:
         score -= shaping.format_penalty
     # tir_rollout counts errors and timeouts apart (disjoint), so a call that ran cleanly is neither
     if shaping.tool_bonus and score == 1.0 and stats["code_calls"] > stats["code_errors"] + stats["code_timeouts"]:

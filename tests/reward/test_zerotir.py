@@ -210,3 +210,26 @@ async def test_inside_running_event_loop_like_verl_naive_manager():
     )
     assert direct["score"] == 1.0
     assert [r["score"] for r in results] == [1.0, 0.0, 0.0, 1.0, 0.0, 0.0]
+
+
+# require_format=false (the laptop run): the last box of the whole response, tool output aside, after a normal finish.
+TWO_STYLE = "```python\nprint(12 * 34)\n```" + OUT.format("408\n") + "The answer is \\boxed{408}."
+NO_FORMAT = [
+    ("box_after_tool_output", TWO_STYLE, "408", "stop", 1.0),
+    ("prose_box", "12 * 34 = 408, so \\boxed{408}.", "408", "stop", 1.0),
+    ("wrong_box", "\\boxed{407}", "408", "stop", 0.0),
+    ("box_printed_by_code_only", "```python\nprint(1)\n```" + OUT.format("\\boxed{408}"), "408", "stop", 0.0),
+    ("last_box_counts", "\\boxed{408} no wait \\boxed{407}", "408", "stop", 0.0),
+    ("truncated", TWO_STYLE, "408", "length", 0.0),
+    ("zerotir_format_still_fine", resp(body="\\boxed{408}"), "408", "stop", 1.0),
+]
+
+
+@pytest.mark.parametrize("name,response,gold,finish,score", NO_FORMAT, ids=[c[0] for c in NO_FORMAT])
+def test_require_format_false_grades_the_last_box(name, response, gold, finish, score):
+    extra = {"tir_finish_reason": finish}
+    result = compute_score("arith", response, gold, extra, require_format=False)
+    assert result["score"] == score
+    # the default (the paper's reward) refuses every unformatted response above
+    default = compute_score("arith", response, gold, extra)["score"]
+    assert default == (score if name == "zerotir_format_still_fine" else 0.0)
