@@ -49,18 +49,69 @@ def test_undefined_correlation_is_nan_with_a_note(a, b, note):
     assert math.isnan(c.r) and note in c.note
 
 
-@settings(max_examples=30, deadline=None)
-@given(st.lists(st.tuples(st.floats(-1e3, 1e3), st.floats(-1e3, 1e3)), min_size=5, max_size=40), st.integers(0, 99))
+# Adversarial magnitudes: tiny and subnormal, huge, mixed, and few distinct values so that series repeat.
+MAGNITUDES = st.sampled_from([0.0, -0.0, 5e-324, 1e-300, -1e-300, 1e-30, 1.0, 725.0, 725.2487684226151, 1e30, 1e300])
+VALUES = st.one_of(
+    st.floats(-1e3, 1e3),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.builds(lambda m, sign: m * sign, MAGNITUDES, st.sampled_from([1.0, -1.0])),
+)
+
+
+@st.composite
+def series_pairs(draw):
+    """Aligned pairs; half the time drawn from a pool of at most three values, so repeats dominate."""
+    n = draw(st.integers(5, 40))
+    if draw(st.booleans()):
+        pool = draw(st.lists(st.tuples(VALUES, VALUES), min_size=1, max_size=3))
+        return [draw(st.sampled_from(pool)) for _ in range(n)]
+    return draw(st.lists(st.tuples(VALUES, VALUES), min_size=n, max_size=n))
+
+
+def _in_unit(x: float) -> bool:
+    return math.isnan(x) or -1.0 <= x <= 1.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(series_pairs(), st.integers(0, 99))
 def test_r_is_a_correlation_and_symmetric(pairs, seed):
     a, b = np.array(pairs).T
     for method in ("pearson", "spearman"):
         ab = correlate("a", "b", a, b, method=method, n_boot=30, seed=seed)
         ba = correlate("b", "a", b, a, method=method, n_boot=30, seed=seed)
+        for c in (ab, ba):
+            assert all(_in_unit(v) for v in (c.r, c.ci_low, c.ci_high, c.fisher_low, c.fisher_high)), c
+            assert not math.isnan(c.r) or c.note, c  # NaN always comes with its reason
         if math.isnan(ab.r):
+            assert math.isnan(ba.r)
             continue
-        assert -1 - 1e-9 <= ab.r <= 1 + 1e-9
         assert ab.r == pytest.approx(ba.r, abs=1e-9)
-        assert -1 - 1e-9 <= ab.ci_low <= ab.ci_high <= 1 + 1e-9
+        assert math.isnan(ab.ci_low) or ab.ci_low <= ab.ci_high
+
+
+def test_a_nearly_constant_tiny_series_gives_a_correlation_not_minus_inf():
+    """The report's case: 1e-300 squared underflowed to a zero variance and r came out as -inf."""
+    a, b = [0.0] * 8 + [1e-300], [725.25] * 8 + [725.0]
+    c = correlate("a", "b", a, b, n_boot=50)
+    assert c.r == pytest.approx(-1.0) and -1 <= c.r
+    assert -1 <= c.ci_low <= c.ci_high <= 1
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1.0, 1e300])
+def test_rounding_level_spread_is_numerically_constant(scale):
+    a = np.full(12, scale)
+    a[-1] = np.nextafter(scale, np.inf)  # one ulp apart: centring would correlate rounding noise
+    c = correlate("a", "b", a, np.arange(12.0), n_boot=20)
+    assert math.isnan(c.r) and "a is numerically constant" in c.note
+
+
+def test_huge_values_correlate_like_their_scaled_copies():
+    rng = np.random.default_rng(5)
+    a, b = rng.normal(size=50), rng.normal(size=50)
+    small = correlate("a", "b", a, b, n_boot=50)
+    huge = correlate("a", "b", a * 1e300, b * 1e300, n_boot=50)
+    tiny = correlate("a", "b", a * 1e-300, b * 1e-300, n_boot=50)
+    assert huge.r == pytest.approx(small.r, abs=1e-12) and tiny.r == pytest.approx(small.r, abs=1e-12)
 
 
 @settings(max_examples=30, deadline=None)
