@@ -174,6 +174,7 @@ class _Tracker:
             data |= {f"{prefix}/avg@{r.samples_per_problem}": r.avg_at_k, f"{prefix}/maj@k": r.maj_at_k}
             data |= {f"{prefix}/pass@{k}": v for k, v in r.pass_at.items()}
             data |= {f"{prefix}/code_call_rate": r.code_call_rate, f"{prefix}/exec_error_rate": r.exec_error_rate}
+            data[f"{prefix}/sandbox_error_rate"] = r.sandbox_error_rate
         if png is not None:
             import wandb
 

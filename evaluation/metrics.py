@@ -64,6 +64,7 @@ class MetricRow:
     code_call_rate: float = 0.0  # fraction of samples that ran at least one code block
     code_calls_mean: float = 0.0  # executions per sample (the paper's code-execution frequency)
     exec_error_rate: float = 0.0  # (errors + timeouts) / executions; 0 when nothing ran
+    sandbox_error_rate: float = 0.0  # executions the sandbox itself failed / executions (not the model's errors)
     length_rate: float = 0.0  # fraction of samples that ended on the token budget
     response_tokens_correct: float | None = None  # mean response length (output tokens included)
     response_tokens_wrong: float | None = None
@@ -109,6 +110,7 @@ def summarize_cell(
         code_call_rate=sum(s.code_calls > 0 for s in flat) / len(flat),
         code_calls_mean=calls / len(flat),
         exec_error_rate=sum(s.code_errors + s.code_timeouts for s in flat) / calls if calls else 0.0,
+        sandbox_error_rate=sum(s.sandbox_errors for s in flat) / calls if calls else 0.0,
         length_rate=sum(s.finish_reason == "length" for s in flat) / len(flat),
         response_tokens_correct=_mean([s.response_tokens for s in flat if s.correct]),
         response_tokens_wrong=_mean([s.response_tokens for s in flat if not s.correct]),

@@ -117,6 +117,7 @@ def to_record(item: WorkItem, result: TIRResult, tokenizer: Any, grader: Grader)
         code_calls=result.code_calls,
         code_errors=result.code_errors,
         code_timeouts=result.code_timeouts,
+        sandbox_errors=result.sandbox_errors,
         code_blocks=result.code_blocks,
         finish_reason=result.finish_reason,
         response_tokens=len(result.response_ids),

@@ -43,6 +43,7 @@ class SampleRecord:
     generated_tokens: int  # tokens the model wrote (mask 1)
     generate_s: float = 0.0
     tool_s: float = 0.0
+    sandbox_errors: int = 0  # executions the sandbox itself failed (in code_calls; not in code_errors)
 
     @property
     def key(self) -> tuple[str, str, int, int]:

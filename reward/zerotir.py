@@ -22,6 +22,7 @@ _TOOL_FIELDS = {
     "code_calls": "tir_code_calls",
     "code_errors": "tir_code_errors",
     "code_timeouts": "tir_code_timeouts",
+    "sandbox_errors": "tir_sandbox_errors",
     "outputs_truncated": "tir_outputs_truncated",
     "turns": "tir_turns",
 }
@@ -149,6 +150,7 @@ class ZeroTIRScore:
     code_calls: int
     code_errors: int
     code_timeouts: int
+    sandbox_errors: int  # the sandbox failed, not the code: never in code_errors
     outputs_truncated: int
     turns: int
     has_code: float
@@ -174,8 +176,9 @@ def compute_score(
     score = 1.0 if (format_gate and finished and correct) else 0.0
     if not fmt.ok and shaping.require_format:
         score -= shaping.format_penalty
-    # tir_rollout counts errors and timeouts apart (disjoint), so a call that ran cleanly is neither
-    if shaping.tool_bonus and score == 1.0 and stats["code_calls"] > stats["code_errors"] + stats["code_timeouts"]:
+    # tir_rollout counts errors, timeouts and sandbox failures apart (disjoint): a clean call is none of them
+    failed = stats["code_errors"] + stats["code_timeouts"] + stats["sandbox_errors"]
+    if shaping.tool_bonus and score == 1.0 and stats["code_calls"] > failed:
         score += shaping.tool_bonus
     overlong = 0.0
     if shaping.overlong_penalty:

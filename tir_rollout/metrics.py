@@ -4,7 +4,9 @@ Pure functions over per-response records (the agent loop's `tir_*` extra_fields 
 recipe trainer logs them at every step and the analysis tool recomputes them from rollout dumps. Rates
 over executions are pooled (total errors / total executions), not averaged per response as the
 reference's `code_exection_errors`; a step with no execution logs 0 for them. Lengths are response tokens
-with tool output included, as the reference's `length_rewards`.
+with tool output included, as the reference's `length_rewards`. A failure of the sandbox itself
+(`tir_sandbox_errors`) is counted in `sandbox_error_rate` only, never in `code_error_rate`: the rates share
+one denominator (every execution), so ok + error + timeout + sandbox error add up to the executions.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class ResponseRecord:
     response_tokens: int  # all response tokens, tool output included
     finish_reason: str
     correct: bool
+    sandbox_errors: int = 0  # executions the sandbox itself failed (part of code_calls)
 
     @classmethod
     def from_extra_fields(cls, extra: Mapping[str, Any], correct: bool, response_tokens: int | None = None):
@@ -47,6 +50,7 @@ class ResponseRecord:
             response_tokens=length,
             finish_reason=str(extra.get("tir_finish_reason", "")),
             correct=bool(correct),
+            sandbox_errors=count("tir_sandbox_errors"),
         )
 
 
@@ -74,6 +78,9 @@ def step_metrics(records: Sequence[ResponseRecord]) -> dict[str, float]:
         "code_calls_max": float(max(r.code_calls for r in records)),
         "code_error_rate": per_call(sum(r.code_errors for r in records)),
         "code_timeout_rate": per_call(sum(r.code_timeouts for r in records)),
+        "sandbox_error_rate": per_call(sum(r.sandbox_errors for r in records)),  # the trainer's guard reads it
+        "sandbox_errors": float(sum(r.sandbox_errors for r in records)),
+        "code_calls": float(calls),
         "output_truncated_rate": per_call(sum(r.outputs_truncated for r in records)),
         "finish_length_rate": _mean([r.finish_reason == "length" for r in records]),
         "acc": _mean([r.correct for r in records]),
@@ -112,6 +119,9 @@ METRIC_NAMES = (
     "tir/code_calls_max",
     "tir/code_error_rate",
     "tir/code_timeout_rate",
+    "tir/sandbox_error_rate",
+    "tir/sandbox_errors",
+    "tir/code_calls",
     "tir/output_truncated_rate",
     "tir/finish_length_rate",
     "tir/acc",

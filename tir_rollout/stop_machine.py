@@ -4,7 +4,9 @@ Token-in, token-out: the machine owns the response ids and their loss mask; a dr
 segments and execution results. No verl import. Departures from the reference (HEAD) on purpose:
 budgets are exact (an output block that would leave no room for one more generated token is dropped and
 the trajectory ends on "length"); no EOS is appended when missing (every mask-1 token is model-generated);
-timeouts are not counted as errors (``code_errors`` and ``code_timeouts`` are disjoint).
+timeouts are not counted as errors (``code_errors`` and ``code_timeouts`` are disjoint); a failure of the
+executor itself (status ``sandbox_error``, or an exception from ``execute``) is counted apart in
+``sandbox_errors``, never as the model's error, and the model sees one fixed neutral text for it.
 
 Driver API (for the eval harness)::
 
@@ -37,7 +39,10 @@ OUTPUT_SUFFIX = "\n```\n\n\n"
 OVERLONG_MESSAGE = "The output of the code execution is too long, please check your code."
 TIMEOUT_TEXT = "TimeLimitExceeded"  # SandboxFusion's run status, which HEAD shows the model verbatim
 KILLED_TEXT = "Killed"
-EXECUTOR_FAILURE_TEXT = "RunTime ERROR"  # HEAD's fallback when every sandbox retry failed
+# What the model sees when the executor failed (HEAD showed "RunTime ERROR", as if the code had failed):
+# fixed and neutral, never our URL, stack or retry count, so the model learns nothing false about its code.
+SANDBOX_ERROR_TEXT = "The sandbox failed to run this code (an infrastructure error, not an error in the code)."
+SANDBOX_ERROR = "sandbox_error"
 _STDERR_FILE_PREFIX = re.compile(r'File ".*?", ')
 
 
@@ -97,7 +102,7 @@ class CodeCall:
 
 
 class ExecResultLike(Protocol):
-    status: str  # "ok" | "error" | "timeout" | "killed"
+    status: str  # "ok" | "error" | "timeout" | "killed" | "sandbox_error"
     stdout: str
     stderr: str
     truncated: bool
@@ -112,7 +117,7 @@ class TIRResult:
     response_logprobs: list[float] | None
     finish_reason: str  # "stop" (base stop or EOS) | "length" (budget) | "aborted" (server kept aborting)
     code_calls: int  # executions actually run
-    code_errors: int  # status error/killed or executor exception (timeouts excluded)
+    code_errors: int  # status error/killed (timeouts and sandbox errors excluded)
     code_timeouts: int
     outputs_truncated: int  # over the token cap (replaced by the fixed message) or cut by the sandbox
     code_blocks: int  # closed ```python blocks, executed or not (counts against max_tool_calls)
@@ -120,6 +125,7 @@ class TIRResult:
     output_blocks: int  # output blocks appended (mask 0)
     generate_s: float = 0.0
     tool_s: float = 0.0
+    sandbox_errors: int = 0  # executions the executor failed (status sandbox_error or it raised); in code_calls
 
     @property
     def generated_tokens(self) -> int:
@@ -131,6 +137,7 @@ class TIRResult:
             "tir_code_calls": self.code_calls,
             "tir_code_errors": self.code_errors,
             "tir_code_timeouts": self.code_timeouts,
+            "tir_sandbox_errors": self.sandbox_errors,
             "tir_outputs_truncated": self.outputs_truncated,
             "tir_finish_reason": self.finish_reason,
             "tir_turns": self.turns,
@@ -145,6 +152,8 @@ def observation_text(result: ExecResultLike) -> str:
         return result.stdout
     if result.status == "timeout":
         return TIMEOUT_TEXT
+    if result.status == SANDBOX_ERROR:
+        return SANDBOX_ERROR_TEXT
     stderr = _STDERR_FILE_PREFIX.sub("", result.stderr).replace("^", "")
     if result.status == "killed":
         return stderr or KILLED_TEXT
@@ -157,11 +166,11 @@ def output_block(text: str) -> str:
 
 @dataclass(frozen=True)
 class _Failure:
-    """Stand-in result when the executor itself raised."""
+    """Stand-in result when the executor itself raised: a sandbox failure like any other."""
 
-    status: str = "error"
+    status: str = SANDBOX_ERROR
     stdout: str = ""
-    stderr: str = EXECUTOR_FAILURE_TEXT
+    stderr: str = SANDBOX_ERROR_TEXT
     truncated: bool = False
 
 
@@ -194,7 +203,17 @@ class StopMachine:
     finish_reason: str = ""
     counts: dict[str, int] = field(
         default_factory=lambda: dict.fromkeys(
-            ("code_calls", "code_errors", "code_timeouts", "outputs_truncated", "code_blocks", "turns", "blocks"), 0
+            (
+                "code_calls",
+                "code_errors",
+                "code_timeouts",
+                "sandbox_errors",
+                "outputs_truncated",
+                "code_blocks",
+                "turns",
+                "blocks",
+            ),
+            0,
         )
     )
     generate_s: float = 0.0
@@ -272,13 +291,13 @@ class StopMachine:
         if self.state is not State.EXEC:
             raise RuntimeError(f"feed_result() called in state {self.state.value}; no code call is pending")
         if isinstance(result, BaseException):
-            logger.warning(
-                "sandbox executor raised %s: %s; shown to the model as an error", type(result).__name__, result
-            )
+            logger.warning("sandbox executor raised %s: %s; counted as a sandbox error", type(result).__name__, result)
             result = _Failure()
         self.counts["code_calls"] += 1
         if result.status == "timeout":
             self.counts["code_timeouts"] += 1
+        elif result.status == SANDBOX_ERROR:
+            self.counts["sandbox_errors"] += 1
         elif result.status != "ok":
             self.counts["code_errors"] += 1
         block_ids = self._encode(output_block(observation_text(result)))
@@ -311,6 +330,7 @@ class StopMachine:
             output_blocks=c["blocks"],
             generate_s=self.generate_s,
             tool_s=self.tool_s,
+            sandbox_errors=c["sandbox_errors"],
         )
 
     # -- internals --------------------------------------------------------------------------------------

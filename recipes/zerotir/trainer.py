@@ -4,7 +4,11 @@ Under verl 0.9.1's V1 trainer an agent loop's `extra_fields` reach TransferQueue
 `ZeroTIRTrainer.step` reads them back (as verl's `_compute_metrics` does for speculative-decoding stats)
 and adds `tir_rollout.metrics` to the step's metrics, which every logger gets. Registered as trainer
 mode "zerotir" but runs as "sync": verl branches on the literal mode name (replay buffer, refill,
-resume). The registry is per process, so `ZeroTIRTaskRunner` (verl's TaskRunnerV1) is defined here."""
+resume). The registry is per process, so `ZeroTIRTaskRunner` (verl's TaskRunnerV1) is defined here.
+
+The sandbox guard: a step in which more than `tir.sandbox.max_sandbox_error_rate` of the executions failed in
+the sandbox itself stops the run inside `step`, before verl writes that step's checkpoint (verl's fit calls
+`_save_checkpoint` after `step`), so training never silently turns into RL without tools."""
 
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from verl.trainer.main_ppo import TaskRunnerV1
 from verl.trainer.ppo.v1 import PPOTrainerSync, register_trainer
 
 from tir_rollout.metrics import CumulativeCounters, ResponseRecord, is_correct, step_metrics
+from tir_rollout.sandbox.config import parse_config
 
 logger = logging.getLogger(__name__)
 
@@ -36,12 +41,16 @@ class ZeroTIRTrainer(PPOTrainerSync):
             config.trainer.v1.trainer_mode = "sync"  # verl's code paths test `trainer_mode == "sync"`
         super().__init__(config)
         self.tir_counters = CumulativeCounters()
+        sandbox = parse_config((config.get("tir") or {}).get("sandbox"), "tir.sandbox")
+        self.sandbox_backend, self.max_sandbox_error_rate = sandbox.backend, sandbox.max_sandbox_error_rate
 
     def step(self, metrics: dict, timing_raw: dict):
         """verl's step, then the `tir/*` metrics of its samples: here rather than in `_compute_metrics`,
         which runs after the step's checkpoint, so saved cumulative counters include the saved step."""
         batch = super().step(metrics, timing_raw)
         metrics.update(self.tir_metrics(batch))
+        step = getattr(self, "global_steps", 0)  # set by verl's fit
+        check_sandbox_errors(metrics, self.max_sandbox_error_rate, self.sandbox_backend, step)
         return batch
 
     def tir_metrics(self, batch) -> dict[str, float]:
@@ -80,6 +89,25 @@ class ZeroTIRTrainer(PPOTrainerSync):
                 self.tir_counters = CumulativeCounters(**json.load(f))
         elif self.global_steps > 0:
             logger.warning("resumed at step %d without %s; tir/cum_* restart from 0", self.global_steps, path)
+
+
+class SandboxFailureError(RuntimeError):
+    """Too many executions of one step failed in the sandbox itself; the run stops before that step's checkpoint."""
+
+
+def check_sandbox_errors(metrics: dict, max_rate: float, backend: str, step: int) -> None:
+    """Raise SandboxFailureError when the step's `tir/sandbox_error_rate` exceeds `max_rate` (0 disables)."""
+    rate = metrics.get("tir/sandbox_error_rate")
+    if not max_rate or rate is None or rate <= max_rate:
+        return
+    count, calls = int(metrics.get("tir/sandbox_errors", 0)), int(metrics.get("tir/code_calls", 0))
+    raise SandboxFailureError(
+        f"step {step}: {count} of {calls} code executions ({rate:.1%}) failed in the sandbox itself "
+        f"(tir.sandbox.backend={backend}), above tir.sandbox.max_sandbox_error_rate={max_rate:g}. Stopped before "
+        "this step's checkpoint, so the last checkpoint is the last good one. The model saw a neutral "
+        "'sandbox failed' text for each of them; see the sandbox warnings in the rollout workers' logs, fix the "
+        "backend (docs/sandbox.md), then resume, or set tir.sandbox.max_sandbox_error_rate=0 to disable this check."
+    )
 
 
 def tir_records(extra_fields: list, response_lengths: list[int], scores: list[float]) -> list[ResponseRecord]:

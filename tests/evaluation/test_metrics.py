@@ -121,3 +121,18 @@ def test_summary_marks_missing_samples_and_splits_cells():
     assert cells[0].maj_at_k == pytest.approx(0.5)  # votes over the first sample only
     assert cells[0].exec_error_rate == 0.0  # nothing ran
     assert cells[1].avg_at_k == 0.0
+
+
+def test_sandbox_failures_have_their_own_column_not_the_exec_error_rate():
+    from evaluation.report import markdown_table
+
+    # 4 executions: 1 model error, 1 sandbox failure, 2 clean
+    samples = [
+        record("p0", 0, code_calls=2, code_errors=1),
+        record("p0", 1, code_calls=2, sandbox_errors=1),
+    ]
+    row = summarize_cell("toy", 2, samples)
+    assert (row.exec_error_rate, row.sandbox_error_rate) == (0.25, 0.25)
+    header, _, line = markdown_table([row]).splitlines()
+    column = header.split(" | ").index("sandbox error rate")
+    assert line.split(" | ")[column] == "0.250"

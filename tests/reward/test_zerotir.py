@@ -233,3 +233,10 @@ def test_require_format_false_grades_the_last_box(name, response, gold, finish, 
     # the default (the paper's reward) refuses every unformatted response above
     default = compute_score("arith", response, gold, extra)["score"]
     assert default == (score if name == "zerotir_format_still_fine" else 0.0)
+
+
+def test_sandbox_failures_are_not_code_errors_and_earn_no_tool_bonus():
+    extra = {"tir_code_calls": 1, "tir_sandbox_errors": 1, "tir_finish_reason": "stop"}
+    result = compute_score("math", resp(), "5", extra, tool_bonus=0.1)
+    assert (result["code_errors"], result["sandbox_errors"]) == (0, 1)
+    assert result["score"] == 1.0  # correct, but its only call never ran: no bonus for using the tool

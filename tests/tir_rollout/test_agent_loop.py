@@ -10,7 +10,7 @@ from omegaconf import OmegaConf
 
 from tests.fakes import FakeExecutor, FakeServer, build_agent_loop
 from tir_rollout import agent_loop
-from tir_rollout.stop_machine import OUTPUT_PREFIX, OUTPUT_SUFFIX
+from tir_rollout.stop_machine import OUTPUT_PREFIX, OUTPUT_SUFFIX, SANDBOX_ERROR_TEXT
 
 PROMPT = "A conversation between User and Assistant.\nUser: What is 6*7?\nAssistant: <think>"
 SCRIPT = "Compute it.\n```python\nprint(6*7)\n```\nSo it is 42.</think> <answer>\\boxed{42}</answer>"
@@ -18,6 +18,7 @@ EXTRA_KEYS = {
     "tir_code_calls",
     "tir_code_errors",
     "tir_code_timeouts",
+    "tir_sandbox_errors",
     "tir_outputs_truncated",
     "tir_finish_reason",
     "tir_turns",
@@ -136,11 +137,12 @@ async def test_logprobs_when_requested(tokenizer):
     assert all((lp == 0.0) == (m == 0) for lp, m in zip(out.response_logprobs, out.response_mask, strict=True))
 
 
-async def test_sandbox_exception_is_an_error_output_not_a_failed_rollout(tokenizer):
+async def test_sandbox_exception_is_a_sandbox_error_output_not_a_failed_rollout(tokenizer):
     loop, _ = make_loop(tokenizer, [SCRIPT], executor=FakeExecutor(raise_on="print"))
     out = await loop.run(dict(SAMPLING), raw_prompt=raw_prompt())
-    assert out.extra_fields["tir_code_errors"] == 1 and out.extra_fields["tir_finish_reason"] == "stop"
-    assert "RunTime ERROR" in tokenizer.decode(out.response_ids)
+    assert out.extra_fields["tir_finish_reason"] == "stop"
+    assert (out.extra_fields["tir_code_errors"], out.extra_fields["tir_sandbox_errors"]) == (0, 1)
+    assert SANDBOX_ERROR_TEXT in tokenizer.decode(out.response_ids)
 
 
 async def test_timers_separate_generation_from_tool_time(tokenizer):

@@ -24,6 +24,9 @@ EXPECTED = {
     "tir/code_calls_max": 2.0,
     "tir/code_error_rate": 0.25,
     "tir/code_timeout_rate": 0.25,
+    "tir/sandbox_error_rate": 0.0,
+    "tir/sandbox_errors": 0.0,
+    "tir/code_calls": 4.0,
     "tir/output_truncated_rate": 0.25,
     "tir/finish_length_rate": 0.25,
     "tir/acc": 0.5,
@@ -82,6 +85,21 @@ def test_record_from_extra_fields_defaults_missing_counts():
         33,
         "length",
     )
+
+
+def test_sandbox_failures_are_their_own_rate_not_code_errors():
+    """2 responses, 5 executions: 1 model error, 2 sandbox failures (one response's only call among them)."""
+    records = [
+        ResponseRecord.from_extra_fields(
+            {"tir_code_calls": 4, "tir_code_errors": 1, "tir_sandbox_errors": 1, "tir_finish_reason": "stop"}, True, 9
+        ),
+        ResponseRecord.from_extra_fields({"tir_code_calls": 1, "tir_sandbox_errors": 1}, False, 9),
+    ]
+    m = step_metrics(records)
+    assert (m["tir/code_error_rate"], m["tir/sandbox_error_rate"]) == (pytest.approx(1 / 5), pytest.approx(2 / 5))
+    assert (m["tir/sandbox_errors"], m["tir/code_calls"]) == (2.0, 5.0)
+    assert {"tir/sandbox_error_rate", "tir/sandbox_errors", "tir/code_calls"} <= set(METRIC_NAMES)
+    assert step_metrics(BATCH)["tir/sandbox_error_rate"] == 0.0  # records without the field: none
 
 
 # ---- the recipe trainer --------------------------------------------------------------------------------
@@ -217,3 +235,29 @@ def test_cumulative_counters_survive_a_checkpoint(trainer_config, tmp_path, monk
     resumed.global_steps = 7  # what verl's _load_checkpoint sets from global_step_7
     resumed._load_checkpoint()
     assert (resumed.tir_counters.generated_tokens, resumed.tir_counters.sandbox_calls) == (280, 4)
+
+
+def test_step_stops_the_run_when_the_sandbox_fails_too_often(trainer_config, monkeypatch):
+    """The guard inside verl's step: 2 of 4 executions failed in the sandbox (50 % > 5 %); raised before returning,
+    so verl's fit never reaches this step's _save_checkpoint."""
+    from transfer_queue import KVBatchMeta
+    from verl.trainer.ppo.v1 import trainer_base
+
+    import recipes.zerotir.trainer as trainer_module
+    from tests.fakes import FakeTransferQueue
+
+    fake_tq = FakeTransferQueue()
+    monkeypatch.setattr(trainer_base, "tq", fake_tq)
+    monkeypatch.setattr(trainer_module, "tq", fake_tq)
+    keys, tags = _fill_transfer_queue(fake_tq)
+    fake_tq.rows[("train", "k0")]["extra_fields"]["tir_sandbox_errors"] = 1
+    fake_tq.rows[("train", "k3")]["extra_fields"]["tir_sandbox_errors"] = 1
+    trainer = trainer_module.ZeroTIRTrainer(trainer_config.copy())
+    trainer.resource_pool_manager = _OneGpuPool()
+    trainer.prepare_step = dict
+    trainer._step_once = lambda metrics, timing_raw, n: KVBatchMeta(keys=keys, tags=tags, partition_id="train")
+    trainer.global_steps = 3
+    metrics: dict = {}
+    with pytest.raises(trainer_module.SandboxFailureError, match=r"step 3: 2 of 4 code executions \(50\.0%\)"):
+        trainer.step(metrics, {})
+    assert metrics["tir/sandbox_error_rate"] == 0.5  # logged before the stop, for the error report

@@ -13,6 +13,7 @@ from tir_rollout.stop_machine import (
     OUTPUT_PREFIX,
     OUTPUT_SUFFIX,
     OVERLONG_MESSAGE,
+    SANDBOX_ERROR_TEXT,
     Segment,
     SegmentRequest,
     StopMachine,
@@ -146,11 +147,11 @@ def test_timeout_shows_status_string(tokenizer):
     assert blocks_text(tokenizer, result) == [OUTPUT_PREFIX + "TimeLimitExceeded" + OUTPUT_SUFFIX]
 
 
-def test_executor_exception_becomes_error_output(tokenizer):
+def test_executor_exception_becomes_a_sandbox_error_output(tokenizer):
     result, _, _ = run(tokenizer, CODE_OK + ANSWER, executor=FakeExecutor(raise_on="print"))
     assert result.finish_reason == "stop"
-    assert (result.code_calls, result.code_errors) == (1, 1)
-    assert blocks_text(tokenizer, result) == [OUTPUT_PREFIX + "RunTime ERROR" + OUTPUT_SUFFIX]
+    assert (result.code_calls, result.code_errors, result.sandbox_errors) == (1, 0, 1)
+    assert blocks_text(tokenizer, result) == [OUTPUT_PREFIX + SANDBOX_ERROR_TEXT + OUTPUT_SUFFIX]
 
 
 def test_budget_exhausted_inside_code_block_runs_nothing(tokenizer):

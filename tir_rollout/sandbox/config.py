@@ -35,6 +35,9 @@ class SandboxConfig:
     max_processes: int = 64
     max_file_mb: int = 64
     concurrency: int | None = None  # None: the CPU count
+    # The trainer stops when more than this share of a step's executions failed in the sandbox itself
+    # (status sandbox_error); 0 disables the guard. Read by recipes/zerotir/trainer.py, not by the backends.
+    max_sandbox_error_rate: float = 0.05
     sandbox_fusion: SandboxFusionConfig = field(default_factory=SandboxFusionConfig)
     ray: RayConfig = field(default_factory=RayConfig)
 
@@ -82,6 +85,9 @@ def parse_config(cfg: Any = None, where: str = "sandbox") -> SandboxConfig:
         value = getattr(conf, name)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
             raise ValueError(f"{where}.{name} must be a positive number (got {value!r})")
+    rate = conf.max_sandbox_error_rate
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+        raise ValueError(f"{where}.max_sandbox_error_rate must be a number in [0, 1], 0 disables (got {rate!r})")
     if conf.concurrency is not None and (not isinstance(conf.concurrency, int) or conf.concurrency < 1):
         raise ValueError(f"{where}.concurrency must be null or an int >= 1 (got {conf.concurrency!r})")
     sf = conf.sandbox_fusion

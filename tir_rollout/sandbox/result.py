@@ -1,24 +1,28 @@
 """The one value every sandbox backend returns: ExecResult.
 
 Callers (the agent loop, the eval harness) branch on `status` only; they never see an exception from a
-backend, so a failure of the sandbox itself is also an ExecResult (status "error", the reason in stderr).
+backend, so a failure of the sandbox itself is also an ExecResult: status "sandbox_error", our diagnosis in
+stderr (for logs; the stop machine shows the model a fixed neutral text instead, never this stderr).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-STATUSES = ("ok", "error", "timeout", "killed")
+STATUSES = ("ok", "error", "timeout", "killed", "sandbox_error")
+SANDBOX_ERROR = "sandbox_error"  # the executor failed, not the snippet: counted apart from code errors
 
 
 @dataclass(frozen=True)
 class ExecResult:
     """Outcome of one snippet.
 
-    status: "ok" (exit 0), "error" (raised, exited non-zero, crashed, or the sandbox failed),
-    "timeout" (wall or CPU time limit), "killed" (memory or output-size limit).
+    status: "ok" (exit 0), "error" (raised, exited non-zero or crashed), "timeout" (wall or CPU time limit),
+    "killed" (memory limit, or an output flood far over the cap), "sandbox_error" (the executor itself
+    failed: a worker died or hung, the service was unreachable or answered 5xx, a Ray actor died).
     stdout/stderr: decoded as UTF-8 with replacement characters, each at most the output cap.
-    truncated: an output stream hit the cap. isolation: the mechanism that contained the call.
+    truncated: an output stream went over the cap (only its head is kept).
+    isolation: the mechanism that contained the call.
     """
 
     status: str
@@ -34,5 +38,5 @@ class ExecResult:
 
 
 def failure(reason: str, isolation: str, duration_s: float = 0.0) -> ExecResult:
-    """An error result for a failure of the sandbox itself (not of the snippet)."""
-    return ExecResult("error", "", f"sandbox error: {reason}", duration_s, False, isolation)
+    """The result for a failure of the sandbox itself (not of the snippet); `reason` is for logs only."""
+    return ExecResult(SANDBOX_ERROR, "", f"sandbox error: {reason}", duration_s, False, isolation)

@@ -3,7 +3,9 @@
 The reference implementation runs this service (zerotir-reference §3.6, §4). Added here: a real global
 concurrency limit (one semaphore per URL per process; the reference's per-call one limited nothing, §10.2),
 timeouts, capped exponential back-off on transport errors, 5xx and SandboxError, and a fail-fast health
-check. Isolation is the service's; outputs are capped to the local backend's limit.
+check. Isolation is the service's; outputs are capped to the local backend's limit. Every failure of the
+service (unreachable after the retries, 4xx, an unreadable answer, a status that is not an outcome of the
+code) is a "sandbox_error" result, never an "error" the model would take for its own.
 """
 
 from __future__ import annotations
@@ -112,11 +114,14 @@ class SandboxFusionExecutor(Executor):
             verdict = "ok"
         elif status in ("Finished", "Error"):
             verdict = "error"
-        else:
-            verdict = "error"
-            stderr += f"[sandbox] SandboxFusion status {body.get('status')!r}, run status {status!r}\n"
-        if cut_out or cut_err:
-            verdict = "killed" if verdict != "timeout" else verdict
+        else:  # the service did not run the code to an outcome: its failure, not the snippet's
+            return failure(
+                f"SandboxFusion {self.url} answered status {body.get('status')!r}, run status {status!r}",
+                ISOLATION,
+                duration,
+            )
+        if cut_out or cut_err:  # big legitimate output: keep the head and say so; the verdict stands
+            stderr += f"[sandbox] output over {cap} bytes; only the first {cap} bytes are kept\n"
         return ExecResult(verdict, stdout, stderr, duration, cut_out or cut_err, ISOLATION)
 
     def health_check(self) -> None:

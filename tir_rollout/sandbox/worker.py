@@ -27,6 +27,9 @@ _LIBC = ctypes.CDLL(None, use_errno=True)
 _CHUNK = 65536
 _DRAIN_S = 1.0
 _LINGER_S = 0.05
+# A stream may write this many times the cap before the call counts as a flood and is killed; below it the
+# head (the cap) is kept and the rest read and dropped, so a 200 KB print is "ok", truncated, not killed.
+FLOOD_FACTOR = 16
 
 
 def send(fd: int, obj: dict) -> None:
@@ -61,6 +64,7 @@ class Worker:
         self.pid_ns = cfg["pid_ns"]
         self.uid = cfg.get("run_uid")
         self.cap = cfg["max_output_bytes"]
+        self.flood = FLOOD_FACTOR * self.cap
         self.null = os.open(os.devnull, os.O_RDONLY)
         self.protected = tuple(cfg.get("protected_pids", ())) + (os.getpid(),)
         self.next: dict | None = None
@@ -130,7 +134,7 @@ class Worker:
                 else:
                     self._keep(kept[fd], chunk)
                     total[fd] += len(chunk)
-                    overflow = overflow or total[fd] > self.cap
+                    overflow = overflow or total[fd] > self.flood
             if overflow:
                 break
             if len(done) >= 3 and linger is None:
@@ -156,6 +160,14 @@ class Worker:
         for fd in (out_r, err_r, st_r):
             os.close(fd)
         status, note = self._classify(done, wstatus, rusage, timeout, overflow, timed_out)
+        truncated = any(n > self.cap for n in total.values())
+        if truncated and not overflow:
+            cut = ", ".join(
+                f"{name} {total[fd]}" for name, fd in (("stdout", out_r), ("stderr", err_r)) if total[fd] > self.cap
+            )
+            note = "; ".join(
+                filter(None, [note, f"output truncated to the first {self.cap} bytes (bytes written: {cut})"])
+            )
         stderr = kept[err_r].decode("utf-8", "replace")
         if note:
             stderr += ("\n" if stderr and not stderr.endswith("\n") else "") + f"[sandbox] {note}\n"
@@ -164,7 +176,7 @@ class Worker:
             "stdout": kept[out_r].decode("utf-8", "replace"),
             "stderr": stderr,
             "duration_s": duration,
-            "truncated": any(n > self.cap for n in total.values()),
+            "truncated": truncated,
         }
 
     def after_call(self) -> None:
@@ -205,7 +217,7 @@ class Worker:
 
     def _classify(self, done, wstatus, rusage, timeout, overflow, timed_out) -> tuple[str, str]:
         if overflow:
-            return "killed", f"output exceeded {self.cap} bytes; the process was killed"
+            return "killed", f"output flood: over {self.flood} bytes on one stream; the process was killed"
         if timed_out:
             return "timeout", f"wall time limit of {timeout:g} s exceeded; the process was killed"
         if wstatus is None:

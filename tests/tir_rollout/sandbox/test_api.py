@@ -99,7 +99,7 @@ async def test_run_code_async_does_not_block_the_event_loop():
     assert ticks >= 20  # six 0.3 s calls on two workers take >= 0.9 s; a blocked loop would tick about once
 
 
-def test_a_killed_worker_is_replaced_and_the_call_gets_an_error(executor):
+def test_a_killed_worker_is_replaced_and_the_call_gets_a_sandbox_error(executor):
     out = {}
     thread = threading.Thread(target=lambda: out.setdefault("r", executor.run("import time\ntime.sleep(4)", 8)))
     thread.start()
@@ -113,7 +113,7 @@ def test_a_killed_worker_is_replaced_and_the_call_gets_an_error(executor):
     while set(old) & set(executor.worker_pids()) and time.monotonic() < end:
         time.sleep(0.05)  # let the idle sandbox finish dying, so the batch below meets no half-dead worker
     busy = out["r"]
-    assert busy.status == "error" and "replaced" in busy.stderr, busy
+    assert busy.status == "sandbox_error" and "replaced" in busy.stderr, busy
     results = executor.run_batch(["print('after')"] * 4)
     assert [r.stdout for r in results] == ["after\n"] * 4
     assert leftovers(executor) == []
@@ -127,10 +127,10 @@ BAD_CALLS = [
 
 
 @pytest.mark.parametrize(("code", "timeout", "message"), [c[1:] for c in BAD_CALLS], ids=[c[0] for c in BAD_CALLS])
-def test_a_bad_call_is_an_error_result_not_an_exception(executor, code, timeout, message):
+def test_a_bad_call_is_a_sandbox_error_result_not_an_exception(executor, code, timeout, message):
     before = executor.worker_pids()
     res = executor.run(code, timeout)
-    assert res.status == "error" and message in res.stderr
+    assert res.status == "sandbox_error" and message in res.stderr  # a caller's bug, not the model's code
     assert executor.worker_pids() == before  # a caller's bug does not cost a worker
 
 
@@ -144,7 +144,7 @@ def test_health_check_and_close_leave_nothing_running():
     time.sleep(0.2)
     assert [p for p in procs if os.path.exists(f"/proc/{p}") and _state(p) not in ("Z", "X")] == []
     res = ex.run("print(1)")
-    assert res.status == "error" and "closed" in res.stderr
+    assert res.status == "sandbox_error" and "closed" in res.stderr
 
 
 def _state(pid: int) -> str:
@@ -155,7 +155,7 @@ def _state(pid: int) -> str:
         return "X"
 
 
-def test_a_worker_that_cannot_start_gives_error_results_and_a_failing_health_check():
+def test_a_worker_that_cannot_start_gives_sandbox_errors_and_a_failing_health_check():
     from unittest import mock
 
     from tir_rollout.sandbox import containment
@@ -164,7 +164,7 @@ def test_a_worker_that_cannot_start_gives_error_results_and_a_failing_health_che
     with mock.patch.object(containment, "worker_argv", lambda cfg: broken):  # fault injection
         ex = make_executor({"concurrency": 1})
         res = ex.run("print(1)")
-        assert res.status == "error" and "failed to start" in res.stderr and "cannot import numpy" in res.stderr
+        assert res.status == "sandbox_error" and "failed to start" in res.stderr and "cannot import numpy" in res.stderr
         with pytest.raises(RuntimeError, match="unhealthy.*cannot import numpy"):
             ex.health_check()
         ex.close()

@@ -129,6 +129,13 @@ CASES = [
         lambda r: r.stdout.startswith("main done\n") and r.duration_s < 2,
     ),
     ("huge_stdout", "print('x' * 10**7)", 5, "killed", lambda r: r.truncated and len(r.stdout) == CAP),
+    (  # a big legitimate print is not a flood: the head, a note, status ok
+        "one_line_of_200_kb",
+        "print('x' * 200_000)",
+        5,
+        "ok",
+        lambda r: r.truncated and r.stdout == "x" * CAP and f"output truncated to the first {CAP} bytes" in r.stderr,
+    ),
     (
         "endless_stdout",
         "while True:\n    print('y' * 1000)",

@@ -96,7 +96,8 @@ CASES = [
         "error",
         lambda r: "PermissionError" in r.stderr,
     ),
-    ("output_cap", "print('x' * 10**6)", "killed", lambda r: r.truncated and len(r.stdout) == 65536),
+    ("output_cap", "print('x' * 10**6)", "ok", lambda r: r.truncated and len(r.stdout) == 65536),
+    ("output_flood", "print('x' * 10**7)", "killed", lambda r: r.truncated and len(r.stdout) == 65536),
     ("memory_limit", "x = bytearray(16 << 30)", "killed", lambda r: "MemoryError" in r.stderr),
     (
         "process_limit",

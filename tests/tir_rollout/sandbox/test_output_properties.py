@@ -28,7 +28,8 @@ def test_output_cap_holds_at_every_size(executor, n, stream):
     res = executor.run(f"import sys\nsys.{stream}.write('a' * {n})")
     text = getattr(res, stream)
     assert res.truncated == (n > CAP)
-    assert res.status == ("killed" if n > CAP else "ok"), res
+    assert res.status == "ok", res  # up to 3x the cap is big output, not a flood: truncated, not killed
+    assert ("[sandbox] output truncated" in res.stderr) == (n > CAP)
     head = text.split("\n[sandbox]")[0]  # stderr may end with the sandbox's own note
     assert head == "a" * min(n, CAP)  # the head is kept; nothing beyond the cap comes back
     assert leftovers(executor) == []

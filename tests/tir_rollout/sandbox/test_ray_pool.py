@@ -61,13 +61,13 @@ def test_calls_spread_over_pools_and_keep_order():
     assert all(r.isolation == "ray+bwrap+rlimit+seccomp" for r in results)
     ex.close()
     assert [p.closed for p in pools] == [True, True]
-    assert ex.run("x").status == "error"
+    assert ex.run("x").status == "sandbox_error"
 
 
-def test_a_dead_actor_gives_error_results_and_an_unhealthy_check():
+def test_a_dead_actor_gives_sandbox_errors_and_an_unhealthy_check():
     ex = RayExecutor(parse_config({"backend": "ray"}), pools=[CountingPool("dead", fail=True)])
     res = ex.run("print(1)")
-    assert res.status == "error" and "actor dead died" in res.stderr
+    assert res.status == "sandbox_error" and "actor dead died" in res.stderr
     with pytest.raises(RuntimeError, match="pool 0 is unhealthy: dead down"):
         ex.health_check()
 

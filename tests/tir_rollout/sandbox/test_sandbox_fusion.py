@@ -87,6 +87,8 @@ class FakeSandboxFusion:
             return 200, _run("TimeLimitExceeded", None, top="Failed")
         if "FAIL" in code:
             return 200, _run("Finished", 1, stderr="Traceback...\nZeroDivisionError: division by zero\n", top="Failed")
+        if "WEIRD" in code:
+            return 200, {"status": "Failed", "compile_result": None, "run_result": None}
         if "BIG" in code:
             return 200, _run("Finished", 0, stdout="z" * 200_000)
         if "SLOW" in code:
@@ -113,7 +115,7 @@ CASES = [
     ("finished_ok", "print(6 * 7)", "ok", "42\n", False),
     ("time_limit", "TIMEOUT", "timeout", "", False),
     ("raised", "FAIL", "error", "", False),
-    ("output_over_the_cap", "BIG", "killed", "z" * 65536, True),
+    ("output_over_the_cap", "BIG", "ok", "z" * 65536, True),  # 200 KB on one line: the head, status ok
 ]
 
 
@@ -137,7 +139,7 @@ def test_retries_with_backoff_then_succeeds(fake, trigger):
 
 def test_gives_up_with_an_error_result_not_an_exception(fake):
     res = client(fake.url, retries=1).run("HTTP500")
-    assert res.status == "error" and "after 2 attempts" in res.stderr and "HTTP 500" in res.stderr
+    assert res.status == "sandbox_error" and "after 2 attempts" in res.stderr and "HTTP 500" in res.stderr
     assert len(fake.requests) == 2
 
 
@@ -164,9 +166,20 @@ def test_health_check_fails_fast_with_the_url_when_the_service_is_down():
         client(url).health_check()
     assert time.monotonic() - t0 < 5
     res = client(url, retries=0).run("print(1)")
-    assert res.status == "error" and "refused" in res.stderr.lower()
+    assert res.status == "sandbox_error" and "refused" in res.stderr.lower()
 
 
 async def test_async_form_works_on_the_fake(fake):
     res = await client(fake.url).run_async("print(6 * 7)")
     assert res.stdout == "42\n"
+
+
+def test_big_output_keeps_its_head_and_says_it_was_cut(fake):
+    res = client(fake.url).run("BIG")
+    assert res.status == "ok" and res.truncated and len(res.stdout) == 65536
+    assert "only the first 65536 bytes are kept" in res.stderr
+
+
+def test_a_status_that_is_no_outcome_of_the_code_is_a_sandbox_error(fake):
+    res = client(fake.url).run("WEIRD")
+    assert res.status == "sandbox_error" and "'Failed'" in res.stderr
