@@ -18,8 +18,11 @@ from functools import lru_cache
 import sympy
 
 from reward.deadline import GradeTimeout, bounded
-from reward.extract import answer_candidates, extract_answer
+from reward.equations import assignment_groups, relation, split_equation
+from reward.extract import answer_candidates, extract_answer, gold_answer
 from reward.normalize import Normalized, normalize, strip_delimiters
+from reward.splitting import bracketed as _bracketed
+from reward.splitting import top_level_split as _top_level_split
 from reward.symbolic import numeric_value, symbolic_equal
 
 __all__ = ["extract_answer", "grade_answer", "grade_prediction", "grade_prediction_timed"]
@@ -30,68 +33,21 @@ DEFAULT_TIMEOUT_S = 5.0
 MAX_ANSWER_CHARS = 4000  # longer predictions are compared as strings only
 MAX_ITEMS = 40  # list answers longer than this are compared as strings only
 
-_OPEN = "([{"
-_CLOSE = ")]}"
 _CONNECTIVE = re.compile(r"\\(?:text|mbox|mathrm|textrm)\s*\{\s*(and|or)\s*\}|\s+(and|or)\s+")
-_SIMPLE_LHS = re.compile(r"^(?:\\angle\s*)?\\?[A-Za-z]+(?:_\{?\\?\w+\s*\}?)?(?:\((?P<var>[a-z])\))?$")
-_NUMBER = re.compile(r"^-?(?:\d+(?:\.\d*)?|\.\d+)$")
+_NUMBER = re.compile(r"^[-+]?(?:\d+(?:\.\d*)?|\.\d+)$")
 _FRAC = re.compile(r"^(-?)\\frac(?:\{(-?\d+)\}|(\d))(?:\{(-?\d+)\}|(\d))$")
 _MIXED = re.compile(r"^(-?)(\d+)\s*\\frac\{(\d+)\}\{(\d+)\}$")
 _BASE = re.compile(r"^([0-9A-Za-z]+)_\{?(\d+)\}?$")  # a numeral with its base: 52_8, A3_{16}
 _BARE_DIGITS = re.compile(r"^([0-9A-Z]+)$")
 _PRED_CHOICE = re.compile(r"^(?:\\text\{\(?(?P<t>[A-Ea-e])\)?\}|\((?P<p>[A-Ea-e])\))")
-_CHOICE = re.compile(r"^(?:\\text\{)?\(([A-Ea-e])\)\}?$")
+_CHOICE = re.compile(r"^(?:\\text\{)?\(([A-Ea-e])\)\}?$|^\\text\{([A-E])\}$")
 _TEXT = re.compile(r"^\\(?:text|mbox|mathrm|textrm|textit|mathit)\{([^{}]*)\}$")
 _TEXT_WORDS = {"yes", "no", "true", "false", "none", "odd", "even", "neither", "both", "never", "always"}
 _IN_SET = re.compile(r"^[a-zA-Z]\s*\\in\s*")
 _INEQ = re.compile(r"(\\le|\\ge|<|>)")
-
-
-# ---------------------------------------------------------------- splitting
-
-
-def _top_level_split(s: str, seps: tuple[str, ...]) -> list[str]:
-    """Split `s` at separators that sit outside every bracket (`\\{` counts as a bracket)."""
-    parts, depth, start, i = [], 0, 0, 0
-    while i < len(s):
-        ch = s[i]
-        if ch == "\\" and i + 1 < len(s) and s[i + 1] in "{}":
-            depth += 1 if s[i + 1] == "{" else -1
-            i += 2
-            continue
-        if ch in _OPEN:
-            depth += 1
-        elif ch in _CLOSE:
-            depth -= 1
-        elif depth == 0:
-            for sep in seps:
-                if s.startswith(sep, i):
-                    parts.append(s[start:i])
-                    start = i + len(sep)
-                    i = start - 1
-                    break
-        i += 1
-    parts.append(s[start:])
-    return [p.strip() for p in parts if p.strip()]
-
-
-def _bracketed(s: str) -> tuple[str, str, list[str]] | None:
-    """(open, close, items) when the whole of `s` is one bracket pair: `(1,2)`, `[a,b)`, `\\{1,2\\}`."""
-    if s.startswith("\\{") and s.endswith("\\}"):
-        inner, kind = s[2:-2], ("{", "}")
-    elif len(s) >= 2 and s[0] in "([" and s[-1] in ")]":
-        inner, kind = s[1:-1], (s[0], s[-1])
-    else:
-        return None
-    depth = 0
-    for i, ch in enumerate(inner):  # the first bracket must close at the very end: reject "(1)+(2)"
-        depth += ch in _OPEN
-        depth -= ch in _CLOSE
-        if depth < 0:
-            return None
-    if depth != 0:
-        return None
-    return kind[0], kind[1], _top_level_split(inner, (",",))
+_COMMA_DECIMAL = re.compile(r"(-?\d+),(\d+)")
+_THOUSANDS_FORM = re.compile(r"-?[1-9]\d{0,2},\d{3}")
+_VARIABLE = re.compile(r"[a-zA-Z]|[a-zA-Z]\([a-z]\)")  # what an interval is of: `x`, or the range of `f(x)`
 
 
 def _items(s: str) -> list[str]:
@@ -174,15 +130,7 @@ def _plain_text(s: str) -> str | None:
     return None
 
 
-def _split_equation(s: str) -> tuple[str | None, str | None, str]:
-    """(lhs, function variable, rhs) for `x = 5` or `f(y) = y^2`; (None, None, s) otherwise."""
-    parts = _top_level_split(s, ("=",))
-    if len(parts) != 2 or any(c in s for c in "<>") or "\\le" in s or "\\ge" in s:
-        return None, None, s
-    m = _SIMPLE_LHS.match(parts[0].replace(" ", ""))
-    if not m:
-        return None, None, s
-    return parts[0].replace(" ", ""), m.group("var"), parts[1]
+_split_equation = split_equation
 
 
 def _as_interval(s: str) -> str | None:
@@ -193,9 +141,9 @@ def _as_interval(s: str) -> str | None:
     parts = _INEQ.split(s)
     if len(parts) == 3:
         a, op, b = (p.strip() for p in parts)
-        if re.fullmatch(r"[a-zA-Z]", a):
+        if _VARIABLE.fullmatch(a):
             bound = b
-        elif re.fullmatch(r"[a-zA-Z]", b):  # 5 > x  ->  x < 5
+        elif _VARIABLE.fullmatch(b):  # 5 > x  ->  x < 5
             bound = a
             op = {"<": ">", ">": "<", "\\le": "\\ge", "\\ge": "\\le"}[op]
         else:
@@ -203,7 +151,7 @@ def _as_interval(s: str) -> str | None:
         if op in ("<", "\\le"):
             return "(-\\infty," + bound + (")" if op == "<" else "]")
         return ("(" if op == ">" else "[") + bound + ",\\infty)"
-    if len(parts) == 5 and re.fullmatch(r"[a-zA-Z]", parts[2].strip()):
+    if len(parts) == 5 and _VARIABLE.fullmatch(parts[2].strip()):
         lo, op1, _, op2, hi = (p.strip() for p in parts)
         if op1 in ("<", "\\le") and op2 in ("<", "\\le"):
             return ("(" if op1 == "<" else "[") + lo + "," + hi + (")" if op2 == "<" else "]")
@@ -284,7 +232,7 @@ def _item_equal(p: str, g: str) -> bool:
     pc = _PRED_CHOICE.match(p) or re.fullmatch(r"(?P<t>[A-E])", p)
     gc = _CHOICE.match(g) or re.fullmatch(r"([A-E])", g)
     if gc and pc:  # choice letters: "(C)", "\text{(C)}", "C", "(C) 12"
-        return (pc.group("t") or pc.group("p")).upper() == gc.group(1).upper()
+        return (pc.group("t") or pc.group("p")).upper() == next(x for x in gc.groups() if x).upper()
     # AMC: "\\textbf{(B)} 27" against the gold value 27
     if pc and not gc and pc.end() < len(p) and not re.match(r"[,=]", p[pc.end() :]):
         return _item_equal(p[pc.end() :].strip(), g)
@@ -299,26 +247,45 @@ def _item_equal(p: str, g: str) -> bool:
     if gt is not None or pt is not None:
         return gt is not None and pt is not None and re.sub(r"\W", "", gt) == re.sub(r"\W", "", pt)
 
-    glhs, gvar, grhs = _split_equation(g)
-    plhs, pvar, prhs = _split_equation(p)
-    rename = {pvar: gvar} if pvar and gvar and pvar != gvar else None
-    if glhs and plhs and glhs.split("(")[0] != plhs.split("(")[0]:
-        return False  # x = 1 is not y = 1
-    if glhs or plhs:
-        return _structure_equal(prhs if plhs else p, grhs if glhs else g, rename)
+    return _equations_equal(p, g)
+
+
+def _equations_equal(p: str, g: str) -> bool:
+    """Equation rules. Both labelled (`x=1`, `f(y)=y^2`): same quantity (`x` is not `y`; a one-variable function's
+    argument is a dummy), then the stated values. A labelled gold (`(p,q)=(3,2)`, `M=2^{N-2}+1`) or a chain
+    (`z=1+1=2`) against a value: the gold's last side. A pred equation against a value gold (`E(2020,1993)=76`
+    vs `76`, `a+b=7` vs `7`, `5+5+1=11` vs `11`): the pred's last side. Refused: a gold relation between unknowns
+    (`2x+z=1`, `7=11a+c`) against a value, and `x=1` against `y=1`."""
+    gr, pr = relation(g), relation(p)
+    if gr and pr:
+        if gr.label and pr.label:
+            if gr.name != pr.name:
+                return False  # x = 1 is not y = 1
+            rename = {pr.var: gr.var} if pr.var and gr.var and pr.var != gr.var else None
+            return _structure_equal(pr.value, gr.value, rename)
+        return _structure_equal(p, g, None)  # relations between unknowns: math-verify compares the equations
+    if gr:
+        return gr.states_value and _structure_equal(p, gr.value, None)
+    if pr and (pr.chain or re.search(r"[A-Za-z]", pr.lhs)) and not _INEQ.search(g):
+        return _structure_equal(pr.value, g, None)
     return _structure_equal(p, g, None)
 
 
 def _structure_equal(p: str, g: str, rename: dict[str, str] | None) -> bool:
     if p == g and not rename:
         return True
+    if _IN_SET.match(p) and _INEQ.search(g) and _as_interval(g) is None:  # 1 \le |z| \le 2 vs z \in [-2,-1] \cup [1,2]
+        return symbolic_equal(p, g)  # math-verify solves the gold relation into a set
     p, g = _IN_SET.sub("", p), _IN_SET.sub("", g)  # x \in [1,2] is the interval [1,2]
     if "\\cup" in g or "\\cup" in p:
         gp, pp = _top_level_split(g, ("\\cup",)), _top_level_split(p, ("\\cup",))
         if len(gp) > 1 or len(pp) > 1:
             return _match_unordered(pp, gp, lambda a, b: _structure_equal(a, b, rename))
-    gi = _as_interval(g) if _INEQ.search(g) and _is_interval_like(p) else None
-    pi = _as_interval(p) if _INEQ.search(p) and _is_interval_like(g) else None
+    both = bool(_INEQ.search(g) and _INEQ.search(p))  # x \le 5 vs 5 \ge x: both as intervals
+    gi = _as_interval(g) if _INEQ.search(g) and (both or _is_interval_like(p)) else None
+    pi = _as_interval(p) if _INEQ.search(p) and (both or _is_interval_like(g)) else None
+    if both and not (gi and pi):
+        gi = pi = None  # `-x > -1` vs `x < 1`: math-verify compares the relations
     if gi or pi:
         return _structure_equal(pi or p, gi or g, rename)
     gb, pb = _bracketed(g), _bracketed(p)
@@ -338,7 +305,10 @@ def _answers_equal(pred: str, gold: str) -> bool:
         return False
     if pn.text == gn.text and pn.percent == gn.percent:
         return True
-    golds, preds = _items(gn.text), _items(pn.text)
+    if _decimal_comma(pn.text, gn.text) or _decimal_comma(gn.text, pn.text):
+        return True
+    gtext, ptext = assignment_groups(gn.text) or gn.text, assignment_groups(pn.text) or pn.text
+    golds, preds = _items(gtext), _items(ptext)
     if len(golds) > MAX_ITEMS or len(preds) > MAX_ITEMS:
         return False
     if len(golds) == 1 and len(preds) == 1:
@@ -352,14 +322,37 @@ def _answers_equal(pred: str, gold: str) -> bool:
         len(golds) == 1 and gb and gb[0] == "(" and len(preds) == len(gb[2]) > 1 and not _bracketed(pn.text)
     ):  # gold (2,3), boxes 2 and 3
         return all(_item_equal(normalize(a).text, normalize(b).text) for a, b in zip(preds, gb[2]))
-    if len(preds) == 1 and len(golds) > 1:
-        b = _bracketed(preds[0])  # gold "f(n)=n, g(n)=1" against pred "(n, 1)": an ordered reading
-        if b and b[0] == "(" and len(b[2]) == len(golds) and all(_split_equation(x)[0] for x in golds):
-            return all(_item_equal(normalize(a).text, gi) for a, gi in zip(b[2], golds))
     named = [_split_equation(x)[0] for x in golds]
+    if len(preds) == 1 and len(golds) > 1:
+        b = _bracketed(preds[0])
+        if b and b[0] == "(" and len(b[2]) == len(golds):
+            if all(named):  # gold "f(n)=n, g(n)=1" against pred "(n, 1)": an ordered reading
+                return all(_item_equal(normalize(a).text, gi) for a, gi in zip(b[2], golds))
+            preds = [normalize(a).text for a in b[2]]  # gold list "1, 2, 3" against the tuple (1, 2, 3)
     if all(named) and len(set(named)) == len(named) and not all(_split_equation(x)[0] for x in preds):
         return len(preds) == len(golds) and all(_item_equal(a, b) for a, b in zip(preds, golds))
-    return _match_unordered(preds, golds, _item_equal)
+    return _match_unordered(_as_solution_set(preds, golds), golds, _item_equal)
+
+
+def _decimal_comma(a: str, b: str) -> bool:
+    """`1000,99` is the decimal `1000.99` written with a decimal comma, when the other side is exactly that decimal.
+    A comma with a space (`32, 349`), a thousands form (`1,000` vs `1.000`) or other digits (`1,22` vs `1.23`) is
+    refused: then `a` is a list."""
+    m = _COMMA_DECIMAL.fullmatch(a)
+    return bool(m) and not _THOUSANDS_FORM.fullmatch(a) and b == f"{m.group(1)}.{m.group(2)}"
+
+
+def _as_solution_set(preds: list[str], golds: list[str]) -> list[str]:
+    """The pred's items read against a solution-set gold: separate sets are flattened (`\\{1,2\\}, \\{3\\}` against
+    `1,2,3`), and, when the gold lists no item twice, an item written twice counts once. A gold that repeats an
+    item (`-2,-2`, a double root) keeps counting: then `-2` alone is refused."""
+    if not any(_bracketed(g) and _bracketed(g)[0] == "{" for g in golds):
+        sets = [_bracketed(p) for p in preds]
+        if len(preds) > 1 and all(b and b[0] == "{" for b in sets):
+            preds = [normalize(x).text for b in sets for x in b[2]]
+    if len(preds) > len(golds) and len(set(golds)) == len(golds):
+        preds = list(dict.fromkeys(preds))
+    return preds
 
 
 def coerce_gold(gold: object) -> str:
@@ -439,7 +432,7 @@ def grade_answer(response_text: str, gold: str, timeout_s: float = DEFAULT_TIMEO
 
     def run() -> bool:
         candidates = answer_candidates(response_text)
-        gold_s = coerce_gold(gold)
+        gold_s = gold_answer(coerce_gold(gold))
         gold_text = normalize(gold_s).text
         bracket = _bracketed(gold_text)
         multi = len(_items(gold_text)) > 1 or (bracket is not None and len(bracket[2]) > 1)

@@ -30,11 +30,20 @@ _UNIT_TAIL = re.compile(
     r"|liters?|ml|mph|km/h|m/s|dollars?|cents?|degrees?|people|students?|ways?|points?)(?:\^\{?[23]\}?)?\.?\s*$",
     re.IGNORECASE,
 )
-_SPACING = re.compile(r"(?<!\\)\\[,;:!> ]|\\q?quad\b|\\displaystyle\b|\\limits\b|\\nolimits\b")
+_SPACING = re.compile(r"(?<!\\)\\[,;:!> ]|\\q?quad|\\displaystyle\b|\\limits\b|\\nolimits\b")  # `\quadx`: no other command starts so
 _LEFT_RIGHT = re.compile(r"\\(?:left|right|big|Big|bigg|Bigg)(?![a-zA-Z])\s*")
 _DEGREE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\circ\b|\\degree\b|\\text\{\s*°\s*\}")
-_PERCENT = re.compile(r"\\%|%|\\text\{\s*percent\s*\}|\s+percent\b")
-_THOUSANDS = re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+_PERCENT = re.compile(r"\\%|%|\\text\{\s*(?:percent|percentage|pct)\s*\}|(?<=[\d\s}])\s*(?:percentage|percent|pct)\b")
+# Thousands separators: `3,110,400`, `1 000`, never with a space after the comma (`32, 349` is a list) nor a
+# leading 0 (`0,111` is not a thousands form).
+_THOUSANDS = re.compile(r"^-?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?$|^-?[1-9]\d{0,2}(?: \d{3})+(?:\.\d+)?$")
+# An escaped string's doubled backslash before a command (`\\\\frac`, from JSON or a raw string written twice).
+_DOUBLED = re.compile(
+    r"\\(?=\\(?:boxed|frac|dfrac|tfrac|left|right|text|mathrm|sqrt|pi|cdot|times|infty|in|cup|cap|pm|le|ge|leq|geq"
+    r"|neq|circ|quad|qquad|alpha|beta|theta|angle)(?![a-zA-Z]))"
+)
+# "or"/"and" written without spaces between two answers: `(11,7)or(7,11)`, `W(x)=1orW(x)=-1`.
+_GLUED_CONNECTIVE = re.compile(r"(?<=[\d)\]}])(or|and)(?=[A-Za-z(\\\-\d])")
 _REPLACE = [
     ("\\dfrac", "\\frac"),
     ("\\tfrac", "\\frac"),
@@ -50,6 +59,8 @@ _REPLACE = [
     ("\\lbrace", "\\{"),
     ("\\rbrace", "\\}"),
     ("\\emptyset", "\\varnothing"),
+    ("\\lt", "<"),
+    ("\\gt", ">"),
     ("\\infinity", "\\infty"),
 ]
 
@@ -78,8 +89,11 @@ def strip_delimiters(s: str) -> str:
 
 def normalize(s: str) -> Normalized:
     """Canonical form of one answer (a whole answer or one list item)."""
-    s = strip_delimiters(s)
-    s = re.sub(r"(\d),\\!\s*(?=\d{3})", r"\1", s)  # 3,\!110,\!400: LaTeX thousands separators
+    s = strip_delimiters(_DOUBLED.sub("", s))
+    s = re.sub(r"(\d)(?:,\\!|\{,\})\s*(?=\d{3})", "\\1", s)  # 3,\!110,\!400 and 14{,}916: LaTeX separators
+    s = _GLUED_CONNECTIVE.sub(r" \1 ", s)
+    s = re.sub(r"(?<![\d!])!=", r"\\ne ", s)  # `x != 3`; `5!=120` is a factorial
+    s = s.replace(">=", "\\ge ").replace("<=", "\\le ")
     s = _SPACING.sub(" ", s)
     s = s.replace("~", " ")
     s = _LEFT_RIGHT.sub("", s)
@@ -105,10 +119,23 @@ def normalize(s: str) -> Normalized:
     # a trailing label after a number ("65 \text{children tickets}") is a unit-like noun, not part of the value
     s = re.sub(r"(?<=\d)\s*\\text\{\s*[A-Za-z][A-Za-z ]*\}\s*$", "", s) if re.search(r"\d", s.split("\\text")[0]) else s
     s = re.sub(r"\s+", " ", s).strip()
+    s = _unwrap_group(s)
+    if _THOUSANDS.match(s):
+        s = s.replace(",", "").replace(" ", "")
     s = re.sub(r"\s*([=,+\-*/^_(){}\[\]<>|])\s*", r"\1", s)  # spaces around operators carry no meaning
     s = re.sub(r"(?<=[\d}\)\]])\s+(?=\\)", "", s)  # "2 \sqrt{2}": a space before a command is not a product sign
     s = re.sub(r"(\\[a-zA-Z]+)\s+(?=[{(\d])", r"\1", s)  # "\sqrt {3}", "\pi 2": a command name ends at a non-letter
-    if _THOUSANDS.match(s):
-        s = s.replace(",", "")
     s = strip_delimiters(s)
     return Normalized(s, percent, degree)
+
+
+def _unwrap_group(s: str) -> str:
+    """`{2, 3, 5}` -> `2, 3, 5`: a plain LaTeX group around the whole answer only groups (`\\{...\\}` is a set)."""
+    while len(s) > 1 and s[0] == "{" and s[-1] == "}":
+        depth = 0
+        for i, ch in enumerate(s):
+            depth += (ch == "{") - (ch == "}")
+            if depth == 0 and i < len(s) - 1:
+                return s
+        s = s[1:-1].strip()
+    return s

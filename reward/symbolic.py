@@ -44,11 +44,13 @@ def _log10_abs(expr: sympy.Basic, budget: list[int]) -> float:
     budget[0] -= 1
     if budget[0] < 0:
         return math.inf
-    if isinstance(expr, sympy.Rational):  # Integer included
-        return max(abs(int(expr.p)).bit_length(), int(expr.q).bit_length()) * 0.30103
+    if isinstance(expr, sympy.Rational):  # Integer included; |p|/q < 2^(bits(p) - bits(q) + 1), so sqrt's 1/2 stays small
+        return max(abs(int(expr.p)).bit_length() - int(expr.q).bit_length() + 1, 0) * 0.30103
     if isinstance(expr, sympy.Float):
         return max(math.log10(abs(float(expr)) + 1.0), 0.0)
     if isinstance(expr, sympy.Pow):
+        if expr.base.is_Integer and expr.base != 0 and isinstance(expr.exp, sympy.Rational) and expr.exp < 0:
+            return 0.0  # 6^{-1}: at most 1 in size
         lb = _log10_abs(expr.base, budget)
         le = _log10_abs(expr.exp, budget)
         if le > 9:

@@ -53,8 +53,19 @@ EXTRACT = [
     ("empty", "", None, None),
     ("conclusion_sentence", "Adding up.\n\nTherefore, the sum of $a$ and $b$ is $12$.", None, "12"),
     ("conclusion_display", "Thus,\n\\[x = \\frac{1}{2}.\\]", None, "x = \\frac{1}{2}"),
-    ("unfinished_sentence_is_no_answer", "so we need $x = 5$ and then", None, None),
-    ("math_without_conclusion_word", "We compute $3+4$.", None, None),
+    # no box and no marker: math-verify's reading of the response, its last LaTeX span or plain expression
+    ("last_latex_span", "so we need $x = 5$ and then", None, "x = 5"),
+    ("last_expression", "We compute $3+4$.", None, "3+4"),
+    ("prose_equation", "so x = 3", None, "3"),
+    ("bare_answer_is_the_answer", "$-5$", None, "$-5$"),
+    ("bare_short_name", "Evelyn", None, "Evelyn"),
+    ("prose_number_with_separators", "the number is not 10 which is 1,000.99€", None, "1000.99"),
+    ("chat_token_after_answer", "So the probability is 2/3. <|im_start|>user", None, "2/3"),
+    ("marker_then_sentence", "Final Answer: The volume of $ABCDEFGH$ is 120. I hope it is correct.", None, "120"),
+    ("bold_answer_label", "The angle:\n**Answer:** 45°", None, "45°"),
+    ("final_answer_after_boxes", "so \\boxed{255}. Total $10,455. Final Answer: The final answer is $10,455$.", "255", "10,455"),
+    ("boxes_in_one_math_span", "$$\\boxed{(3, 3)} \\text{ for part (a) and } \\boxed{(1, 1)}$$", "(1, 1)", "(3, 3), (1, 1)"),
+    ("boxes_apart_in_prose", "$\\boxed{3}$ is the count. Next, $\\boxed{4}$", "4", "4"),
     ("code_box_ignored", "```python\nprint('\\boxed{1}')\n```\nSo \\boxed{2}", "2", "2"),
 ]
 
@@ -94,6 +105,30 @@ RESPONSES = [
     ("degrees_in_box", "So the angle is $\\boxed{60^\\circ}$.", "60", True),
     ("text_gold_plain_pred", "It happens on \\boxed{June 20}.", "\\text{June 20}", True),
     ("percent_in_box", "The probability is \\boxed{25\\%}.", "\\frac{1}{4}", True),
+    # no box: the examples, read as math-verify reads a response
+    ("bare_negative", "$-5$", "-5", True),
+    ("prose_equation", "so x = 3", "3", True),
+    ("prose_equation_wrong", "so x = 4", "3", False),
+    ("bare_thousands_and_dollar", "$1,000.99", "1000.99", True),
+    ("bare_leading_point", ".4", "0.4", True),
+    ("bare_float_for_integer", "1000.0", "1000", True),
+    ("area_sentence", "so the area is $6\\sqrt{2}$.", "6\\sqrt{2}", True),
+    ("area_sentence_wrong", "so the area is $6\\sqrt{3}$.", "6\\sqrt{2}", False),
+    ("therefore_equation", "Therefore $x = 3$", "3", True),
+    ("final_display_plus_minus", "We get\n\\[x^2 - 1 = 0,\\]\nhence\n\\[x = \\pm 1.\\]", "1, -1", True),
+    ("final_display_half_the_roots", "We get\n\\[x^2 - 1 = 0,\\]\nhence\n\\[x = 1.\\]", "1, -1", False),
+    ("bold_answer_degrees", "**Answer:** 45°", "45", True),
+    ("stated_as_equation", "Hence $E(2020, 1993) = 76$.", "76", True),
+    ("stated_as_other_equation", "Hence $y = 76$.", "E(2020, 1993) = 76", False),
+    ("boxed_tuple_for_list", "\\boxed{(1, 2, 3)}", "1,2,3", True),
+    ("two_boxed_sets_for_flat_list", "$\\boxed{\\{1, 2\\}}$ and $\\boxed{\\{3\\}}$", "1, 2, 3", True),
+    ("two_boxed_sets_missing_one", "$\\boxed{\\{1, 2\\}}$ and $\\boxed{\\{4\\}}$", "1, 2, 3", False),
+    ("final_answer_after_intermediate_boxes", "= \\boxed{255}. Total $10,455. Final Answer: The final answer is $10,455$.", "10455", True),
+    # the gold is a worked solution, or several boxes
+    ("gold_is_a_solution", "\\boxed{7}", "Adding, we get $3+4=\\boxed{7}$.", True),
+    ("gold_is_a_solution_wrong", "\\boxed{8}", "Adding, we get $3+4=\\boxed{7}$.", False),
+    ("gold_boxes_in_one_sentence", "\\boxed{1,2}", "\\boxed{1} papers and \\boxed{2} bins", True),
+    ("gold_boxes_without_connective", "\\boxed{1,2}", "\\boxed{1} no no no no no \\boxed{2}", False),
 ]
 
 
