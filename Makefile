@@ -63,7 +63,7 @@ CPU_PY    := $(CPU_VENV)/bin/python
 CPU_PIP   := $(CPU_PY) -m pip --disable-pip-version-check -q
 CPU_STAMP := $(CPU_VENV)/.zerotir-cpu-train-installed
 
-.PHONY: setup-cpu-train train-cpu train-cpu-smollm2 test-e2e
+.PHONY: setup-cpu-train train-cpu train-cpu-smollm2 train-cpu-learn test-e2e
 
 setup-cpu-train: $(CPU_STAMP)
 
@@ -82,6 +82,11 @@ train-cpu: $(CPU_STAMP)
 
 train-cpu-smollm2: $(CPU_STAMP)
 	$(CPU_PY) -m recipes.zerotir +experiment=cpu_smollm2
+
+# The laptop learning run (docs/cpu_trainer.md): ~80 min on 2 cores; wall time and peak memory in meter.json.
+train-cpu-learn: $(CPU_STAMP)
+	$(CPU_PY) -m benchmarks.run_meter --out outputs/cpu_learn/meter.json -- \
+	  $(CPU_PY) -m recipes.zerotir +experiment=cpu_learn
 
 # -s: the log shows each launch's wall time and peak memory (the launches' own output goes to files).
 test-e2e: setup $(CPU_STAMP)

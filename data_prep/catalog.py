@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from data_prep import aime, amc, gsm8k, hendrycks_math, matharena, minerva, olympiadbench, simplerl
+from data_prep import aime, amc, arithmetic, gsm8k, hendrycks_math, matharena, minerva, olympiadbench, simplerl
 from data_prep.sources import Problem
 
 
@@ -28,6 +28,8 @@ DATASETS: dict[str, DatasetSpec] = {
         DatasetSpec("math_train", "train", hendrycks_math.load_math_train, 7470),  # 7,474 minus 4 unanswered
         DatasetSpec("gsm8k_train", "train", gsm8k.load_gsm8k_train, 7473),
         DatasetSpec("aime_1983_2023", "train", aime.load_aime_1983_2023, 975),
+        DatasetSpec("arith_mul_train", "train", arithmetic.load_train, arithmetic.TRAIN_ROWS),  # generated
+        DatasetSpec("arith_mul_test", "eval", arithmetic.load_test, arithmetic.TEST_ROWS),  # generated
         DatasetSpec("aime24", "eval", aime.load_aime24, 30),
         DatasetSpec("aime25", "eval", aime.load_aime25, 30),
         DatasetSpec("amc23", "eval", amc.load_amc23, 40),

@@ -1,9 +1,12 @@
-"""Prompt templates: zero_tir (the paper's), zero_v2 (the same without the Python sentence) and chat.
+"""Prompt templates: zero_tir (the paper's), zero_v2 (the same without the Python sentence), chat, two_style.
 
 zero_tir and zero_v2 are raw base-model text, tokenised verbatim with NO chat template; the prompt ends
 with "Assistant: <think>", so generation starts inside the thinking block. `chat` is our own variant for
 instruct models: the same instructions, split into system and user messages for the tokenizer's chat
-template (no <think> prefill is possible there). The question is inserted exactly where {query} is.
+template (no <think> prefill is possible there). `two_style` is a laptop-scale setting, NOT the paper's
+prompt: raw text with two worked examples, one in prose and one with a python block, so that a 135M instruct
+model writes code on some problems and prose on others, and RL can choose between them (docs/cpu_trainer.md).
+The question is inserted exactly where {query} is.
 """
 
 from __future__ import annotations
@@ -34,6 +37,28 @@ ZERO_V2 = _PREAMBLE + " User: " + _USER + "\nAssistant: <think>"
 CHAT_SYSTEM = _PREAMBLE + _PYTHON_SENTENCE
 CHAT_USER = _USER
 
+# Ours, for small models (cpu_learn, make demo): both styles shown, neither required. The output block has the
+# stop machine's shape (tir_rollout/stop_machine.py OUTPUT_PREFIX/SUFFIX). Each example ends where the next
+# "Problem:" starts, which is the template's stop.
+TWO_STYLE = """Solve the problem. You may answer in words, or write Python code in a ```python block; the code is run \
+and its result is shown in an ```output block. Put the final answer in \\boxed{}.
+
+Problem: What is 25 + 17?
+Solution: 25 + 17 = 42. The answer is \\boxed{42}.
+
+Problem: What is 418 * 37?
+Solution:
+```python
+print(418 * 37)
+```
+```output
+15466
+```
+The answer is \\boxed{15466}.
+
+Problem: {query}
+Solution:"""
+
 # reference §3.1: stop strings of every segment for the raw User/Assistant dialogue (EOS comes on top).
 RAW_STOPS = ("User:", "Human:", "Assistant:", "</answer>")
 
@@ -53,7 +78,9 @@ TEMPLATES: dict[str, TemplateSpec] = {
     "zero_tir": TemplateSpec("zero_tir", chat=False, mentions_python=True, prefill="<think>", stop_strings=RAW_STOPS),
     "zero_v2": TemplateSpec("zero_v2", chat=False, mentions_python=False, prefill="<think>", stop_strings=RAW_STOPS),
     "chat": TemplateSpec("chat", chat=True, mentions_python=True, prefill=None, stop_strings=("</answer>",)),
+    "two_style": TemplateSpec("two_style", chat=False, mentions_python=True, prefill=None, stop_strings=("Problem:",)),
 }
+_RAW_TEXT = {"zero_tir": ZERO_TIR, "zero_v2": ZERO_V2, "two_style": TWO_STYLE}
 
 
 def spec(template: str) -> TemplateSpec:
@@ -69,8 +96,7 @@ def render(template: str, question: str) -> str | list[dict[str, str]]:
             {"role": "system", "content": CHAT_SYSTEM},
             {"role": "user", "content": CHAT_USER.replace("{query}", question)},
         ]
-    text = ZERO_TIR if template == "zero_tir" else ZERO_V2
-    return text.replace("{query}", question)
+    return _RAW_TEXT[template].replace("{query}", question)
 
 
 def prompt_messages(template: str, question: str) -> list[dict[str, str]]:

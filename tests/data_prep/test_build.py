@@ -11,6 +11,8 @@ COUNTS = {
     "math_train": 7470,  # 7,474 upstream minus 4 rows with a null or empty answer
     "gsm8k_train": 7473,
     "aime_1983_2023": 975,
+    "arith_mul_train": 2000,  # generated (data_prep/arithmetic.py)
+    "arith_mul_test": 200,
     "aime24": 30,
     "aime25": 30,
     "amc23": 40,
