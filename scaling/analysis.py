@@ -13,6 +13,7 @@ from itertools import combinations
 
 import pandas as pd
 
+from scaling.choice import ORIGINS
 from scaling.correlate import Correlation, correlate
 from scaling.discover import ATTRIBUTES
 from scaling.fit import SeriesFit, fit_series, series_seed
@@ -37,7 +38,7 @@ class Settings:
     specs: tuple[SeriesSpec, ...] = DEFAULT_SPECS
     token_keys: tuple[str, ...] = DEFAULT_TOKEN_KEYS
     per_step_token_keys: tuple[str, ...] = DEFAULT_PER_STEP_TOKEN_KEYS
-    holdout: float = 0.2
+    origins: tuple[float, ...] = ORIGINS
     n_boot: int = 200
     level: float = 0.95
     seed: int = 0
@@ -88,7 +89,7 @@ def _fit(series: Series, x, y, run: Run, axis: str, s: Settings) -> SeriesFit:
         series=series.name,
         key=series.key,
         axis=axis,
-        holdout=s.holdout,
+        origins=s.origins,
         n_boot=s.n_boot,
         level=s.level,
         seed=s.seed,

@@ -1,9 +1,10 @@
-"""Fit the three laws to one series, choose one by held-out error, and put intervals on everything.
+"""Fit the three laws to one series, choose one, and put intervals on everything.
 
-Choice: lowest RMSE on the last `holdout` of the points when fitted on the rest ("does it predict later
-training"), a law with fewer parameters winning within 5 %; parameters come from a refit on all points.
-Intervals: seeded wild bootstrap (residuals times random signs), robust to noise that changes with x;
-extrapolation gives the mean-curve interval and a prediction interval for one future logged value.
+Choice: scaling/choice.py (rolling-origin forecast error; a law with structured residuals is set aside while
+an unflagged law fits comparably). Parameter intervals are conditional on their law: a seeded wild bootstrap
+around that law's fit (residuals times random signs, robust to noise that changes with x). Curve bands and
+extrapolations include the uncertainty of *which* law: every bootstrap replicate repeats the choice, and the
+interval is taken over the replicate curves of whichever law each replicate chose (scaling/uncertainty.py).
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from scaling import choice
 from scaling.laws import LAWS, POWER, SATURATING, Law, fit
+from scaling.uncertainty import Extrapolation, ModelBootstrap, World, extrapolate
 
-AUTOCORRELATION_NOTE = 0.5  # [ours] lag-1 r of the residuals above this gets a note (i.i.d. noise gives ~0)
-PARSIMONY = 0.05  # [ours] 5 %: log_linear is power's b -> 0 limit; on log-like data both score alike
+PARSIMONY = choice.PARSIMONY
 
 
 @dataclass
@@ -34,8 +36,10 @@ class LawFit:
     formula: str
     params: list[Param]
     rmse: float  # in-sample, all points
-    heldout_rmse: float  # fitted on the first part, scored on the held-out tail
+    cv_rmse: float  # rolling-origin forecast RMSE (scaling/choice.py); the choice is made on it
     r2: float
+    lag1: float  # lag-1 autocorrelation of the residuals, in step order
+    structured: bool  # lag1 above choice.flag_threshold(n): the law misses structure in the curve
     boot_ok: int  # bootstrap replicates that fitted
     at_bound: bool = False  # the nonlinear parameter sits on its grid end: the law does not really fit
     boot: np.ndarray = field(default=None, repr=False)  # [B, P] bootstrap parameters (not serialised)
@@ -47,20 +51,10 @@ class LawFit:
         return LAWS[self.law].predict(np.asarray(x, float), np.array([[p.value for p in self.params]]))[0]
 
     def band(self, x, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-        """Pointwise interval of the mean curve at x, from the bootstrap replicates."""
+        """Pointwise interval of this law's mean curve at x, given the law (its own bootstrap)."""
         curves = LAWS[self.law].predict(np.asarray(x, float), self.boot)
         q = 50 * (1 - level)
         return np.nanpercentile(curves, q, axis=0), np.nanpercentile(curves, 100 - q, axis=0)
-
-
-@dataclass
-class Extrapolation:
-    x: float
-    value: float
-    ci_low: float  # the mean curve
-    ci_high: float
-    pi_low: float  # one future logged value (curve + noise)
-    pi_high: float
 
 
 @dataclass
@@ -74,15 +68,25 @@ class SeriesFit:
     x_max: float
     chosen: str | None
     fits: dict[str, LawFit]
+    shares: dict[str, float] = field(default_factory=dict)  # share of bootstrap replicates choosing each law
+    weights: dict[str, float] = field(default_factory=dict)  # weight of each law's bootstrap world
     extrapolation: Extrapolation | None = None
     notes: list[str] = field(default_factory=list)
+    mixture: ModelBootstrap | None = field(default=None, repr=False)  # not serialised
 
     @property
     def best(self) -> LawFit | None:
         return self.fits.get(self.chosen) if self.chosen else None
 
+    def band(self, x, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+        """Pointwise interval of the mean curve at x, including the choice of law."""
+        if self.mixture is None:
+            return self.best.band(x, level)
+        return self.mixture.band(np.asarray(x, float), level)
+
     def to_dict(self) -> dict:
         out = asdict(self)
+        out.pop("mixture")
         for law_fit in out["fits"].values():
             law_fit.pop("boot")
         return _finite(out)
@@ -94,8 +98,10 @@ def _finite(obj):
         return {k: _finite(v) for k, v in obj.items()}
     if isinstance(obj, list):
         return [_finite(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, np.bool_):
+        return bool(obj)
     return obj
 
 
@@ -117,6 +123,41 @@ def series_seed(seed: int, *parts: str) -> int:
     return zlib.crc32("|".join([str(seed), *parts]).encode())
 
 
+def _scores(law: Law, x, ys, folds) -> np.ndarray:
+    """Rolling-origin RMSE, or in-sample RMSE when the series is too short for any origin."""
+    if folds:
+        return choice.cv_rmse(law, x, ys, folds)
+    theta = fit(law, x, ys)
+    return np.sqrt(np.mean((law.predict(x, theta) - ys) ** 2, axis=1))
+
+
+def _handicap(scores: np.ndarray, i: int) -> np.ndarray:
+    """[R] log of law i's forecast error over its best rival's: > 0 where another law forecasts better."""
+    rivals = np.delete(scores, i, axis=0)
+    if not len(rivals):
+        return np.zeros(scores.shape[1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(scores[i]) - np.log(np.nanmin(rivals, axis=0))
+
+
+def _select(x, ys, folds, names):
+    """Fit every law in `names` to every row of ys and choose per row.
+
+    Returns (pick index [R], params {law: [R, P]}, forecast scores [L, R], residual lag-1 r [L, R]).
+    """
+    n = len(x)
+    scores, r1, params = [], [], {}
+    for name in names:
+        law = LAWS[name]
+        theta = fit(law, x, ys)
+        params[name] = theta
+        scores.append(_scores(law, x, ys, folds))
+        r1.append(choice.lag1(ys - law.predict(x, theta)))
+    n_params = np.array([len(LAWS[name].params) for name in names])
+    scores, r1 = np.array(scores), np.array(r1)
+    return choice.choose(scores, r1 > choice.flag_threshold(n), n_params), params, scores, r1
+
+
 def fit_series(
     x,
     y,
@@ -125,7 +166,7 @@ def fit_series(
     series: str = "",
     key: str = "",
     axis: str = "step",
-    holdout: float = 0.2,
+    origins: tuple[float, ...] = choice.ORIGINS,
     n_boot: int = 200,
     level: float = 0.95,
     seed: int = 0,
@@ -144,12 +185,11 @@ def fit_series(
     keep &= x > 0
     order = np.argsort(x[keep], kind="stable")
     x, y = x[keep][order], y[keep][order]
-    x_min, x_max = (float(x.min()), float(x.max())) if len(x) else (math.nan, math.nan)
-    result = SeriesFit(
-        run, series, key, axis, n_points=len(x), x_min=x_min, x_max=x_max, chosen=None, fits={}, notes=notes
-    )
-    if len(x) < min_points:
-        notes.append(f"too few points to fit ({len(x)} < {min_points})")
+    n = len(x)
+    x_min, x_max = (float(x.min()), float(x.max())) if n else (math.nan, math.nan)
+    result = SeriesFit(run, series, key, axis, n_points=n, x_min=x_min, x_max=x_max, chosen=None, fits={}, notes=notes)
+    if n < min_points:
+        notes.append(f"too few points to fit ({n} < {min_points})")
         return result
     if np.ptp(y) <= 1e-12 * max(1.0, abs(y).max()):
         notes.append(f"constant series (all {y[0]:.4g}): nothing to fit")
@@ -157,98 +197,75 @@ def fit_series(
     if np.ptp(x) == 0:
         notes.append("all points at one x: nothing to fit")
         return result
-    n_test = max(1, math.ceil(holdout * len(x)))
-    n_train = len(x) - n_test
+    folds = choice.origins(n, origins)
+    if not folds:
+        notes.append(f"too few points ({n}) for rolling-origin forecasts; chose by in-sample RMSE")
+    threshold = choice.flag_threshold(n)
     rng = np.random.default_rng(series_seed(seed, run, key, axis))
-    signs = rng.choice([-1.0, 1.0], size=(n_boot, len(x)))
-    noise_pick = rng.integers(0, len(x), size=n_boot)
-    noise_sign = rng.choice([-1.0, 1.0], size=n_boot)
-    q = 50 * (1 - level)
-    extrapolations: dict[str, Extrapolation] = {}
+    signs = rng.choice([-1.0, 1.0], size=(n_boot, n))
+    fitted: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # law -> (theta, residuals)
     for law in LAWS.values():
-        p = len(law.params)
-        heldout = math.nan
-        if n_train >= p + 1:
-            theta_train = fit(law, x[:n_train], y[:n_train])[0]
-            if np.isfinite(theta_train).all():
-                heldout = _rmse(law.predict(x[n_train:], theta_train[None])[0], y[n_train:])
         theta = fit(law, x, y)[0]
-        if not np.isfinite(theta).all():
+        if np.isfinite(theta).all():
+            fitted[law.name] = (theta, y - law.predict(x, theta[None])[0])
+        else:
             notes.append(f"{law.name}: did not fit")
-            continue
-        yhat = law.predict(x, theta[None])[0]
-        resid = y - yhat
-        boot = fit(law, x, yhat[None, :] + resid[None, :] * signs)
-        ok = np.isfinite(boot).all(axis=1)
-        lo, hi = np.nanpercentile(boot[ok], [q, 100 - q], axis=0) if ok.any() else (theta * np.nan,) * 2
-        params = [Param(n, float(v), float(a), float(b)) for n, v, a, b in zip(law.params, theta, lo, hi)]
-        ss_tot = float(np.sum((y - y.mean()) ** 2))
+    if not fitted:
+        return result
+    names = list(fitted)
+    pick, _, scores, r1_data = _select(x, y[None], folds, names)
+    result.chosen = names[pick[0]] if pick[0] >= 0 else min(names, key=lambda m: _rmse(fitted[m][1], 0))
+    # One bootstrap world per law (its fit plus its residuals); every replicate repeats the choice. A world
+    # is weighted by its p-value: how often it looks as bad for its own law as the data do.
+    worlds = []
+    for i, (name, (theta, resid)) in enumerate(fitted.items()):
+        inflate = math.sqrt(n / max(1, n - len(LAWS[name].params)))  # residuals underestimate the noise
+        base = LAWS[name].predict(x, theta[None])
+        picks, boots, world_scores, world_r1 = _select(x, base + resid * inflate * signs, folds, names)
+        noise = resid[rng.integers(0, n, size=n_boot)] * inflate * rng.choice([-1.0, 1.0], size=n_boot)
+        # two pieces of evidence against a law, as in the choice: it forecasts worse than a rival, and its
+        # residuals are autocorrelated; p-value of the pair by Bonferroni
+        p_forecast = np.mean(_handicap(world_scores, i) >= _handicap(scores, i)[0] - 1e-12)
+        p_structure = np.mean(world_r1[i] >= r1_data[i, 0] - 1e-12) if n >= choice.MIN_FLAG_POINTS else 1.0
+        p = float(min(1.0, 2 * min(p_forecast, p_structure)))
+        worlds.append(World(name, picks, boots, noise, p))
+    mixture = ModelBootstrap.combine(names, worlds, names.index(result.chosen))
+    result.mixture, result.shares, result.weights = mixture, mixture.shares(), mixture.world_weights
+    q = 50 * (1 - level)
+    ss_tot = float(np.sum((y - y.mean()) ** 2))
+    for name, (theta, resid) in fitted.items():
+        law = LAWS[name]
+        own = next(w for w in worlds if w.law == name).params[name]  # parameter intervals given this law
+        ok = np.isfinite(own).all(axis=1)
+        lo, hi = np.nanpercentile(own[ok], [q, 100 - q], axis=0) if ok.any() else (theta * np.nan,) * 2
+        r1 = float(choice.lag1(resid)[0])
         law_fit = LawFit(
-            law=law.name,
+            law=name,
             formula=law.formula,
-            params=params,
-            rmse=_rmse(yhat, y),
-            heldout_rmse=heldout,
+            params=[Param(p, float(v), float(a), float(b)) for p, v, a, b in zip(law.params, theta, lo, hi)],
+            rmse=_rmse(resid, 0.0),
+            cv_rmse=float(scores[names.index(name)][0]),
             r2=1 - float(np.sum(resid**2)) / ss_tot,
+            lag1=r1,
+            structured=bool(r1 > threshold),
             boot_ok=int(ok.sum()),
             at_bound=_at_bound(law, theta, x.max()),
-            boot=boot[ok],
+            boot=own[ok],
         )
         if law_fit.at_bound:
-            notes.append(f"{law.name}: its nonlinear parameter sits on the search bound; read it as 'no curvature'")
-        result.fits[law.name] = law_fit
-        if extrapolate_to is not None and axis == "step":
-            extrapolations[law.name] = _extrapolate(
-                law,
-                theta,
-                law_fit.boot,
-                resid * math.sqrt(len(x) / (len(x) - p)),
-                float(extrapolate_to),
-                noise_pick[ok],
-                noise_sign[ok],
-                q,
-            )
-    scored = {n: f.heldout_rmse for n, f in result.fits.items() if math.isfinite(f.heldout_rmse)}
-    if scored:
-        best = min(scored.values())
-        # parsimony: a law with fewer parameters within PARSIMONY of the best held-out error wins
-        close = [n for n in scored if scored[n] <= best * (1 + PARSIMONY)]
-        result.chosen = min(close, key=lambda n: (len(LAWS[n].params), scored[n]))
-    elif result.fits:
-        result.chosen = min(result.fits, key=lambda n: result.fits[n].rmse)
-        notes.append(f"too few points to hold out {n_test}; chose by in-sample RMSE")
-    if result.chosen and extrapolate_to is not None and axis == "step":
-        result.extrapolation = extrapolations[result.chosen]
-        if bounds is not None:
-            result.extrapolation = _clip(result.extrapolation, bounds, notes)
-    if result.chosen and len(x) >= 10:
-        r = y - result.best.predict(x)
-        lag1 = float(np.corrcoef(r[:-1], r[1:])[0, 1]) if np.ptp(r) > 0 else 0.0
-        if lag1 > AUTOCORRELATION_NOTE:
-            notes.append(
-                f"residuals are autocorrelated (lag-1 r = {lag1:.2f}): the law misses structure and its "
-                "intervals are likely too narrow"
-            )
-    return result
-
-
-def _clip(e: Extrapolation, bounds: tuple[float, float], notes: list[str]) -> Extrapolation:
-    """A share or an accuracy cannot leave its range, whatever an unbounded law says beyond the data."""
-    lo, hi = bounds
-    vals = [e.value, e.ci_low, e.ci_high, e.pi_low, e.pi_high]
-    clipped = [min(max(v, lo), hi) if math.isfinite(v) else v for v in vals]
-    if clipped != vals:
+            notes.append(f"{name}: its nonlinear parameter sits on the search bound; read it as 'no curvature'")
+        result.fits[name] = law_fit
+    best = result.best
+    if best.structured:
         notes.append(
-            f"extrapolation to step {e.x:g} clipped to [{lo:g}, {hi:g}]: the law leaves the series' range there"
+            f"residuals are autocorrelated (lag-1 r = {best.lag1:.2f} > {threshold:.2f}): the law misses structure "
+            "and its intervals are likely too narrow"
+            + (
+                ""
+                if all(f.structured for f in result.fits.values())
+                else "; it forecasts clearly better than the others"
+            )
         )
-    return Extrapolation(e.x, *clipped)
-
-
-def _extrapolate(law, theta, boot, resid, x_star, pick, sign, q) -> Extrapolation:
-    xs = np.array([x_star])
-    value = float(law.predict(xs, theta[None])[0, 0])
-    curves = law.predict(xs, boot)[:, 0]
-    noisy = curves + resid[pick[: len(curves)]] * sign[: len(curves)]
-    ci = np.nanpercentile(curves, [q, 100 - q]) if len(curves) else (math.nan, math.nan)
-    pi = np.nanpercentile(noisy, [q, 100 - q]) if len(curves) else (math.nan, math.nan)
-    return Extrapolation(x_star, value, float(ci[0]), float(ci[1]), float(pi[0]), float(pi[1]))
+    if extrapolate_to is not None and axis == "step":
+        result.extrapolation = extrapolate(result, float(extrapolate_to), level, bounds, notes)
+    return result

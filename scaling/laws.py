@@ -81,6 +81,28 @@ def _solve(v: np.ndarray, ys: np.ndarray):
     return score, const, coef
 
 
+def _refine(law: Law, xn: np.ndarray, fine: np.ndarray, ys: np.ndarray):
+    """(score, const, coef) [F, R] for per-row candidates fine [F, R]: all candidates at once, in row chunks."""
+    f, r = fine.shape
+    score, const, coef = (np.full((f, r), -np.inf) for _ in range(3))
+    chunk = max(1, 4_000_000 // (f * len(xn)))  # keeps each [F, chunk, n] array near 32 MB
+    for start in range(0, r, chunk):
+        sl = slice(start, start + chunk)
+        v = law.basis(xn, fine[:, sl].ravel()).reshape(f, -1, len(xn))  # [F, c, n]
+        vm = v.mean(axis=2)
+        vc = v - vm[..., None]
+        yc = ys[sl] - ys[sl].mean(axis=1, keepdims=True)
+        cvv = np.einsum("fcn,fcn->fc", vc, vc)
+        cvy = np.einsum("fcn,cn->fc", vc, yc)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            k = cvy / cvv
+            good = np.isfinite(k) & (cvv > 1e-12)
+            score[:, sl] = np.where(good, k * cvy, -np.inf)
+        coef[:, sl] = k
+        const[:, sl] = ys[sl].mean(axis=1)[None, :] - k * vm
+    return score, const, coef
+
+
 def fit(law: Law, x: np.ndarray, ys: np.ndarray) -> np.ndarray:
     """Least-squares parameters [R, P] of `law` for each row of ys [R, n] (NaN rows where it cannot fit).
 
@@ -103,19 +125,7 @@ def fit(law: Law, x: np.ndarray, ys: np.ndarray) -> np.ndarray:
     g = grid[best]
     for _ in range(2):
         fine = np.linspace(lo, hi, 21)  # [21, R]: each replicate refines around its own optimum
-        f_score = np.full((21, len(rows)), -np.inf)
-        f_const, f_coef = np.empty_like(f_score), np.empty_like(f_score)
-        for i in range(21):
-            v = law.basis(xn, fine[i])  # [R, n], one basis row per replicate
-            vc = v - v.mean(axis=1, keepdims=True)
-            yc = ys - ys.mean(axis=1, keepdims=True)
-            cvv = np.einsum("rn,rn->r", vc, vc)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                k = np.einsum("rn,rn->r", vc, yc) / cvv
-                good = np.isfinite(k) & (cvv > 1e-12)
-                f_score[i] = np.where(good, k * np.einsum("rn,rn->r", vc, yc), -np.inf)
-            f_coef[i] = k
-            f_const[i] = ys.mean(axis=1) - k * v.mean(axis=1)
+        f_score, f_const, f_coef = _refine(law, xn, fine, ys)
         pick = np.argmax(f_score, axis=0)
         g = fine[pick, rows]
         step = (hi - lo) / 20

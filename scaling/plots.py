@@ -25,6 +25,7 @@ from scaling.fit import SeriesFit
 
 log = logging.getLogger(__name__)
 DPI = 100
+PANEL_W = 4.2  # inches per panel in _grid
 OTHER_COLORS = {"log_linear": "C2", "power": "C3", "saturating": "C4"}
 
 
@@ -32,11 +33,42 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")
 
 
+def _wrap(text: str, width: int) -> str:
+    """Break long names (Hydra sweep folders like `lr=1e-05,data.train_batch_size=4`) into lines of <= width
+    characters, after `/`, `,` or `_` where possible, so a title or legend entry stays inside its panel."""
+    lines = []
+    for line in text.split("\n"):
+        pieces = re.findall(r"[^/,_ ]*[/,_ ]|[^/,_ ]+$", line) or [line]
+        current = ""
+        for piece in pieces:
+            while len(piece) > width:  # one piece too long for a line on its own: cut it
+                if current:
+                    lines.append(current)
+                    current = ""
+                lines.append(piece[:width])
+                piece = piece[width:]
+            if len(current) + len(piece.rstrip()) > width:
+                lines.append(current.rstrip())
+                current = ""
+            current += piece
+        lines.append(current.rstrip())
+    return "\n".join(lines)
+
+
+def _chars(width_in: float, fontsize: float) -> int:
+    """How many characters of a fontsize-pt sans-serif line fit in width_in inches (average glyph ~0.6 em)."""
+    return max(10, int(width_in * 72 / (0.6 * fontsize)))
+
+
+def _suptitle(fig, text: str, fontsize: float) -> None:
+    fig.suptitle(_wrap(text, _chars(fig.get_figwidth(), fontsize)), fontsize=fontsize)
+
+
 def _title(analysis: Analysis, text: str) -> str:
     return f"SYNTHETIC DATA: {text}" if analysis.synthetic else text
 
 
-def _grid(n: int, width: float = 4.2, height: float = 3.0):
+def _grid(n: int, width: float = 4.2, height: float = 3.0):  # width: PANEL_W
     cols = min(n, 3)
     rows = math.ceil(n / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows + 0.6), squeeze=False)
@@ -60,8 +92,8 @@ def _draw_fit(ax, fit: SeriesFit | None, x_to: float, color="C1", others: bool =
     x = np.geomspace(max(fit.x_min, 1e-9), max(fit.x_max, x_to), 200)
     best = fit.best
     ax.plot(x, best.predict(x), color=color, lw=2, label=f"{label_prefix}{best.law} (chosen)")
-    if best.boot is not None and len(best.boot):
-        lo, hi = best.band(x)
+    if fit.mixture is not None or (best.boot is not None and len(best.boot)):
+        lo, hi = fit.band(x)  # includes the choice of law
         ax.fill_between(x, lo, hi, color=color, alpha=0.25, lw=0)
     if others:
         for name, other in fit.fits.items():
@@ -77,7 +109,8 @@ def _draw_fit(ax, fit: SeriesFit | None, x_to: float, color="C1", others: bool =
             color=color,
             capsize=3,
             ms=4,
-            label=f"step {e.x:g}: {e.value:.3g} [{e.pi_low:.3g}, {e.pi_high:.3g}]",
+            label=f"step {e.x:g}: {e.value:.3g} [{e.pi_low:.3g}, {e.pi_high:.3g}]"
+            + (" unreliable" if e.verdict == "unreliable" else ""),
         )
 
 
@@ -94,13 +127,11 @@ def series_figures(analysis: Analysis, out: Path) -> list[Path]:
             _draw_fit(ax, ra.step_fits.get(s.name), extrap)
             fit = ra.step_fits.get(s.name)
             extra = f"\n{'; '.join(fit.notes)}" if fit and fit.best is None else ""
-            ax.set_title(f"{ra.run.label}\n{s.name}{extra}", fontsize=8)
+            ax.set_title(_wrap(f"{ra.run.label}\n{s.name}{extra}", _chars(PANEL_W, 8)), fontsize=8)
             ax.set_xlabel("training step")
             ax.legend(fontsize=6, loc="best")
-        fig.suptitle(
-            _title(analysis, f"{panels[0][1].title} vs step (points: logged; line: chosen law; band: 95% CI)"),
-            fontsize=10,
-        )
+        what = "points: logged; line: chosen law; band: 95% CI incl. the choice of law"
+        _suptitle(fig, _title(analysis, f"{panels[0][1].title} vs step ({what})"), 10)
         paths.append(_save(fig, out / f"{_slug(spec)}_vs_step.png"))
     return paths
 
@@ -118,15 +149,14 @@ def tokens_figure(analysis: Analysis, out: Path) -> Path | None:
                 joined = pd.concat([ra.tokens.rename("x"), s.values.rename("y")], axis=1, join="inner")
                 color = f"C{i % 10}"
                 ax.plot(joined["x"], joined["y"], ".", ms=2, alpha=0.35, color=color)
-                _draw_fit(ax, ra.token_fits.get(s.name), 0, color=color, others=False, label_prefix=f"{ra.run.label}: ")
+                label = _wrap(f"{ra.run.label}: ", _chars(PANEL_W * 0.6, 5))
+                _draw_fit(ax, ra.token_fits.get(s.name), 0, color=color, others=False, label_prefix=label)
         ax.set_xscale("log")
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # short ranges label minor ticks on top
         ax.set_xlabel("cumulative generated tokens")
         ax.set_title(spec, fontsize=9)
         ax.legend(fontsize=5, loc="best")
-    fig.suptitle(
-        _title(analysis, "series vs cumulative generated tokens (log x; line: chosen law per run)"), fontsize=10
-    )
+    _suptitle(fig, _title(analysis, "series vs cumulative generated tokens (log x; line: chosen law per run)"), 10)
     return _save(fig, out / "series_vs_tokens.png")
 
 
@@ -158,16 +188,18 @@ def correlation_figure(analysis: Analysis, out: Path) -> Path | None:
                     c = next((c for c in ra.correlations if {c.x, c.y} == {xj, yi} and c.method == "pearson"), None)
                     if c is not None:
                         r = c.note or f"{c.r:+.2f} [{c.ci_low:+.2f}, {c.ci_high:+.2f}]"
-                        lines.append((f"{ra.run.label}: {r}", f"C{k % 10}"))
-                for row, (text, color) in enumerate(lines):
-                    ax.text(
-                        0.0, 1 - (row + 0.5) / max(len(lines), 6), text, fontsize=6, color=color, transform=ax.transAxes
-                    )
+                        lines.append((_wrap(f"{ra.run.label}: {r}", _chars(3.4, 6)), f"C{k % 10}"))
+                rows = max(sum(t.count("\n") + 1 for t, _ in lines), 6)
+                row = 0
+                for text, color in lines:  # a wrapped entry takes as many rows as it has lines
+                    y = 1 - (row + 0.5) / rows
+                    ax.text(0.0, y, text, fontsize=6, color=color, va="top", transform=ax.transAxes)
+                    row += text.count("\n") + 1
             if i == n - 1 and j < i:
                 ax.set_xlabel(xj, fontsize=7)
             if j == 0 and i > 0:
                 ax.set_ylabel(yi, fontsize=7)
-    fig.suptitle(_title(analysis, "correlations (colour = run; Pearson r [95% block-bootstrap CI])"), fontsize=9)
+    _suptitle(fig, _title(analysis, "correlations (colour = run; Pearson r [95% block-bootstrap CI])"), 9)
     return _save(fig, out / "correlations.png")
 
 
@@ -193,14 +225,14 @@ def comparison_figure(analysis: Analysis, attribute: str, groups: dict[str, list
                             lw=2,
                             color=color,
                             ls=style,
-                            label=f"{attribute}={value}: {ra.run.label} ({fit.chosen})",
+                            label=_wrap(
+                                f"{attribute}={value}: {ra.run.label} ({fit.chosen})", _chars(PANEL_W * 0.6, 5)
+                            ),
                         )
         ax.set_title(spec, fontsize=9)
         ax.set_xlabel("training step")
         ax.legend(fontsize=5, loc="best")
-    fig.suptitle(
-        _title(analysis, f"comparison by {attribute} (thin: logged, smoothed; thick: chosen law)"), fontsize=10
-    )
+    _suptitle(fig, _title(analysis, f"comparison by {attribute} (thin: logged, smoothed; thick: chosen law)"), 10)
     return _save(fig, out / f"compare_{_slug(attribute)}.png")
 
 

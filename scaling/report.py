@@ -1,7 +1,7 @@
 """The markdown report (`report.md`) and the machine-readable fits (`fits.json`) of an `Analysis`.
 
 The report leads with a SYNTHETIC banner when any input is synthetic, then per series the chosen law,
-its parameters with intervals, held-out error, extrapolation, and every note about a series that could
+its parameters with intervals, rolling-origin forecast error, extrapolation with its verdict, and every note about a series that could
 not be fitted. fits.json has the same numbers (NaN written as null) for plotting elsewhere.
 """
 
@@ -14,8 +14,10 @@ import tempfile
 from pathlib import Path
 
 from scaling.analysis import Analysis
-from scaling.fit import PARSIMONY, SeriesFit, _finite
+from scaling.choice import COMPARABLE, FLAG_Z, PARSIMONY
+from scaling.fit import SeriesFit, _finite
 from scaling.laws import LAWS
+from scaling.uncertainty import PLAUSIBLE
 
 BANNER = (
     "> **SYNTHETIC DATA.** These inputs were generated from known laws by `examples/logs/make_synthetic.py`;\n"
@@ -48,18 +50,13 @@ def _params(fit: SeriesFit, law: str) -> str:
 def fit_table(fits: list[SeriesFit], level: float) -> list[str]:
     rows = [
         (
-            f"| run | series | n | chosen | parameters of the chosen law ({level:.0%} CI) | held-out RMSE "
-            "log_linear / power / saturating | R² | notes |"
+            f"| run | series | n | chosen | parameters of the chosen law ({level:.0%} CI) | forecast RMSE "
+            "log_linear / power / saturating (~ structured residuals) | R² | notes |"
         ),
         "|---|---|---|---|---|---|---|---|",
     ]
     for f in fits:
-        held = " / ".join(
-            ("**" + _num(f.fits[n].heldout_rmse) + "**" if n == f.chosen else _num(f.fits[n].heldout_rmse))
-            if n in f.fits
-            else "–"
-            for n in LAWS
-        )
+        held = " / ".join(_score(f, n) for n in LAWS)
         r2 = _num(f.best.r2) if f.best else "–"
         notes = "; ".join(f.notes).replace("|", "/")
         chosen = f"{f.chosen} `{LAWS[f.chosen].formula}`" if f.chosen else "none"
@@ -68,6 +65,17 @@ def fit_table(fits: list[SeriesFit], level: float) -> list[str]:
             f"| {held} | {r2} | {notes} |"
         )
     return rows
+
+
+def _score(f: SeriesFit, law: str) -> str:
+    if law not in f.fits:
+        return "–"
+    text = _num(f.fits[law].cv_rmse) + ("~" if f.fits[law].structured else "")
+    return f"**{text}**" if law == f.chosen else text
+
+
+def _shares(shares: dict[str, float]) -> str:
+    return ", ".join(f"{m} {v:.0%}" for m, v in sorted(shares.items(), key=lambda kv: -kv[1]) if v > 0)
 
 
 def summary_table(analysis: Analysis) -> list[str]:
@@ -85,10 +93,14 @@ def summary_table(analysis: Analysis) -> list[str]:
             arrow = "↑" if end > start else "↓"
             cell = f"{f.chosen}: {_num(start)} {arrow} {_num(end)}"
             if e := f.extrapolation:
-                cell += f" (step {e.x:g}: {_num(e.value)})"
+                cell += f" (step {e.x:g}: {_num(e.value)}" + (", **unreliable**)" if e.verdict == "unreliable" else ")")
             cells.append(cell)
         rows.append(f"| {ra.run.label} | " + " | ".join(cells) + " |")
     return rows
+
+
+def _verdict(e) -> str:
+    return "reliable" if e.verdict == "reliable" else f"**unreliable**: {e.reason}".replace("|", "/")
 
 
 def render(analysis: Analysis, images: list[Path], out: Path, inputs: list[str]) -> str:
@@ -102,10 +114,16 @@ def render(analysis: Analysis, images: list[Path], out: Path, inputs: list[str])
         *[f"- **{law.name}**: `{law.formula}`" for law in LAWS.values()],
         "",
         (
-            f"The chosen law has the lowest RMSE on the last {s.holdout:.0%} of the points when fitted on the rest "
-            f"(a law with fewer parameters wins within {PARSIMONY:.0%} of the best); its parameters are refitted on "
-            f"all points. Intervals: {s.level:.0%} wild bootstrap ({s.n_boot} replicates, seed {s.seed}). "
-            f"Correlations: {s.level:.0%} circular block bootstrap ({s.corr_n_boot} replicates)."
+            "Choice: each law forecasts the rest of the run from rolling origins at "
+            f"{', '.join(f'{o:.0%}' for o in s.origins)} of the points (forecast RMSE). A law whose residuals are "
+            f"autocorrelated (lag-1 r > {FLAG_Z}/√n; marked ~) is not chosen while an unmarked law forecasts within "
+            f"{COMPARABLE:g}x of the best; among the rest the lowest forecast RMSE wins, a law with fewer parameters "
+            f"winning within {PARSIMONY:.0%}. Parameters are fitted on all points; their {s.level:.0%} intervals come "
+            f"from a wild bootstrap of that law ({s.n_boot} replicates, seed {s.seed}). Curve bands and "
+            "extrapolations include the choice of law: every replicate, drawn around each law the data do not "
+            "reject, repeats the choice. An extrapolation is **unreliable** when two laws each chosen in at least "
+            f"{PLAUSIBLE:.0%} of the replicates predict values whose own intervals do not overlap. Correlations: "
+            f"{s.level:.0%} circular block bootstrap ({s.corr_n_boot} replicates)."
         ),
         "",
         "## Summary",
@@ -136,8 +154,11 @@ def render(analysis: Analysis, images: list[Path], out: Path, inputs: list[str])
             "",
             f"## Extrapolation to step {s.extrapolate_to:g}",
             "",
-            "| run | series | law | value | mean curve CI | prediction interval (one logged value) | x beyond data |",
-            "|---|---|---|---|---|---|---|",
+            (
+                "| run | series | law | value | mean curve CI (incl. law choice) | prediction interval (one logged "
+                "value) | x beyond data | replicates choosing each law | extrapolation |"
+            ),
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for ra in analysis.runs:
             for f in ra.step_fits.values():
@@ -145,7 +166,7 @@ def render(analysis: Analysis, images: list[Path], out: Path, inputs: list[str])
                     lines.append(
                         f"| {f.run} | {f.series} | {f.chosen} | {_num(e.value)} "
                         f"| [{_num(e.ci_low)}, {_num(e.ci_high)}] | [{_num(e.pi_low)}, {_num(e.pi_high)}] "
-                        f"| {e.x / f.x_max:.1f}x |"
+                        f"| {e.x / f.x_max:.1f}x | {_shares(e.shares)} | {_verdict(e)} |"
                     )
     token_fits = [f for ra in analysis.runs for f in ra.token_fits.values()]
     if token_fits:

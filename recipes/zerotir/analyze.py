@@ -8,6 +8,8 @@ the analysis is the `scaling` package.
 
 from __future__ import annotations
 
+import glob
+import re
 import sys
 from pathlib import Path
 
@@ -27,12 +29,71 @@ def _path(p: str) -> Path:
     return path if path.is_absolute() or path.exists() else REPO_ROOT / path
 
 
+PATH_LISTS = ("runs", "eval")  # keys whose values are lists of paths
+PATH_KEYS = ("root", "examples", "out_dir")
+GLOB_CHARS = ("*", "?")
+
+
+def _quote(text: str) -> str:
+    """A Hydra quoted string: everything inside is literal (`=` and `,` in Hydra-sweep run folder names)."""
+    return "'" + text.replace("'", "\\'") + "'"
+
+
+def _split_paths(inner: str) -> list[str]:
+    """Comma-separated paths, where a run folder named by Hydra overrides may itself contain commas.
+
+    Pieces are joined back while the joined text names an existing path (or a path prefix of one), so
+    `a/lr=1e-05,data.train_batch_size=4,b` gives the folder `a/lr=1e-05,data.train_batch_size=4` and `b`.
+    """
+    parts, out = inner.split(","), []
+    i = 0
+    while i < len(parts):
+        best = i  # the longest join that exists wins; else the single piece (its error names it later)
+        for j in range(i, len(parts)):
+            if _path(",".join(parts[i : j + 1])).exists():
+                best = j
+        out.append(",".join(parts[i : best + 1]).strip())
+        i = best + 1
+    return [p for p in out if p]
+
+
+def quote_path_overrides(args: list[str]) -> list[str]:
+    """Quote path values that Hydra's override grammar would reject, before Hydra parses the command line.
+
+    Hydra's sweep folders are named by their overrides (`lr=1e-05,data.train_batch_size=4`), and `=` or `,`
+    in an unquoted value is a grammar error. Values already quoted, and other keys, are left alone.
+    """
+    out = []
+    for arg in args:
+        key, eq, value = arg.partition("=")
+        if eq and key in PATH_LISTS and value.startswith("[") and value.endswith("]"):
+            inner = value[1:-1]
+            if inner.strip() and not re.match(r"\s*['\"]", inner):
+                arg = f"{key}=[{','.join(_quote(p) for p in _split_paths(inner))}]"
+        elif eq and key in PATH_KEYS and value and value[0] not in "'\"" and re.search(r"[=,\s]", value):
+            arg = f"{key}={_quote(value)}"
+        out.append(arg)
+    return out
+
+
+def _expand(p: str) -> list[Path]:
+    """A path, or every match of a glob (`runs=[outputs/cpu_learn/*]`), sorted."""
+    if not any(c in p for c in GLOB_CHARS):
+        return [_path(p)]
+    pattern = str(Path(p).expanduser())
+    base = pattern if Path(pattern).is_absolute() or glob.glob(pattern) else str(REPO_ROOT / pattern)
+    found = sorted(Path(m) for m in glob.glob(base))
+    if not found:
+        raise LogError(p, "no file or folder matches this pattern")
+    return found
+
+
 def settings(cfg: DictConfig) -> analysis.Settings:
     return analysis.Settings(
         specs=specs_from_config(OmegaConf.to_container(cfg.series)),
         token_keys=tuple(cfg.tokens.cumulative),
         per_step_token_keys=tuple(cfg.tokens.per_step),
-        holdout=cfg.fit.holdout,
+        origins=tuple(cfg.fit.origins),
         n_boot=cfg.fit.n_boot,
         level=cfg.fit.level,
         seed=cfg.fit.seed,
@@ -45,7 +106,8 @@ def settings(cfg: DictConfig) -> analysis.Settings:
 
 def load_runs(cfg: DictConfig) -> tuple[list, list[str]]:
     """(runs, input descriptions) from runs/root/eval/wandb, or the bundled examples when none is given."""
-    paths, evals = [_path(p) for p in cfg.runs], [_path(p) for p in cfg.eval]
+    paths = [path for p in cfg.runs for path in _expand(p)]
+    evals = [path for p in cfg.eval for path in _expand(p)]
     if cfg.root:
         found, found_evals = discover.find_under(_path(cfg.root))
         if not found and not found_evals:
@@ -113,10 +175,15 @@ def run(cfg: DictConfig) -> int:
 
 
 @hydra.main(config_path="../../conf", config_name="analyze", version_base=None)
-def main(cfg: DictConfig) -> None:
+def _hydra_main(cfg: DictConfig) -> None:
     code = run(cfg)
     if code:
         sys.exit(code)
+
+
+def main() -> None:
+    sys.argv[1:] = quote_path_overrides(sys.argv[1:])
+    _hydra_main()
 
 
 if __name__ == "__main__":
