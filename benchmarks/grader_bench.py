@@ -3,7 +3,9 @@
 Run: `python -m benchmarks.grader_bench [--repeat N]`. Each pair is graded once per pass with every cache
 cleared first ("cold", what a new prompt costs), then again with caches warm (what the 15 other samples of a
 GRPO group cost). Per-core rates use process CPU time. Then both graders are scored on the labelled
-regression set. The last line is one JSON object.
+regression set, and on math-verify's own public test suite (270 whole responses, `tests/reward/math_verify_cases.json`)
+through `grade_answer` against plain math-verify (`verify(parse(gold), parse(pred))`, its defaults). The last line
+is one JSON object.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import argparse
 import json
 import statistics
 import time
+from pathlib import Path
 
 import sympy
 from math_verify import LatexExtractionConfig, parse, verify
@@ -59,6 +62,32 @@ def _mv_safe(pred: str, gold: object) -> bool:
         return plain_math_verify(pred, grader.coerce_gold(gold))
     except Exception:  # noqa: BLE001 - count a crash of the baseline as a rejection
         return False
+
+
+SUITE = json.loads((Path(__file__).parents[1] / "tests/reward/math_verify_cases.json").read_text(encoding="utf-8"))
+
+
+def plain_math_verify_response(pred: str, gold: str) -> bool:
+    """Plain math-verify on a whole response, as its own README shows: its default targets, its own timeouts."""
+    try:
+        return verify(parse(gold), parse(pred))
+    except Exception:  # noqa: BLE001 - count a crash of the baseline as a rejection
+        return False
+
+
+def _suite(fn) -> dict:
+    cases = SUITE["cases"]
+    _clear_caches()
+    r = _measure(fn, [(c["pred"], c["gold"]) for c in cases], cold=False)
+    agree = sum(v is c["expected"] for v, c in zip(r["verdicts"], cases))
+    default = [(v, c) for v, c in zip(r["verdicts"], cases) if c["default_options"]]
+    return {
+        "agree": agree,
+        "cases": len(cases),
+        "default_agree": sum(v is c["expected"] for v, c in default),
+        "default_cases": len(default),
+        **{k: r[k] for k in ("per_s_per_core", "p50_ms", "p99_ms", "max_ms")},
+    }
 
 
 def _agreement(fn) -> dict:
@@ -154,6 +183,15 @@ def main() -> None:
     for name, r in labelled.items():
         print(f"{name:22s} {r['agree_pct']:6.1f}% {r['false_accepts']:10d} {r['false_rejects']:10d}")
 
+    suite = {"zerotir": _suite(grader.grade_answer), "math_verify": _suite(plain_math_verify_response)}
+    print(f"\nmath-verify public suite ({SUITE['commit'][:7]}, whole responses): agreement with its expectations")
+    print(f"{'grader':22s} {'agree':>9s} {'default':>9s} {'per s/core':>11s} {'p50 ms':>8s} {'p99 ms':>8s}")
+    for name, r in suite.items():
+        print(
+            f"{name:22s} {r['agree']:4d}/{r['cases']:<4d} {r['default_agree']:4d}/{r['default_cases']:<4d}"
+            f" {r['per_s_per_core']:11.1f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f}"
+        )
+
     summary = {
         "bench": "grader",
         "pairs": len(pairs),
@@ -167,6 +205,7 @@ def main() -> None:
             for k, v in labelled.items()
             for m in ("agree_pct", "false_accepts", "false_rejects")
         },
+        **{f"{k}_suite_{m}": v[m] for k, v in suite.items() for m in ("agree", "default_agree", "p99_ms")},
         **run_info("math-verify", "sympy", "latex2sympy2_extended", "antlr4-python3-runtime"),
     }
     print(json.dumps(summary))

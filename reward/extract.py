@@ -263,7 +263,8 @@ def gold_answer(gold: str) -> str:
     (a worked solution, `\\boxed{1}\\boxed{2}`) is its last box group, read as a response is, with the boxes a few
     words before it in the same sentence (a reference answer's boxes are all answer); a box left open at
     the end (`\\boxed{W(n) = 1`) runs to the end of the gold; a worked solution without a box (four prose words
-    or more) is read like a response."""
+    or more) gives its prose marker ("The final answer is x"), else it is kept whole: an OlympiadBench gold such as
+    `f(x)=ax+b, where b is an arbitrary integer` is an answer with words, not a response."""
     if "\\boxed" in gold or "\\fbox" in gold:
         boxes = find_boxes(gold, lenient=True)
         if boxes:
@@ -276,6 +277,6 @@ def gold_answer(gold: str) -> str:
         opened = list(_OPEN_BOX.finditer(gold))
         if opened:
             return gold[opened[-1].end() :].rstrip().rstrip("$.").rstrip().rstrip("}").strip()
-    if len(prose_words(gold)) >= 4:
-        return _unboxed_answer(gold) or gold
+    if len(prose_words(gold)) >= 4:  # "... Final Answer: The final answer is $28\\%$. I hope it is correct."
+        return _marker_answer(_CHAT_TOKENS.sub(" ", gold)) or gold
     return gold

@@ -51,7 +51,9 @@ _VARIABLE = re.compile(r"[a-zA-Z]|[a-zA-Z]\([a-z]\)")  # what an interval is of:
 
 
 def _items(s: str) -> list[str]:
-    """A list answer split into items; `\\{...\\}` around the whole list is a set and is unwrapped."""
+    """A list answer split into items (top-level `,` `;` `and` `or`); `\\{...\\}` around the whole list is a set and is
+    unwrapped; one `\\pm` gives two items (`3 \\pm 2\\sqrt2`, `x = \\pm 2`). Refuses to split inside brackets:
+    `(1,2)` stays one item."""
     s = _CONNECTIVE.sub(lambda m: "," if (m.group(1) or m.group(2)) == "and" else " \\or ", s)
     b = _bracketed(s)
     if b and b[0] == "{":
@@ -161,6 +163,7 @@ def _as_interval(s: str) -> str | None:
 
 
 def _is_interval_like(s: str) -> bool:
+    """Whether `s` reads as an interval or a union of them (`[1, \\infty)`, `(0,1) \\cup (2,3)`)."""
     return "\\cup" in s or "\\infty" in s or (_bracketed(s) is not None and _bracketed(s)[0] in "([")
 
 
@@ -191,6 +194,11 @@ def _match_unordered(preds: list[str], golds: list[str], equal) -> bool:
 
 
 def _values_equal(pred: Normalized, gold: Normalized, rename: dict[str, str] | None) -> bool:
+    """Numbers and expressions. Accepts equal exact rationals (`27.0` = `27`, `\\frac{2}{4}` = `0.5`), a percent side
+    meaning value/100 (`0.175` = `17.5\\%`), equal single-term radicals by sign and square (`\\frac{\\sqrt{21}}{5}`),
+    degrees against radians with `\\pi`, and math-verify's verdict on the rest (decimals rounded to 6 places).
+    Refuses `\\frac{3}{8}` for `\\frac{3}{7}` (exact rationals that differ never reach rounding), `-\\sqrt2` for
+    `\\sqrt2`, `0.3333` for `\\frac13`."""
     p, g = pred.text, gold.text
     if p == g and pred.percent == gold.percent and not rename:
         return True
@@ -221,7 +229,10 @@ def _bare(s: str) -> str:
 
 @lru_cache(maxsize=65536)
 def _item_equal(p: str, g: str) -> bool:
-    """One answer item against one gold item (both already normalised)."""
+    """One answer item against one gold item (both already normalised). Base-n numerals (`52_8` = `52`, refuses
+    `52_9`); choice letters (`(C)` = `\\text{C}` = `C`, refuses `(D)`; `\\textbf{(B)} 27` compares `27`); `\\approx`
+    (`\\pi \\approx 3.14` accepts the exact side or the rounded one, refuses `\\frac{22}{7} \\approx 3.14` for
+    `\\pi`); text answers by their words (`Evelyn` = `\\text{evelyn}`, refuses `\\text{Emily}`); then equations."""
     if p == g:
         return True
     gn, pn = (_bare(x) for x in (g, p))
@@ -272,6 +283,10 @@ def _equations_equal(p: str, g: str) -> bool:
 
 
 def _structure_equal(p: str, g: str, rename: dict[str, str] | None) -> bool:
+    """Sets, intervals and tuples. Accepts unions part by part in any order, an inequality as its interval
+    (`k \\ge 2` = `[2, \\infty)`, `0 < f(x) < 1` = `(0,1)`, `5 \\ge x` = `x \\le 5`), a relation in `|z|` against
+    `z \\in S` by math-verify's solving, tuples element by element in order, `\\{...\\}` sets in any order.
+    Refuses `(4,2)` for `(2,4)`, `[1,2]` for `(1,2)`, `k > 2` for `k \\ge 2`, `5 \\le x` for `x \\le 5`."""
     if p == g and not rename:
         return True
     if _IN_SET.match(p) and _INEQ.search(g) and _as_interval(g) is None:  # 1 \le |z| \le 2 vs z \in [-2,-1] \cup [1,2]
@@ -300,6 +315,11 @@ def _structure_equal(p: str, g: str, rename: dict[str, str] | None) -> bool:
 
 
 def _answers_equal(pred: str, gold: str) -> bool:
+    """Whole answers, the gold deciding the shape. A gold list is a solution set (any order, same count); a list
+    of assignments to distinct names (`x=1, y=2`) is ordered, as is a gold tuple against separate values
+    (`10^{3},10` = `(1000, 10)`); a tuple against a gold list is read as its items (`(1,2,3)` = `1,2,3`);
+    `p=5,q=2;p=7,q=2` is the tuples `(5,2),(7,2)`. Refuses a missing, extra or wrong item (`1, 3` for `1,3,5`),
+    a reordered tuple (`10,10^{3}` for `(1000, 10)`), `[1, 2]` for `1, 2`."""
     pn, gn = normalize(pred), normalize(gold)
     if not gn.text or not pn.text:
         return False
@@ -375,6 +395,7 @@ def coerce_gold(gold: object) -> str:
 
 
 def _grade(pred: str, gold: str) -> bool:
+    """`pred` against `gold`, or against one side of a gold that names one answer twice (`\\frac12 or 0.5`)."""
     if not pred or not gold:
         return False
     if len(pred) > MAX_ANSWER_CHARS:
@@ -426,7 +447,8 @@ def grade_prediction(pred: str | None, gold: object, timeout_s: float = DEFAULT_
 
 
 def grade_answer(response_text: str, gold: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> bool:
-    """True when the final answer of a whole response (lenient extraction) is mathematically `gold`."""
+    """True when the final answer of a whole response (lenient extraction, `reward.extract`) is mathematically
+    `gold`; a gold that is itself a worked solution is read for its answer first (`gold_answer`)."""
     if not isinstance(response_text, str):
         return False
 
