@@ -179,7 +179,9 @@ def mv_reading(text: str) -> str | None:
     if best > MV_MAX_DEPTH:
         return None
     try:
-        found = parse(tail, _MV_CONFIG, fallback_mode="first_match", extraction_mode="first_match", parsing_timeout=None)
+        found = parse(
+            tail, _MV_CONFIG, fallback_mode="first_match", extraction_mode="first_match", parsing_timeout=None
+        )
     except Exception:  # noqa: BLE001 - math-verify failing to read is "no answer"
         return None
     strings = [x.strip().rstrip(".,;").strip() for x in found if isinstance(x, str)]

@@ -30,7 +30,9 @@ _UNIT_TAIL = re.compile(
     r"|liters?|ml|mph|km/h|m/s|dollars?|cents?|degrees?|people|students?|ways?|points?)(?:\^\{?[23]\}?)?\.?\s*$",
     re.IGNORECASE,
 )
-_SPACING = re.compile(r"(?<!\\)\\[,;:!> ]|\\q?quad|\\displaystyle\b|\\limits\b|\\nolimits\b")  # `\quadx`: no other command starts so
+_SPACING = re.compile(
+    r"(?<!\\)\\[,;:!> ]|\\q?quad|\\displaystyle\b|\\limits\b|\\nolimits\b"
+)  # `\quadx`: no other command starts so
 _LEFT_RIGHT = re.compile(r"\\(?:left|right|big|Big|bigg|Bigg)(?![a-zA-Z])\s*")
 _DEGREE = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\circ\b|\\degree\b|\\text\{\s*°\s*\}")
 _PERCENT = re.compile(r"\\%|%|\\text\{\s*(?:percent|percentage|pct)\s*\}|(?<=[\d\s}])\s*(?:percentage|percent|pct)\b")

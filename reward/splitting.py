@@ -54,5 +54,3 @@ def bracketed(s: str) -> tuple[str, str, list[str]] | None:
     if len(items) == 1 and kind[0] == "(" and ";" in inner:  # (0;-2;6): semicolons as the tuple's separator
         items = top_level_split(inner, (";",))
     return kind[0], kind[1], items
-
-

@@ -44,7 +44,8 @@ def _log10_abs(expr: sympy.Basic, budget: list[int]) -> float:
     budget[0] -= 1
     if budget[0] < 0:
         return math.inf
-    if isinstance(expr, sympy.Rational):  # Integer included; |p|/q < 2^(bits(p) - bits(q) + 1), so sqrt's 1/2 stays small
+    if isinstance(expr, sympy.Rational):
+        # Integer included; |p|/q < 2^(bits(p) - bits(q) + 1), so sqrt's exponent 1/2 stays small
         return max(abs(int(expr.p)).bit_length() - int(expr.q).bit_length() + 1, 0) * 0.30103
     if isinstance(expr, sympy.Float):
         return max(math.log10(abs(float(expr)) + 1.0), 0.0)

@@ -683,7 +683,12 @@ CASES: list[tuple[str, str, object, bool]] = [
     ("predicate", "k \\ge 3", "k \\geqslant 2", F),
     ("predicate", "(0,1)", "$0<f(x)<1$", T),
     ("predicate", "[0,1]", "$0<f(x)<1$", F),
-    ("predicate", "z \\in \\left[-\\frac{3}{2}, -1\\right] \\cup \\left[1, \\frac{3}{2}\\right]", "$1\\leq|z|\\leq \\frac{3}{2}$", T),
+    (
+        "predicate",
+        "z \\in \\left[-\\frac{3}{2}, -1\\right] \\cup \\left[1, \\frac{3}{2}\\right]",
+        "$1\\leq|z|\\leq \\frac{3}{2}$",
+        T,
+    ),
     ("predicate", "z \\in \\left[1, \\frac{3}{2}\\right]", "$1\\leq|z|\\leq \\frac{3}{2}$", F),
     ("predicate", "5 \\ge x", "x \\le 5", T),
     ("predicate", "5 \\le x", "x \\le 5", F),

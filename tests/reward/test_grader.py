@@ -63,8 +63,18 @@ EXTRACT = [
     ("chat_token_after_answer", "So the probability is 2/3. <|im_start|>user", None, "2/3"),
     ("marker_then_sentence", "Final Answer: The volume of $ABCDEFGH$ is 120. I hope it is correct.", None, "120"),
     ("bold_answer_label", "The angle:\n**Answer:** 45°", None, "45°"),
-    ("final_answer_after_boxes", "so \\boxed{255}. Total $10,455. Final Answer: The final answer is $10,455$.", "255", "10,455"),
-    ("boxes_in_one_math_span", "$$\\boxed{(3, 3)} \\text{ for part (a) and } \\boxed{(1, 1)}$$", "(1, 1)", "(3, 3), (1, 1)"),
+    (
+        "final_answer_after_boxes",
+        "so \\boxed{255}. Total $10,455. Final Answer: The final answer is $10,455$.",
+        "255",
+        "10,455",
+    ),
+    (
+        "boxes_in_one_math_span",
+        "$$\\boxed{(3, 3)} \\text{ for part (a) and } \\boxed{(1, 1)}$$",
+        "(1, 1)",
+        "(3, 3), (1, 1)",
+    ),
     ("boxes_apart_in_prose", "$\\boxed{3}$ is the count. Next, $\\boxed{4}$", "4", "4"),
     ("code_box_ignored", "```python\nprint('\\boxed{1}')\n```\nSo \\boxed{2}", "2", "2"),
 ]
@@ -123,7 +133,12 @@ RESPONSES = [
     ("boxed_tuple_for_list", "\\boxed{(1, 2, 3)}", "1,2,3", True),
     ("two_boxed_sets_for_flat_list", "$\\boxed{\\{1, 2\\}}$ and $\\boxed{\\{3\\}}$", "1, 2, 3", True),
     ("two_boxed_sets_missing_one", "$\\boxed{\\{1, 2\\}}$ and $\\boxed{\\{4\\}}$", "1, 2, 3", False),
-    ("final_answer_after_intermediate_boxes", "= \\boxed{255}. Total $10,455. Final Answer: The final answer is $10,455$.", "10455", True),
+    (
+        "final_answer_after_intermediate_boxes",
+        "= \\boxed{255}. Total $10,455. Final Answer: The final answer is $10,455$.",
+        "10455",
+        True,
+    ),
     # the gold is a worked solution, or several boxes
     ("gold_is_a_solution", "\\boxed{7}", "Adding, we get $3+4=\\boxed{7}$.", True),
     ("gold_is_a_solution_wrong", "\\boxed{8}", "Adding, we get $3+4=\\boxed{7}$.", False),
