@@ -2,7 +2,7 @@
 
 Composes conf/zerotir.yaml on top of verl's ppo_trainer, checks it, and hands it to verl's run_ppo with the
 recipe TaskRunner. `--cfg job` prints the composed config; `tir.dry_run=true` checks a run or a sweep
-and prints what each job would do, starting nothing.
+and prints what each job would do, starting nothing; `tir.preflight_only=true` prints the pre-flight table.
 """
 
 import sys
@@ -17,7 +17,8 @@ from recipes.zerotir import launch
 @hydra.main(config_path="../../conf", config_name="zerotir", version_base=None)
 def main(cfg) -> None:
     try:
-        code = launch.main(cfg, HydraConfig.get().job.override_dirname, sys.argv[1:])
+        hydra_cfg = HydraConfig.get()
+        code = launch.main(cfg, hydra_cfg.job.override_dirname, sys.argv[1:], list(hydra_cfg.overrides.task))
     except launch.ConfigError as err:
         print(f"zerotir: config error: {err}", file=sys.stderr)
         code = 1

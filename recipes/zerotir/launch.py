@@ -13,9 +13,12 @@ from pathlib import Path
 
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
+from recipes.zerotir import runs
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Estimators whose baseline is the group of rollout.n samples of one prompt.
 GROUP_ESTIMATORS = ("grpo", "reinforce_plus_plus_baseline", "rloo", "grpo_passk")
+ATTENTION = {"flash": ("flash_attention_2", True), "sdpa": ("sdpa", False)}  # conf/attention/*.yaml
 
 NO_GPU_MESSAGE = """\
 zerotir: no CUDA GPU is visible, so training was not started (Ray was not started either).
@@ -44,13 +47,38 @@ def register_resolvers() -> None:
     OmegaConf.register_new_resolver("zerotir_run_name", run_name, replace=True)
 
 
+def resolve_attention(cfg: DictConfig, flash_ok: tuple[bool, str] | None = None) -> str:
+    """attention=auto becomes flash where `import flash_attn` works (and not on CPU), else sdpa; the choice is
+    written to actor/ref (actor_rollout_ref.model) and critic alike. Returns a line saying what was chosen."""
+    choice = cfg.tir.get("attention", "auto")
+    if choice != "auto":
+        return f"{choice} (attention={choice})"
+    if cfg.trainer.device == "cpu":
+        choice, why = "sdpa", "CPU run"
+    else:
+        from recipes.zerotir.preflight import flash_importable
+
+        ok, detail = flash_ok or flash_importable()
+        choice, why = ("flash", f"flash-attn {detail}") if ok else ("sdpa", f"flash-attn not importable ({detail})")
+    impl, remove_padding = ATTENTION[choice]
+    with open_dict(cfg):
+        cfg.tir.attention = choice
+        for model in (cfg.actor_rollout_ref.model, cfg.critic.model):
+            model.use_remove_padding = remove_padding
+            model.override_config = OmegaConf.merge(model.get("override_config") or {}, {"attn_implementation": impl})
+    return f"{choice} (attention=auto: {why})"
+
+
 def _abs(path: str) -> str:
     return str(Path(path).expanduser().resolve()) if path else path
 
 
 def finalize(cfg: DictConfig, override_dirname: str | None = None) -> DictConfig:
-    """Fill the run name, make every path absolute (Ray workers may run elsewhere), resolve interpolations."""
+    """Fill the run name and attention choice, make every path absolute (Ray workers may run elsewhere),
+    resolve interpolations."""
+    note = resolve_attention(cfg)
     with open_dict(cfg):
+        cfg.tir.attention_note = note
         cfg.tir.run_name = run_name(override_dirname)
         cfg.tir.data_dir = _abs(cfg.tir.data_dir)
         cfg.trainer.default_local_dir = _abs(cfg.trainer.default_local_dir)
@@ -105,6 +133,16 @@ def validate(cfg: DictConfig) -> None:
             f"{rollout.max_model_len} < prompt_length + response_length "
             f"({rollout.prompt_length} + {rollout.response_length})",
         )
+    check_attention(cfg)
+    if not isinstance(tir.checkpoint.keep_last, int) or tir.checkpoint.keep_last < 1:
+        _fail(
+            "tir.checkpoint.keep_last",
+            f"must be an integer >= 1: resuming needs a full checkpoint (got {tir.checkpoint.keep_last!r})",
+        )
+    if tir.checkpoint.series_every is not None and (
+        not isinstance(tir.checkpoint.series_every, int) or tir.checkpoint.series_every < 1
+    ):
+        _fail("tir.checkpoint.series_every", f"must be an integer >= 1 or null (got {tir.checkpoint.series_every!r})")
     if not Path(rollout.agent.agent_loop_config_path).is_file():
         _fail(
             "actor_rollout_ref.rollout.agent.agent_loop_config_path",
@@ -115,6 +153,28 @@ def validate(cfg: DictConfig) -> None:
     from verl.utils.config import validate_config
 
     validate_config(cfg, use_reference_policy=need_reference_policy(cfg), use_critic=need_critic(cfg))
+
+
+def check_attention(cfg: DictConfig) -> None:
+    """Actor/ref and critic load the same attention; remove-padding (packed sequences) needs flash-attn on CUDA."""
+    actor, critic = cfg.actor_rollout_ref.model, cfg.critic.model
+    impl = actor.get("override_config", {}).get("attn_implementation", "flash_attention_2")  # verl's default
+    critic_impl = critic.get("override_config", {}).get("attn_implementation", "flash_attention_2")
+    if impl != critic_impl:
+        _fail(
+            "critic.model.override_config.attn_implementation",
+            f"{critic_impl!r} differs from the actor's {impl!r}; use attention=flash|sdpa",
+        )
+    if actor.use_remove_padding != critic.use_remove_padding:
+        _fail(
+            "critic.model.use_remove_padding",
+            "differs from actor_rollout_ref.model.use_remove_padding; use attention=flash|sdpa",
+        )
+    if actor.use_remove_padding and impl != "flash_attention_2" and cfg.trainer.device != "cpu":
+        _fail(
+            "actor_rollout_ref.model.use_remove_padding",
+            f"true needs flash_attention_2 on GPUs (got {impl!r}): verl packs sequences for flash-attn's varlen kernels; use attention=flash|sdpa",
+        )
 
 
 def cuda_available() -> bool:
@@ -184,24 +244,66 @@ def summary(cfg: DictConfig) -> str:
             f"  algorithm  {cfg.algorithm.adv_estimator}, {cfg.data.train_batch_size} prompts x {r.n} samples, lr {cfg.actor_rollout_ref.actor.optim.lr}",
             f"  TIR        template {t.template}, max {t.max_tool_calls} tool calls, response {r.response_length} tokens, sandbox {t.sandbox.backend}",
             f"  data       train {', '.join(t.train_sets)}; val {', '.join(t.val_sets)}",
+            f"  attention  {t.get('attention_note', t.get('attention'))}",
+            f"  checkpoints {checkpoint_line(cfg)}",
             f"  outputs    {run_dir(cfg)}",
         ]
     )
 
 
-def main(cfg: DictConfig, override_dirname: str | None, argv: list[str]) -> int:
+def checkpoint_line(cfg: DictConfig) -> str:
+    t = cfg.tir.checkpoint
+    if not cfg.trainer.save_freq or cfg.trainer.save_freq <= 0:
+        return "none (trainer.save_freq <= 0)"
+    return (
+        f"every {cfg.trainer.save_freq} steps; newest {t.keep_last} kept whole, HF weights of steps at multiples of "
+        f"{t.series_every}: {disk_line(cfg)}"
+    )
+
+
+def disk_line(cfg: DictConfig) -> str:
+    from recipes.zerotir.checkpoints import estimate_for
+
+    est = estimate_for(cfg)
+    return est.line() if est else "no estimate (tir.params_b unset)"
+
+
+def preflight_gate(cfg: DictConfig, argv: list[str]) -> int:
+    """Run the pre-flight and print its table; 0 to go on, 2 when a check fails (before Ray starts)."""
+    from recipes.zerotir import preflight
+
+    checks = preflight.run_checks(cfg)
+    print(preflight.table(checks))
+    bad = preflight.failed(checks)
+    if not bad:
+        return 0
+    if any(c.name == "gpus" and c.value.startswith("0 visible") for c in bad):
+        print(no_gpu_message(cfg, argv), file=sys.stderr)
+    print(f"zerotir: pre-flight failed: {', '.join(c.name for c in bad)} (the table above says what to change)",
+          file=sys.stderr)  # fmt: skip
+    return 2
+
+
+def main(cfg: DictConfig, override_dirname: str | None, argv: list[str], overrides: list[str] | None = None) -> int:
     cfg = finalize(cfg, override_dirname)
     validate(cfg)
     print(summary(cfg))
     if cfg.tir.dry_run:
         return 0
+    if cfg.tir.preflight_only:
+        return preflight_gate(cfg, argv)
     if cfg.trainer.device == "cpu":  # explicit opt-in by conf/experiment/cpu_*.yaml: docs/cpu_trainer.md
         from recipes.zerotir import cpu_platform
 
         cpu_platform.activate(cfg)
-    elif not cuda_available():
+    elif cfg.tir.preflight and (code := preflight_gate(cfg, argv)):
+        return code
+    elif not cfg.tir.preflight and not cuda_available():
         print(no_gpu_message(cfg, argv), file=sys.stderr)
         return 2
+    overrides = overrides if overrides is not None else argv
+    print(runs.resume_note(cfg, overrides))
+    runs.record_run(cfg, overrides)
     prepare_data(cfg)
     train(cfg)
     return 0

@@ -4,24 +4,17 @@ import re
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
+import yaml
 from omegaconf import OmegaConf
 
-import recipes.zerotir  # noqa: F401  (resolvers)
-from recipes.zerotir import launch
+from recipes.zerotir import launch, runs
+from tests.recipes.compose import CONF, compose_raw, make_cfg
 
-CONF = launch.REPO_ROOT / "conf"
 EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
 # cpu_* experiments pin their own tiny local model and run verl on CPU (tests/e2e covers them)
 GPU_EXPERIMENTS = [e for e in EXPERIMENTS if not e.startswith("cpu_")]
 MODELS = sorted(p.stem for p in (CONF / "model").glob("*.yaml"))
 SIZES_B = {"qwen0.5b": "0.5B", "qwen1.5b": "1.5B", "qwen3b": "3B", "qwen7b": "7B", "qwen14b": "14B", "qwen32b": "32B"}
-
-
-def make_cfg(*overrides: str, override_dirname: str | None = None):
-    with initialize_config_dir(config_dir=str(CONF), version_base=None):
-        cfg = compose(config_name="zerotir", overrides=list(overrides))
-    return launch.finalize(cfg, override_dirname)
 
 
 def test_groups_are_complete():
@@ -144,3 +137,97 @@ def test_worker_env_reaches_ray_init_and_keeps_existing_vars():
         "KEEP": "yes",
         "VERL_FILE_LOGGER_PATH": "/x/metrics.jsonl",
     }
+
+
+@pytest.mark.parametrize("attention", ["flash", "sdpa"])
+@pytest.mark.parametrize("experiment", GPU_EXPERIMENTS)
+def test_attention_switch_sets_actor_ref_and_critic_alike(experiment, attention, tiny_qwen2_dir):
+    cfg = make_cfg(f"+experiment={experiment}", f"attention={attention}")
+    if cfg.critic.enable:
+        cfg.actor_rollout_ref.model.path = cfg.critic.model.path = str(tiny_qwen2_dir)
+    launch.validate(cfg)
+    impl, remove_padding = {"flash": ("flash_attention_2", True), "sdpa": ("sdpa", False)}[attention]
+    for model in (cfg.actor_rollout_ref.model, cfg.critic.model):  # ref loads actor_rollout_ref.model
+        assert (model.override_config.attn_implementation, model.use_remove_padding) == (impl, remove_padding)
+    assert cfg.tir.attention == attention
+
+
+@pytest.mark.parametrize(
+    "flash_ok, device, expected",
+    [
+        ((True, "2.8.3"), "cuda", "flash"),
+        ((False, "ModuleNotFoundError"), "cuda", "sdpa"),
+        ((True, "2.8.3"), "cpu", "sdpa"),
+    ],
+)
+def test_auto_attention_is_flash_only_where_flash_attn_imports(flash_ok, device, expected):
+    cfg = compose_raw("+experiment=qwen7b_ppo", f"trainer.device={device}")
+    assert cfg.tir.attention == "auto"
+    note = launch.resolve_attention(cfg, flash_ok=flash_ok)
+    assert cfg.tir.attention == expected and note.startswith(expected)
+    impl = "flash_attention_2" if expected == "flash" else "sdpa"
+    assert cfg.critic.model.override_config.attn_implementation == impl
+    assert cfg.actor_rollout_ref.model.use_remove_padding is (expected == "flash")
+
+
+@pytest.mark.parametrize(
+    "overrides, key",
+    [
+        (
+            ["actor_rollout_ref.model.use_remove_padding=true", "critic.model.use_remove_padding=true"],
+            "actor_rollout_ref.model.use_remove_padding",  # packed sequences with sdpa
+        ),
+        (
+            ["critic.model.override_config.attn_implementation=eager"],
+            "critic.model.override_config.attn_implementation",
+        ),
+        (["critic.model.use_remove_padding=true"], "critic.model.use_remove_padding"),
+    ],
+)
+def test_inconsistent_attention_names_the_key(overrides, key):
+    cfg = make_cfg("+experiment=qwen7b_grpo", "attention=sdpa", *overrides)
+    with pytest.raises(launch.ConfigError, match="^" + re.escape(key) + ":"):
+        launch.validate(cfg)
+
+
+def test_run_name_ignores_are_hydras_exclude_keys():
+    raw = yaml.safe_load((CONF / "zerotir.yaml").read_text())
+    assert raw["hydra"]["job"]["config"]["override_dirname"]["exclude_keys"] == list(runs.RUN_NAME_IGNORES)
+
+
+def test_run_overrides_keep_only_experiment_altering_keys():
+    overrides = [
+        "+experiment=qwen7b_grpo",
+        "trainer.total_training_steps=800",
+        "trainer.logger=[console]",
+        "trainer.save_freq=25",
+        "trainer.resume_mode=auto",
+        "attention=sdpa",
+        "actor_rollout_ref.actor.optim.lr=2e-6",
+        "tir.max_tool_calls=4",
+    ]
+    assert runs.run_overrides(overrides) == ["actor_rollout_ref.actor.optim.lr=2e-6", "tir.max_tool_calls=4"]
+
+
+def test_checkpoint_policy_composes_with_verls_hooks():
+    from verl.utils.import_utils import load_class_from_fqn
+
+    from recipes.zerotir.checkpoints import KeepPolicy
+
+    cfg = make_cfg("+experiment=qwen7b_grpo")
+    assert load_class_from_fqn(cfg.trainer.checkpoint_callback_class, "CheckpointCallback") is KeepPolicy
+    assert "hf_model" in cfg.actor_rollout_ref.actor.checkpoint.save_contents
+    assert cfg.trainer.max_actor_ckpt_to_keep is None  # verl would delete the series steps' HF folders too
+    assert (cfg.tir.checkpoint.keep_last, cfg.tir.checkpoint.series_every) == (2, 50)
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("tir.checkpoint.keep_last=0", "tir.checkpoint.keep_last"),
+        ("tir.checkpoint.series_every=0", "tir.checkpoint.series_every"),
+    ],
+)
+def test_bad_checkpoint_policy_names_the_key(override, key):
+    with pytest.raises(launch.ConfigError, match="^" + re.escape(key) + ":"):
+        launch.validate(make_cfg("+experiment=qwen7b_grpo", override))

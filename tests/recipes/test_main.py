@@ -11,7 +11,7 @@ from recipes.zerotir import launch
 
 
 def run_main(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "HYDRA_FULL_ERROR": "0"}
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "HYDRA_FULL_ERROR": "0", "HF_HUB_OFFLINE": "1"}
     return subprocess.run(
         [sys.executable, "-m", "recipes.zerotir", *args],
         check=False,

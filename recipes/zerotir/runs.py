@@ -1,0 +1,80 @@
+"""Runs and resuming: which overrides name a run, whether a launch resumes it, and what a new run is not.
+
+verl resumes from `trainer.default_local_dir` (`resume_mode: auto`), which is `outputs/<experiment>/<run>/checkpoints`,
+and the run is named by Hydra's override_dirname. Keys that do not change what is trained are left out of the
+name (conf/zerotir.yaml `exclude_keys` = `RUN_NAME_IGNORES`), so a relaunch with more steps or another logger
+resumes; any other override names a new run, and the launch says which existing runs it differs from.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from recipes.zerotir.checkpoints import latest_step
+
+# Overrides that do not change what is trained: a relaunch that differs only in these resumes the same run.
+# The same list is hydra.job.config.override_dirname.exclude_keys in conf/zerotir.yaml (a test keeps them equal).
+RUN_NAME_IGNORES = (
+    "experiment", "attention", "tir.dry_run", "tir.preflight_only", "tir.preflight",
+    "tir.checkpoint.keep_last", "tir.checkpoint.series_every", "actor_rollout_ref.actor.checkpoint.save_contents",
+    "trainer.total_training_steps", "trainer.total_epochs", "trainer.logger", "trainer.save_freq", "trainer.test_freq",
+    "trainer.val_before_train", "trainer.log_val_generations", "trainer.resume_mode", "trainer.resume_from_path",
+    "trainer.rollout_data_dir",
+)  # fmt: skip
+
+
+def override_key(override: str) -> str:
+    """`+a.b=1` -> `a.b` (Hydra's override syntax: optional +, ++ or ~ prefix)."""
+    return override.lstrip("+~").split("=", 1)[0]
+
+
+def run_overrides(overrides: list[str]) -> list[str]:
+    """The command-line overrides that define the run (those not in RUN_NAME_IGNORES), sorted as Hydra names it."""
+    return sorted(o for o in overrides if override_key(o) not in RUN_NAME_IGNORES)
+
+
+def resume_note(cfg: DictConfig, overrides: list[str] | None = None) -> str:
+    """Say whether this launch resumes, and, for a new run, which runs of the experiment it is not (and why).
+    `overrides`: this launch's command-line overrides (default: what the run folder recorded)."""
+    ckpt = Path(cfg.trainer.default_local_dir)
+    step = latest_step(ckpt)
+    name = f"{cfg.tir.experiment}/{cfg.tir.run_name}"
+    if cfg.trainer.resume_mode == "disable":
+        return f"run {name}: starting at step 0 (trainer.resume_mode=disable)"
+    if cfg.trainer.resume_mode == "resume_path":
+        return f"run {name}: resuming from {cfg.trainer.resume_from_path} (trainer.resume_mode=resume_path)"
+    if step:
+        return f"run {name}: resuming from step {step} ({ckpt}), up to step {cfg.trainer.total_training_steps}"
+    lines = [f"run {name}: new run, starting at step 0 (no checkpoint in {ckpt})"]
+    mine = set(run_overrides(overrides) if overrides is not None else _recorded_overrides(ckpt.parent))
+    experiment_dir = ckpt.parent.parent
+    siblings = sorted(p for p in experiment_dir.iterdir() if p.is_dir()) if experiment_dir.is_dir() else []
+    for other in (p for p in siblings if p != ckpt.parent):
+        other_step = latest_step(other / "checkpoints")
+        if other_step:
+            theirs = set(_recorded_overrides(other))
+            diff = ", ".join([*(f"+{o}" for o in sorted(mine - theirs)), *(f"-{o}" for o in sorted(theirs - mine))])
+            lines.append(
+                f"  not resuming {cfg.tir.experiment}/{other.name} (step {other_step}): overrides differ: {diff}"
+            )
+    if len(lines) > 1:
+        lines.append("  these overrides change the experiment; relaunch with that run's overrides to continue it")
+    return "\n".join(lines)
+
+
+def _recorded_overrides(run_folder: Path) -> list[str]:
+    try:
+        return list(json.loads((run_folder / "run.json").read_text())["overrides"])
+    except (OSError, ValueError, KeyError):
+        return [] if run_folder.name == "default" else [run_folder.name]
+
+
+def record_run(cfg: DictConfig, overrides: list[str]) -> None:
+    """outputs/<experiment>/<run>/run.json: the overrides that define the run (read by later launches' notes)."""
+    folder = Path(cfg.trainer.default_local_dir).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    record = {"overrides": run_overrides(overrides), "model_group": cfg.tir.get("model_name")}  # eval reads the group
+    (folder / "run.json").write_text(json.dumps(record, indent=1) + "\n")
