@@ -6,6 +6,7 @@ discover hours later: an unknown dataset, template or backend, an empty sweep, a
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -16,6 +17,51 @@ from data_prep import EVAL, TRAIN
 from evaluation.backends import BACKENDS
 from evaluation.problems import template_names
 from evaluation.runner import DEFAULT_BASE_STOPS, SweepSettings
+
+CONF_MODEL = Path(__file__).resolve().parents[1] / "conf" / "model"
+PROMPT_TOKENS = 1024  # [ref] --prompt_max_len 1024, as data.max_prompt_length in conf/zerotir.yaml
+# [ours] trajectories in flight for the async engine: above vLLM's max_num_seqs, so that the trajectories
+# waiting on the sandbox leave no engine slot idle. Not tuned on a GPU.
+ASYNC_IN_FLIGHT = 512
+
+
+def model_group_for(model: str, explicit: str | None = None) -> str | None:
+    """The conf/model group of `model`: explicit, else the group whose model path ends like `model`, else the one
+    a training run recorded in its run.json (for a checkpoint under .../<run>/checkpoints/global_step_N)."""
+    if explicit:
+        if not (CONF_MODEL / f"{explicit}.yaml").is_file():
+            names = sorted(p.stem for p in CONF_MODEL.glob("*.yaml"))
+            raise ValueError(f"eval.model_group: unknown group {explicit!r}; one of {', '.join(names)}")
+        return explicit
+    from omegaconf import OmegaConf
+
+    name = Path(str(model).rstrip("/")).name
+    for path in sorted(CONF_MODEL.glob("*.yaml")):
+        if Path(str(OmegaConf.load(path).actor_rollout_ref.model.path)).name == name:
+            return path.stem
+    parts = Path(model).parts
+    if "checkpoints" in parts:
+        run_json = Path(*parts[: parts.index("checkpoints")]) / "run.json"
+        try:
+            return json.loads(run_json.read_text()).get("model_group")
+        except (OSError, ValueError):
+            return None
+    return None
+
+
+def vllm_engine_kwargs(config: EvalConfig, model: str) -> dict[str, Any]:
+    """eval.vllm with its null values filled from the model group: the tensor parallel size the group's rollout
+    uses and a context of prompt + eval.max_new_tokens (at least the group's max_model_len)."""
+    from omegaconf import OmegaConf
+
+    explicit = {k: v for k, v in config.vllm.items() if v is not None}
+    group = model_group_for(model, config.model_group)
+    if group is None:
+        return explicit
+    rollout = OmegaConf.load(CONF_MODEL / f"{group}.yaml").actor_rollout_ref.rollout
+    defaults = {"tensor_parallel_size": int(rollout.tensor_model_parallel_size)}
+    defaults["max_model_len"] = max(int(rollout.get("max_model_len") or 0), PROMPT_TOKENS + config.max_new_tokens)
+    return {**defaults, **explicit}
 
 
 @dataclass(frozen=True)
@@ -36,7 +82,7 @@ class EvalConfig:
     base_stops: tuple[str, ...] = DEFAULT_BASE_STOPS
     max_tool_calls: tuple[int, ...] = (2,)
     seed: int = 42
-    batch_size: int = 64  # trajectories in flight; the backend batches their segments
+    batch_size: int | None = None  # trajectories in flight; None: 64 (hf, vllm_offline) or 512 (vllm)
     pass_k: tuple[int, ...] = (1, 4, 8, 16, 32)
     checkpoints: tuple[str, ...] = ()
     run_name: str | None = None
@@ -44,7 +90,8 @@ class EvalConfig:
     transcripts: int = 1  # trajectories with executed code to print at the end
     sandbox: dict = field(default_factory=dict)  # as tir.sandbox in conf/zerotir.yaml
     hf: dict = field(default_factory=lambda: {"device": "auto", "dtype": "auto"})
-    vllm: dict = field(default_factory=dict)  # extra vllm.LLM(...) arguments
+    vllm: dict = field(default_factory=dict)  # extra vLLM engine arguments; null values come from the model group
+    model_group: str | None = None  # conf/model/<group>.yaml for vLLM's TP and max_model_len; None: guessed
     wandb: dict = field(default_factory=lambda: {"enabled": False, "project": "zerotir", "entity": None})
 
     @classmethod
@@ -82,6 +129,8 @@ class EvalConfig:
             )
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"eval.limit must be >= 1 or null (got {self.limit})")
+        if self.model_group:
+            model_group_for("", self.model_group)
         self.settings()  # range checks of the sweep settings
 
     def settings(self) -> SweepSettings:
@@ -92,7 +141,7 @@ class EvalConfig:
             max_output_tokens=self.max_output_tokens,
             base_stops=tuple(self.base_stops),
             seed=self.seed,
-            concurrency=self.batch_size,
+            concurrency=self.batch_size or (ASYNC_IN_FLIGHT if self.backend == "vllm" else 64),
             apply_chat_template=self.apply_chat_template,
         )
 

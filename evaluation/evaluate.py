@@ -42,10 +42,16 @@ class EvalOutcome:
 
 def build_backend(config: EvalConfig, model: str) -> Backend:
     settings = config.settings()
-    if config.backend == "vllm":
+    if config.backend in ("vllm", "vllm_offline"):
+        from evaluation.config import vllm_engine_kwargs
+
+        engine = vllm_engine_kwargs(config, model)
+        if config.backend == "vllm":
+            from evaluation.backends.vllm_async import AsyncVLLMBackend
+
+            return AsyncVLLMBackend(model, config.temperature, config.top_p, config.seed, engine)
         from evaluation.backends.vllm_engine import VLLMBackend
 
-        engine = {k: v for k, v in config.vllm.items() if v is not None}
         return VLLMBackend(model, config.temperature, config.top_p, settings.concurrency, config.seed, None, engine)
     import torch
 

@@ -1,7 +1,8 @@
-"""Generation backends: `hf` (transformers generate, CPU or GPU) and `vllm` (offline engine, GPU), one per file.
+"""Generation backends, one per file: `hf` (transformers generate, CPU or GPU), `vllm` (vLLM's async engine,
+one request per segment, GPU) and `vllm_offline` (vLLM's offline `LLM.generate` in synchronous batches).
 
 A backend turns stop-machine `SegmentRequest`s into `Segment`s; the stop machine decides everything else.
-Both batch the requests of concurrent trajectories through `SegmentBatcher`.
+`hf` and `vllm_offline` batch the requests of concurrent trajectories through `SegmentBatcher`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import Any, Protocol
 
 from tir_rollout.stop_machine import Segment, SegmentRequest
 
-BACKENDS = ("hf", "vllm")
+BACKENDS = ("hf", "vllm", "vllm_offline")
 
 
 class Backend(Protocol):
