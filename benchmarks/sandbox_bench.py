@@ -1,9 +1,12 @@
 """Sandbox throughput and overhead on a math-TIR snippet mix, next to the naive `python -c` per call.
 
 Run `python -m benchmarks.sandbox_bench [--n 256] [--overhead-n 64]`: a table, then one JSON line (numbers,
-commit, versions, hardware). Overhead = latency of one call at concurrency 1 minus the snippet's run time in
-a fork of this process warmed like a worker (best of 3 each, interleaved). Asserts nothing: timings move
-with whatever else runs on the machine.
+commit, versions, hardware, load average). The mix is what a model writes: arithmetic with print, loops over
+ranges, sympy solve/simplify/factor, numpy, fractions, itertools/math combinatorics, and a few that raise.
+Every sandbox output is checked against the naive run's (stdout, and ok vs error). Two overheads, both over
+the snippet's warm compute (its run time in a fork of this process warmed like a worker): per call at full
+concurrency (each latency minus that snippet's warm time; median), and at concurrency 1 (best of 3,
+interleaved). Asserts nothing: timings move with whatever else runs on the machine, so the load is printed.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ import time
 
 from benchmarks.run_info import run_info
 
+STATUSES = ("ok", "error", "timeout", "killed", "sandbox_error")
+
 TEMPLATES = [
     "import sympy as sp\nx = sp.symbols('x')\nprint(sp.solve(x**2 - {a}*x + {b}, x))",
     "import sympy as sp\nx = sp.symbols('x')\nprint(sp.factor(x**{n} - 1))",
@@ -43,6 +48,10 @@ TEMPLATES = [
     "n = {t}\nprint([(a, b, c) for a in range(1, n) for b in range(a, n) for c in range(b, n) if a*a + b*b == c*c][:4])",
     "import math\nprint(math.comb({n2}, {k2}), math.gcd({a}*12, {b}*18), math.isqrt({big}))",
     "from collections import Counter\nprint(Counter(d for i in range(1, {loop2}) for d in str(i * i)).most_common(3))",
+    "a, b = {a} * {big}, {b} ** 5\nprint(a + b, a * b, a // b, a % b, round(a / b, 6))",
+    "import sympy as sp\nx = sp.symbols('x')\nprint(sp.simplify((x**2 - {a}**2) / (x - {a})), sp.expand((x + {b})**3))",
+    "vals = [{a}, {b}, 0]\nprint(sum(v / vals[-1] for v in vals))",  # raises ZeroDivisionError, as models' code does
+    "import math\nprint(math.sqrt(-{a}))",  # raises ValueError
 ]
 
 
@@ -89,9 +98,9 @@ def timed_map(fn, items, concurrency: int) -> tuple[float, list[float], list]:
     return time.perf_counter() - t0, lat, results
 
 
-def naive(code: str) -> str:
+def naive(code: str) -> tuple[str, str]:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
-    return "ok" if proc.returncode == 0 else "error"
+    return ("ok" if proc.returncode == 0 else "error"), proc.stdout
 
 
 def own_time(code: str) -> float:
@@ -102,7 +111,7 @@ def own_time(code: str) -> float:
         os.close(r)
         sink = io.StringIO()
         t0 = time.perf_counter()
-        with contextlib.redirect_stdout(sink):
+        with contextlib.redirect_stdout(sink), contextlib.suppress(Exception):  # the mix has snippets that raise
             exec(compile(code, "<snippet>", "exec"), {"__name__": "__main__"})  # noqa: S102 - trusted benchmark snippets
         os.write(w, repr(time.perf_counter() - t0).encode())
         os._exit(0)
@@ -128,14 +137,21 @@ def main() -> None:
     start_s = time.perf_counter() - t0
     ex.run_batch(codes[: 2 * cores])  # let every worker prepare its first child
 
+    load_before = os.getloadavg()
     sb_wall, sb_lat, sb_res = timed_map(lambda c: ex.run(c, 30), codes, cores)
-    statuses = {s: sum(r.status == s for r in sb_res) for s in ("ok", "error", "timeout", "killed")}
+    statuses = {s: sum(r.status == s for r in sb_res) for s in STATUSES}
     nv_wall, nv_lat, nv_res = timed_map(naive, codes, cores)
+    load_after = os.getloadavg()
+    wrong = [
+        i for i, (r, (st, out)) in enumerate(zip(sb_res, nv_res, strict=True)) if (r.status, r.stdout) != (st, out)
+    ]
 
     from tir_rollout.sandbox import preload
 
     warm_dir = tempfile.mkdtemp(prefix="sandbox-bench-")
     preload.warm(warm_dir)  # the same warm state as a worker
+    warm = {c: own_time(c) for c in dict.fromkeys(codes)}  # each distinct snippet once
+    per_call = [lat - warm[c] for lat, c in zip(sb_lat, codes, strict=True)]  # at full concurrency
     sub = codes[: args.overhead_n]
     overhead, inside, own = [], [], []
     for code in sub:  # best of 3 for both sides, interleaved, so load from other processes hits both alike
@@ -160,12 +176,23 @@ def main() -> None:
         ("sandbox", sb_rate, pct(sb_lat, 50), pct(sb_lat, 99)),
         ("naive python -c", nv_rate, pct(nv_lat, 50), pct(nv_lat, 99)),
     ]
-    print(f"{len(codes)} math-TIR snippets, concurrency {cores} ({cores} cores), isolation {isolation}")
-    print(f"sandbox statuses {statuses}; naive ok {nv_res.count('ok')}/{len(nv_res)}; pool start {start_s:.1f} s")
+    load = "load average {:.1f} / {:.1f} / {:.1f} before, {:.1f} / {:.1f} / {:.1f} after".format(
+        *load_before, *load_after
+    )
+    print(f"{len(codes)} math-TIR snippets, concurrency {cores} ({cores} cores), isolation {isolation}; {load}")
+    print(
+        f"sandbox statuses {statuses}; naive ok {sum(st == 'ok' for st, _ in nv_res)}/{len(nv_res)}; "
+        f"outputs equal to naive: {len(codes) - len(wrong)}/{len(codes)}; pool start {start_s:.1f} s"
+    )
     print(f"{'backend':<18}{'exec/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
     for name, rate, p50, p99 in rows:
         print(f"{name:<18}{rate:>10.1f}{ms(p50):>10}{ms(p99):>10}")
-    print(f"speed-up: {sb_rate / nv_rate:.1f}x")
+    print(f"speed-up: {sb_rate / nv_rate:.1f}x (sandbox vs naive exec/s, same run, same concurrency)")
+    print(
+        f"per-call overhead over warm compute at concurrency {cores}: median {ms(statistics.median(per_call))} ms "
+        f"(warm compute median {ms(statistics.median(warm[c] for c in codes))} ms, mean "
+        f"{ms(statistics.mean(warm[c] for c in codes))} ms)"
+    )
     print(
         f"overhead at concurrency 1 over {len(sub)} snippets (latency minus own warm run time): "
         f"median {ms(statistics.median(overhead))} ms, p99 {ms(pct(overhead, 99))} ms; "
@@ -186,6 +213,11 @@ def main() -> None:
                 "naive_p50_ms": ms(pct(nv_lat, 50)),
                 "naive_p99_ms": ms(pct(nv_lat, 99)),
                 "speedup": round(sb_rate / nv_rate, 2),
+                "outputs_equal_to_naive": len(codes) - len(wrong),
+                "overhead_full_concurrency_median_ms": ms(statistics.median(per_call)),
+                "warm_compute_mean_ms": ms(statistics.mean(warm[c] for c in codes)),
+                "loadavg_before": [round(x, 2) for x in load_before],
+                "loadavg_after": [round(x, 2) for x in load_after],
                 "overhead_median_ms": ms(statistics.median(overhead)),
                 "overhead_p99_ms": ms(pct(overhead, 99)),
                 "overhead_inside_worker_median_ms": ms(statistics.median(inside)),

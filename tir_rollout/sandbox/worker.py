@@ -27,6 +27,7 @@ _LIBC = ctypes.CDLL(None, use_errno=True)
 _CHUNK = 65536
 _DRAIN_S = 1.0
 _LINGER_S = 0.05
+_REPORT = 4  # bytes on the status pipe of a finished call: b"R", b"D", exit status, flag
 # A stream may write this many times the cap before the call counts as a flood and is killed; below it the
 # head (the cap) is kept and the rest read and dropped, so a 200 KB print is "ok", truncated, not killed.
 FLOOD_FACTOR = 16
@@ -61,6 +62,7 @@ class Worker:
     def __init__(self, cfg: dict) -> None:
         self.cfg = cfg
         self.tmp_root = cfg["tmp_root"]
+        self.work = os.path.join(self.tmp_root, "work")
         self.pid_ns = cfg["pid_ns"]
         self.uid = cfg.get("run_uid")
         self.cap = cfg["max_output_bytes"]
@@ -78,12 +80,15 @@ class Worker:
                 self.seccomp_prog = seccomp.Filter(*pid_rule)
         self.seccomp = self.seccomp_prog is not None
 
+    def make_workdir(self) -> None:
+        """The next call's fresh working directory (after the wipe; the prepared child enters it at hand-over)."""
+        os.mkdir(self.work, 0o700)
+        if self.uid is not None:
+            os.chown(self.work, self.uid, self.uid)
+
     def prepare(self) -> None:
         """Fork the next call's child now, between calls, so a call does not wait for the fork."""
-        work = os.path.join(self.tmp_root, "work")
-        os.mkdir(work, 0o700)
-        if self.uid is not None:
-            os.chown(work, self.uid, self.uid)
+        work = self.work
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         st_r, st_w = os.pipe()
@@ -108,12 +113,12 @@ class Worker:
         kept = {out_r: bytearray(), err_r: bytearray()}
         total = {out_r: 0, err_r: 0}
         overflow = timed_out = False
-        done = b""  # b"D" + status byte + flag, written by the child just before it exits
+        done = b""  # b"R" (set up, before any snippet code) + b"D" + status byte + flag (just before it exits)
         exited = False
         deadline = t0 + timeout
         linger = None  # once the snippet reported completion: how long a process it left may hold the pipes
         open_fds = [out_r, err_r, st_r]
-        while not (exited or (len(done) >= 3 and out_r not in open_fds and err_r not in open_fds)):
+        while not (exited or (len(done) >= _REPORT and out_r not in open_fds and err_r not in open_fds)):
             now = time.monotonic()
             if now >= deadline:
                 timed_out = True
@@ -130,19 +135,19 @@ class Worker:
                 if not chunk:
                     open_fds.remove(fd)
                 elif fd == st_r:
-                    done = (done + chunk)[:3]  # a snippet writing to fd 3 cannot grow this
+                    done = (done + chunk)[:_REPORT]  # a snippet writing to fd 3 cannot grow this
                 else:
                     self._keep(kept[fd], chunk)
                     total[fd] += len(chunk)
                     overflow = overflow or total[fd] > self.flood
             if overflow:
                 break
-            if len(done) >= 3 and linger is None:
+            if len(done) >= _REPORT and linger is None:
                 linger = time.monotonic() + _LINGER_S
-        if len(done) < 3 and st_r in open_fds and select.select([st_r], [], [], 0)[0]:
-            done = (done + os.read(st_r, 3))[:3]  # the report and the exit arrived together
+        if len(done) < _REPORT and st_r in open_fds and select.select([st_r], [], [], 0)[0]:
+            done = (done + os.read(st_r, _REPORT))[:_REPORT]  # the report and the exit arrived together
         duration = time.monotonic() - t0
-        finished = len(done) >= 3 and done[:1] == b"D"
+        finished = len(done) >= _REPORT and done[:2] == b"RD"
         wstatus = rusage = None
         if not finished:
             try:
@@ -180,22 +185,33 @@ class Worker:
         }
 
     def after_call(self) -> None:
-        """Reap the finished child, remove every file of the call, and prepare the next child."""
-        if self.pending:
-            pid, pidfd = self.pending
-            self.pending = None
+        """Kill what the call left, fork the next child, reap the finished one, remove every file, make the
+        next working directory.
+
+        The next child is forked while the finished one is still exiting (its teardown of a ~300 MB address
+        space used to be waited for first, on the next call's critical path). Safe because: the finished child
+        has SIGKILL pending, so it runs no more user code and can fork no more (the kernel refuses a fork with
+        a fatal signal pending); every other process of the call is dead before the fork (kill_all); the new
+        child runs no snippet before the next request; and the wipe waits until the finished child is reaped,
+        so a syscall it had in flight cannot leave a file behind.
+        """
+        pending, self.pending = self.pending, None
+        if pending:
             try:
-                os.kill(pid, signal.SIGKILL)  # it is in _exit, unless the snippet forged the report on fd 3
+                os.kill(pending[0], signal.SIGKILL)  # it is in _exit, unless the snippet forged the report on fd 3
             except ProcessLookupError:
                 pass
+        self._kill_all(exiting=pending[0] if pending else None)
+        self.prepare()
+        if pending:
+            pid, pidfd = pending
             try:
                 os.wait4(pid, 0)
             except ChildProcessError:  # already reaped by _kill_all's subreaper sweep
                 pass
             os.close(pidfd)
-        self._kill_all()
         self._wipe()
-        self.prepare()
+        self.make_workdir()
 
     def _keep(self, buf: bytearray, chunk: bytes) -> None:
         room = self.cap - len(buf)
@@ -216,12 +232,14 @@ class Worker:
                     total[fd] += len(chunk)
 
     def _classify(self, done, wstatus, rusage, timeout, overflow, timed_out) -> tuple[str, str]:
+        if not done.startswith(b"R"):  # died or hung before any code of the snippet could run: our failure
+            return "sandbox_error", "the snippet's process failed to set up; the snippet did not run"
         if overflow:
             return "killed", f"output flood: over {self.flood} bytes on one stream; the process was killed"
         if timed_out:
             return "timeout", f"wall time limit of {timeout:g} s exceeded; the process was killed"
         if wstatus is None:
-            code, flag = done[1], done[2:3]
+            code, flag = done[2], done[3:4]
             if flag == b"M":
                 return "killed", f"memory limit of {self.cfg['memory_mb']} MB exceeded (MemoryError)"
             return ("ok", "") if code == 0 else ("error", "" if flag == b"E" else f"exit status {code}")
@@ -257,7 +275,6 @@ class Worker:
             os.dup2(st_w, 3)
             os.dup2(code_r, 4)
             os.closerange(5, 1 << 16)
-            os.chdir(work)
             mib = 1024 * 1024
             limits = {
                 resource.RLIMIT_AS: self.cfg["memory_mb"] * mib,
@@ -279,10 +296,12 @@ class Worker:
             os.environ.update(self.cfg["env"], HOME=work, PWD=work)
             snippet.reset_python()
             # everything above ran before the snippet exists (no process of any call is alive between calls)
+            os.write(3, b"R")  # set up: from here on a failure is the snippet's (it may write to fd 3 itself)
             req = recv(4)
             if req is None:
                 os._exit(0)
             os.close(4)
+            os.chdir(work)  # made after the previous call's wipe, i.e. after this child was forked
             code, timeout = req["code"], float(req["timeout"])
             used = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
             cpu = int(used) + self._cpu_limit(timeout)
@@ -293,7 +312,7 @@ class Worker:
             os._exit(70)
         status, flag = snippet.exec_snippet(code)
         try:
-            os.write(3, b"D" + bytes([status]) + (flag or b"-"))  # always 3 bytes
+            os.write(3, b"D" + bytes([status]) + (flag or b"-"))  # always 3 bytes, after the b"R"
             os.close(1)
             os.close(2)
             os.close(3)
@@ -316,6 +335,7 @@ def main() -> None:
         _LIBC.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans of a snippet come back to us
     worker._wipe()
     worker.prepare()
+    worker.make_workdir()
     send(wfd, {"ready": True, "pid": os.getpid(), "missing": missing, "seccomp": worker.seccomp})
     while True:
         req = recv(rfd)

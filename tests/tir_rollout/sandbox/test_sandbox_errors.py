@@ -118,3 +118,40 @@ def test_the_models_own_error_is_still_a_code_error():
     shown, metrics = as_the_model_sees_it(res)
     assert "ZeroDivisionError" in shown and SANDBOX_ERROR_TEXT not in shown
     assert (metrics["tir/sandbox_error_rate"], metrics["tir/code_error_rate"]) == (0.0, 1.0)
+
+
+SETUP_FAILS = """
+import json, sys, tempfile
+sys.path.insert(0, sys.argv[1])
+import snippet, worker
+
+def broken():
+    raise OSError("injected: the child's setup failed")
+
+snippet.reset_python = broken  # the last setup step of the prepared child, before it may receive code
+cfg = {"tmp_root": tempfile.mkdtemp(), "pid_ns": False, "seccomp": False, "run_uid": None, "memory_mb": 4096,
+       "max_output_bytes": 65536, "max_processes": 64, "max_file_mb": 64, "env": {}}
+w = worker.Worker(cfg)
+w.prepare()
+w.make_workdir()
+print(json.dumps(w.run("print(1)", 5)))
+"""
+
+
+def test_local_child_that_fails_its_setup_is_a_sandbox_error_not_the_snippets():
+    """Driven in a subprocess: the fallback worker kills every descendant of its process after a call."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tir_rollout import sandbox
+
+    here = str(Path(sandbox.__file__).parent)
+    proc = subprocess.run(
+        [sys.executable, "-c", SETUP_FAILS, here], check=True, capture_output=True, text=True, timeout=120
+    )
+    raw = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert raw["status"] == "sandbox_error" and "injected" in raw["stderr"], raw
+    res = ExecResult(raw["status"], raw["stdout"], raw["stderr"], raw["duration_s"], raw["truncated"])
+    assert_reported_as_sandbox_failure(res, "injected", "setup")
