@@ -56,6 +56,34 @@ def _run(*overrides: str) -> int:
         return analyze.run(compose(config_name="analyze", overrides=list(overrides)))
 
 
+SWEEP = "actor_rollout_ref.actor.optim.lr=1e-05,data.train_batch_size=4"  # a Hydra sweep run folder
+
+
+def test_run_folders_named_by_overrides_need_no_quotes(tmp_path, monkeypatch, capsys):
+    """`=` and `,` in an unquoted value trip Hydra's grammar; the entry point quotes path values first."""
+    learn = tmp_path / "outputs" / "cpu_learn"
+    sweep, plain = law_run(learn / SWEEP, range(1, 41), seed=5), law_run(learn / "default", range(1, 41), seed=6)
+    out = tmp_path / "analysis,lr=1e-05"
+    args = [f"runs=[{sweep},{plain}]", f"out_dir={out}", *FAST]
+    assert analyze.quote_path_overrides(args)[:2] == [f"runs=['{sweep}','{plain}']", f"out_dir='{out}'"]
+    monkeypatch.setattr(sys, "argv", ["analyze", *args])
+    analyze.main()  # the real entry point: Hydra parses this command line
+    runs = json.loads((out / "fits.json").read_text())["runs"]
+    assert [r["run"] for r in runs] == [f"cpu_learn/{SWEEP}", "cpu_learn/default"]
+    assert runs[0]["step_fits"][0]["chosen"]
+    assert f"cpu_learn/{SWEEP}: 40 steps" in capsys.readouterr().out
+
+
+def test_run_globs_expand_and_a_glob_without_matches_is_an_error(tmp_path, capsys):
+    learn = tmp_path / "outputs" / "cpu_learn"
+    law_run(learn / SWEEP, range(1, 41), seed=5)
+    law_run(learn / "default", range(1, 41), seed=6)
+    assert _run(f"runs=[{learn}/*]", f"out_dir={tmp_path / 'a'}", *FAST) == 0
+    assert len(json.loads((tmp_path / "a" / "fits.json").read_text())["runs"]) == 2
+    assert _run(f"runs=[{learn}/nothing*]", f"out_dir={tmp_path / 'b'}") == 1
+    assert f"{learn}/nothing*: no file or folder matches this pattern" in capsys.readouterr().err
+
+
 def test_empty_log_fails_naming_the_file(tmp_path, capsys):
     run = tmp_path / "outputs" / "qwen7b_grpo" / "default"
     (run / "metrics").mkdir(parents=True)

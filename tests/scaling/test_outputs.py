@@ -107,3 +107,31 @@ def test_summary_says_which_way_each_series_went(result, tmp_path):
     no_tool_row = next(line for line in summary.splitlines() if line.startswith("| qwen7b_zerorl_grpo |"))
     assert tool_row.count("↑") == 3 and "(step 400:" in tool_row
     assert "no fit" in no_tool_row  # constant code_exec of the no-tool run
+
+
+def test_titles_of_a_run_named_by_its_overrides_stay_inside_their_panels(tmp_path, monkeypatch):
+    """A Hydra sweep folder name is longer than a panel is wide: titles and legends wrap instead of clipping."""
+    sweep = "actor_rollout_ref.actor.optim.lr=1e-05,data.train_batch_size=4"
+    runs = [law_run(tmp_path / "outputs" / "cpu_learn" / sweep, range(1, 41), seed=3)]
+    runs.append(law_run(tmp_path / "outputs" / "cpu_learn" / "default", range(1, 41), seed=4, tool=False))
+    result = analysis.analyse(discover.load(runs, []), analysis.Settings(n_boot=10, corr_n_boot=10))
+    checked = []
+    save = plots._save
+
+    def check_then_save(fig, path):
+        fig.tight_layout()
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        width = fig.bbox.width
+        texts = [fig._suptitle] + [t for ax in fig.axes if ax.get_visible() for t in (ax.title, *ax.texts)]
+        for text in (t for t in texts if t is not None and t.get_text()):
+            box = text.get_window_extent(renderer)
+            assert box.x0 >= -1 and box.x1 <= width + 1, (path.name, text.get_text())
+        for ax in (a for a in fig.axes if a.get_visible() and a.get_title()):
+            assert ax.title.get_window_extent(renderer).width <= ax.bbox.width * 1.15, (path.name, ax.get_title())
+        checked.append(path.name)
+        return save(fig, path)
+
+    monkeypatch.setattr(plots, "_save", check_then_save)
+    plots.write_all(result, tmp_path / "figures")
+    assert {"code_exec_vs_step.png", "series_vs_tokens.png", "correlations.png", "compare_tool.png"} <= set(checked)
