@@ -57,6 +57,20 @@ def get_executor(tir: Mapping[str, Any], workers_per_node: int = 1) -> Any:
     return _EXECUTORS[key]
 
 
+def workers_on_this_node(num_workers: int) -> int:
+    """Agent-loop workers on this worker's node: verl 0.9.1 puts worker i on the (i mod N)-th alive Ray node with
+    CPUs (AgentLoopManager._init_agent_loop_workers), so on N nodes each holds about num_workers / N, not all."""
+    import ray
+
+    if not ray.is_initialized():
+        return num_workers
+    nodes = [n["NodeID"] for n in ray.nodes() if n.get("Alive") and n.get("Resources", {}).get("CPU", 0) > 0]
+    me = ray.get_runtime_context().get_node_id()
+    if me not in nodes:
+        return num_workers
+    return max(1, len(range(nodes.index(me), num_workers, len(nodes))))
+
+
 def merge_server_fields(acc: dict[str, Any], new: Mapping[str, Any]) -> None:
     """Fold one segment's server `extra_fields` into the trajectory's, as verl's ToolAgentLoop does: the
     first segment's fields, the newest `max_global_steps` (V1 staleness metrics), summed spec-decode counts."""
@@ -88,7 +102,7 @@ class ZeroTIRAgentLoop(AgentLoopBase):
         self.apply_chat_template = bool(tir.get("apply_chat_template", False))
         self.response_length = int(self.rollout_config.response_length)
         workers = OmegaConf.select(self.rollout_config, "agent.num_workers", default=1)
-        self.executor = get_executor(tir, workers_per_node=int(workers or 1))
+        self.executor = get_executor(tir, workers_per_node=workers_on_this_node(int(workers or 1)))
 
     async def prompt_ids(self, messages: list[dict]) -> list[int]:
         """Raw template text, tokenised verbatim (no special tokens), or the chat template when asked."""
