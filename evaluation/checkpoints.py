@@ -22,8 +22,8 @@ _WEIGHTS = ("*.safetensors", "pytorch_model*.bin", "model*.bin")
 # one row per (step, dataset, max_tool_calls); avg_at_k etc. are fractions in [0, 1]
 STEP_FIELDS = (
     "step", "checkpoint", "dataset", "max_tool_calls", "k", "problems", "avg_at_k", "pass_at_1", "maj_at_k",
-    "code_call_rate", "code_calls_mean", "exec_error_rate", "length_rate", "response_tokens_correct",
-    "response_tokens_wrong", "complete",
+    "code_call_rate", "code_calls_mean", "exec_error_rate", "sandbox_error_rate", "length_rate",
+    "response_tokens_correct", "response_tokens_wrong", "complete",
 )  # fmt: skip
 
 
@@ -81,6 +81,7 @@ def step_rows(step: int, checkpoint: str | Path, rows: Sequence[MetricRow]) -> l
             "code_call_rate": r.code_call_rate,
             "code_calls_mean": r.code_calls_mean,
             "exec_error_rate": r.exec_error_rate,
+            "sandbox_error_rate": r.sandbox_error_rate,
             "length_rate": r.length_rate,
             "response_tokens_correct": r.response_tokens_correct,
             "response_tokens_wrong": r.response_tokens_wrong,
