@@ -4,7 +4,8 @@ Hypothesis profiles (selected here, before any test module is imported):
 - "ci" when the CI environment variable is set: derandomized, the failing example's reproduction blob
   printed, no database.
 - "dev" otherwise: derandomized too, so a failure seen once is seen again on the next run.
-- "random": opt in with HYPOTHESIS_PROFILE=random (or --hypothesis-seed=N) to explore new draws locally.
+- "random": opt in with HYPOTHESIS_PROFILE=random to explore new draws locally (a failure prints its seed
+  and blob; --hypothesis-seed=N replays it under this profile).
 HYPOTHESIS_PROFILE overrides the choice. Every profile skips hypothesis's explain phase: after shrinking a
 failure it re-runs the test up to 500 times per argument under a coverage tracer, which on a numpy-heavy
 test (tests/scaling/test_correlate.py) took tens of minutes and looked like a hang; the minimal failing
