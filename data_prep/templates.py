@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tir_rollout.stop_machine import output_block
+
 # Text copied from the reference implementation yyht/openrlhf_async_pipline @ 63b6159
 # (openrlhf/cli/template.py, TEMPLATE_DICT['ZERO_TIR'] and ['ZERO_V2']); the same texts are 'orz_tir' and
 # 'orz_xinji' in evaluation/my_evaluation.py @ d154c0a. The reference fills them with
@@ -37,27 +39,19 @@ ZERO_V2 = _PREAMBLE + " User: " + _USER + "\nAssistant: <think>"
 CHAT_SYSTEM = _PREAMBLE + _PYTHON_SENTENCE
 CHAT_USER = _USER
 
-# Ours, for small models (cpu_learn, make demo): both styles shown, neither required. The output block has the
-# stop machine's shape (tir_rollout/stop_machine.py OUTPUT_PREFIX/SUFFIX). Each example ends where the next
-# "Problem:" starts, which is the template's stop.
-TWO_STYLE = """Solve the problem. You may answer in words, or write Python code in a ```python block; the code is run \
-and its result is shown in an ```output block. Put the final answer in \\boxed{}.
-
-Problem: What is 25 + 17?
-Solution: 25 + 17 = 42. The answer is \\boxed{42}.
-
-Problem: What is 418 * 37?
-Solution:
-```python
-print(418 * 37)
-```
-```output
-15466
-```
-The answer is \\boxed{15466}.
-
-Problem: {query}
-Solution:"""
+# Ours, for small models (cpu_learn, make demo): both styles shown, neither required. The code example's output
+# block is built by the stop machine's own output_block(), so the example shows exactly the text the model will
+# see after its own code runs (with a hand-written block the model wrote no answer after the real one). Each
+# example ends where the next "Problem:" starts, which is the template's stop.
+TWO_STYLE = (
+    "Solve the problem. You may answer in words, or write Python code in a ```python block; the code is run and "
+    "its result is shown in an ```output block. Put the final answer in \\boxed{}.\n\n"
+    "Problem: What is 25 + 17?\nSolution: 25 + 17 = 42. The answer is \\boxed{42}.\n\n"
+    "Problem: What is 418 * 37?\nSolution:\n```python\nprint(418 * 37)\n```"
+    + output_block("15466\n")
+    + "The answer is \\boxed{15466}.\n\n"
+    "Problem: {query}\nSolution:"
+)
 
 # reference §3.1: stop strings of every segment for the raw User/Assistant dialogue (EOS comes on top).
 RAW_STOPS = ("User:", "Human:", "Assistant:", "</answer>")

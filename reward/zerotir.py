@@ -37,9 +37,9 @@ class Shaping:
     overlong_penalty: float = 0.0  # ...up to this magnitude at max_response_tokens
     max_response_tokens: int | None = None
     tool_bonus: float = 0.0  # added to a correct answer that ran code at least once without every call failing
-    # False drops the ZeroTIR format gate (<think>/<answer> tags): the score is then the correctness of the last
-    # \boxed{} of the whole response (tool output aside), still gated on a normal finish. For small instruct models
-    # that cannot produce the tags (the laptop run, conf/experiment/cpu_learn.yaml); never the paper's setting.
+    # False drops both gates of the paper's reward (the <think>/<answer> format and the normal finish): the score is
+    # the correctness of the last \boxed{} of the whole response, tool output aside. For small instruct models that
+    # cannot produce the tags and ramble past their answer (conf/experiment/cpu_learn.yaml); never the paper's setting.
     require_format: bool = True
     grade_timeout_s: float = DEFAULT_TIMEOUT_S
 
@@ -172,8 +172,8 @@ def compute_score(
 
     stats, finish = _tool_stats(extra_info)
     finished = finish == "stop" if finish is not None else fmt.ends_with_answer
-    format_gate = fmt.ok or not shaping.require_format
-    score = 1.0 if (format_gate and finished and correct) else 0.0
+    gates = (fmt.ok and finished) if shaping.require_format else True
+    score = 1.0 if (gates and correct) else 0.0
     if not fmt.ok and shaping.require_format:
         score -= shaping.format_penalty
     # tir_rollout counts errors, timeouts and sandbox failures apart (disjoint): a clean call is none of them

@@ -212,7 +212,7 @@ async def test_inside_running_event_loop_like_verl_naive_manager():
     assert [r["score"] for r in results] == [1.0, 0.0, 0.0, 1.0, 0.0, 0.0]
 
 
-# require_format=false (the laptop run): the last box of the whole response, tool output aside, after a normal finish.
+# require_format=false (the laptop run): the last box of the whole response, tool output aside, finished or not.
 TWO_STYLE = "```python\nprint(12 * 34)\n```" + OUT.format("408\n") + "The answer is \\boxed{408}."
 NO_FORMAT = [
     ("box_after_tool_output", TWO_STYLE, "408", "stop", 1.0),
@@ -220,7 +220,8 @@ NO_FORMAT = [
     ("wrong_box", "\\boxed{407}", "408", "stop", 0.0),
     ("box_printed_by_code_only", "```python\nprint(1)\n```" + OUT.format("\\boxed{408}"), "408", "stop", 0.0),
     ("last_box_counts", "\\boxed{408} no wait \\boxed{407}", "408", "stop", 0.0),
-    ("truncated", TWO_STYLE, "408", "length", 0.0),
+    ("truncated_after_the_answer", TWO_STYLE + " and then some rambling", "408", "length", 1.0),
+    ("truncated_before_any_box", "```python\nprint(12 * 34)\n```" + OUT.format("408\n"), "408", "length", 0.0),
     ("zerotir_format_still_fine", resp(body="\\boxed{408}"), "408", "stop", 1.0),
 ]
 
