@@ -174,10 +174,6 @@ def test_auto_attention_is_flash_only_where_flash_attn_imports(flash_ok, device,
     "overrides, key",
     [
         (
-            ["actor_rollout_ref.model.use_remove_padding=true", "critic.model.use_remove_padding=true"],
-            "actor_rollout_ref.model.use_remove_padding",  # packed sequences with sdpa
-        ),
-        (
             ["critic.model.override_config.attn_implementation=eager"],
             "critic.model.override_config.attn_implementation",
         ),
