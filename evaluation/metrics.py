@@ -25,6 +25,29 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     return 1.0 - math.comb(n - c, k) / math.comb(n, k)
 
 
+Z95 = 1.959963984540054  # two-sided 95 % normal quantile
+
+
+def accuracy_interval(per_problem: Sequence[float], samples_per_problem: int) -> tuple[float, float]:
+    """95 % interval of avg@k over problems (the problems are the sample; a re-run draws new samples of them).
+
+    One sample per problem: the Wilson score interval of a binomial proportion, which stays inside [0, 1] and
+    keeps its coverage near 0 and 1, where a 135M model's accuracy sits. Several samples: the normal interval of
+    the mean of per-problem accuracies (their spread already holds the sampling noise), clipped to [0, 1].
+    """
+    n = len(per_problem)
+    if n == 0:
+        raise ValueError("accuracy_interval needs at least one problem")
+    mean = sum(per_problem) / n
+    if samples_per_problem == 1:
+        centre = (mean + Z95**2 / (2 * n)) / (1 + Z95**2 / n)
+        half = Z95 * math.sqrt(mean * (1 - mean) / n + Z95**2 / (4 * n * n)) / (1 + Z95**2 / n)
+        return max(0.0, centre - half), min(1.0, centre + half)
+    sd = math.sqrt(sum((p - mean) ** 2 for p in per_problem) / (n - 1)) if n > 1 else 0.0
+    half = Z95 * sd / math.sqrt(n)
+    return max(0.0, mean - half), min(1.0, mean + half)
+
+
 def answer_key(prediction: str | None) -> str | None:
     """The vote key of an answer: whitespace removed, so `\\frac{1}{2}` and `\\frac {1}{2}` agree."""
     if prediction is None:
@@ -59,6 +82,7 @@ class MetricRow:
     problems: int
     samples_per_problem: int  # the smallest count over problems (the k of avg@k)
     avg_at_k: float  # mean accuracy over all samples of all problems (reference avg@32)
+    avg_at_k_ci95: tuple[float, float] = (0.0, 1.0)  # 95 % interval over problems (accuracy_interval)
     pass_at: dict[int, float] = field(default_factory=dict)  # k -> unbiased pass@k
     maj_at_k: float = 0.0  # majority vote over samples_per_problem samples
     code_call_rate: float = 0.0  # fraction of samples that ran at least one code block
@@ -73,6 +97,7 @@ class MetricRow:
     def as_dict(self) -> dict:
         d = dict(self.__dict__)
         d["pass_at"] = {str(k): v for k, v in self.pass_at.items()}
+        d["avg_at_k_ci95"] = list(self.avg_at_k_ci95)
         return d
 
 
@@ -99,12 +124,14 @@ def summarize_cell(
         if 1 <= k <= n_min
     }
     calls = sum(s.code_calls for s in flat)
+    per_problem = [sum(s.correct for s in g) / len(g) for g in by_problem.values()]
     return MetricRow(
         dataset=dataset,
         max_tool_calls=max_tool_calls,
         problems=len(by_problem),
         samples_per_problem=n_min,
-        avg_at_k=sum(sum(s.correct for s in g) / len(g) for g in by_problem.values()) / len(by_problem),
+        avg_at_k=sum(per_problem) / len(per_problem),
+        avg_at_k_ci95=accuracy_interval(per_problem, n_min),
         pass_at=pass_at,
         maj_at_k=sum(majority_correct(g[:n_min]) for g in by_problem.values()) / len(by_problem),
         code_call_rate=sum(s.code_calls > 0 for s in flat) / len(flat),
