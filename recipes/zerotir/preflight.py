@@ -276,10 +276,10 @@ def check_model(cfg: DictConfig, probes: Probes) -> Check:
         return Check("model", f"{path} (in the HF cache)", "ok")
     if probes.env.get("HF_HUB_OFFLINE") == "1":
         return Check("model", f"{path}: not cached, HF_HUB_OFFLINE=1", "fail",
-                     f"huggingface-cli download {path} first, or set {key} to a local folder")  # fmt: skip
+                     f"hf download {path} first, or set {key} to a local folder")  # fmt: skip
     if probes.hub_reachable(path):
         return Check("model", f"{path}: not cached; the Hub is reachable", "warn",
-                     f"each worker downloads it on first use: huggingface-cli download {path} to a shared cache first")  # fmt: skip
+                     f"each worker downloads it on first use: hf download {path} to a shared cache first")  # fmt: skip
     return Check("model", f"{path}: not cached and the Hub is unreachable", "fail",
                  f"download it where workers can read it and set {key} to that folder")  # fmt: skip
 

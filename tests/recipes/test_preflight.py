@@ -145,7 +145,7 @@ def test_disk_against_the_checkpoints_kept(one_node, free_gb, verdict):
 def test_model_path_verdicts(one_node, tmp_path):
     assert verdicts(one_node, hub_cached=lambda r: False)["model"].verdict == "warn"  # downloads on first use
     offline = verdicts(one_node, hub_cached=lambda r: False, env={"HF_HUB_OFFLINE": "1"})["model"]
-    assert offline.verdict == "fail" and "huggingface-cli download Qwen/Qwen2.5-7B" in offline.fix
+    assert offline.verdict == "fail" and "hf download Qwen/Qwen2.5-7B" in offline.fix
     assert verdicts(one_node, hub_cached=lambda r: False, hub_reachable=lambda r: False)["model"].verdict == "fail"
     one_node.actor_rollout_ref.model.path = str(tmp_path)
     try:
