@@ -103,17 +103,38 @@ def naive(code: str) -> tuple[str, str]:
     return ("ok" if proc.returncode == 0 else "error"), proc.stdout
 
 
-def own_time(code: str) -> float:
+def tree_cpu_s(roots: list[int]) -> float:
+    """CPU seconds of these processes, their live descendants and everything they reaped (the snippets)."""
+    parent = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            with contextlib.suppress(OSError, IndexError), open(f"/proc/{name}/stat") as f:
+                parent[int(name)] = f.read().rsplit(")", 1)[1].split()
+    total, todo = 0.0, list(roots)
+    while todo:
+        pid = todo.pop()
+        if pid in parent:
+            total += sum(int(x) for x in parent[pid][11:15]) / os.sysconf("SC_CLK_TCK")  # utime stime cutime cstime
+            todo += [p for p, fields in parent.items() if int(fields[1]) == pid]
+    return total
+
+
+def own_cpu(code: str) -> float:
+    """The snippet's CPU time in a warm fork (load inflates wall time far more than CPU time)."""
+    return own_time(code, clock=time.process_time)
+
+
+def own_time(code: str, clock=time.perf_counter) -> float:
     """The snippet's run time in a fork of this process (warmed like a sandbox worker), fork excluded."""
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(r)
         sink = io.StringIO()
-        t0 = time.perf_counter()
+        t0 = clock()
         with contextlib.redirect_stdout(sink), contextlib.suppress(Exception):  # the mix has snippets that raise
             exec(compile(code, "<snippet>", "exec"), {"__name__": "__main__"})  # noqa: S102 - trusted benchmark snippets
-        os.write(w, repr(time.perf_counter() - t0).encode())
+        os.write(w, repr(clock() - t0).encode())
         os._exit(0)
     os.close(w)
     took = float(os.read(r, 64))
@@ -138,7 +159,9 @@ def main() -> None:
     ex.run_batch(codes[: 2 * cores])  # let every worker prepare its first child
 
     load_before = os.getloadavg()
+    cpu0, host0 = tree_cpu_s(ex.worker_pids()), time.process_time()
     sb_wall, sb_lat, sb_res = timed_map(lambda c: ex.run(c, 30), codes, cores)
+    sb_cpu = (tree_cpu_s(ex.worker_pids()) - cpu0 + time.process_time() - host0) / len(codes)
     statuses = {s: sum(r.status == s for r in sb_res) for s in STATUSES}
     nv_wall, nv_lat, nv_res = timed_map(naive, codes, cores)
     load_after = os.getloadavg()
@@ -152,6 +175,7 @@ def main() -> None:
     preload.warm(warm_dir)  # the same warm state as a worker
     warm = {c: own_time(c) for c in dict.fromkeys(codes)}  # each distinct snippet once
     per_call = [lat - warm[c] for lat, c in zip(sb_lat, codes, strict=True)]  # at full concurrency
+    warm_cpu = statistics.mean(own_cpu(c) for c in codes)
     sub = codes[: args.overhead_n]
     overhead, inside, own = [], [], []
     for code in sub:  # best of 3 for both sides, interleaved, so load from other processes hits both alike
@@ -194,6 +218,10 @@ def main() -> None:
         f"{ms(statistics.mean(warm[c] for c in codes))} ms)"
     )
     print(
+        f"CPU per call (workers, snippets, host): {ms(sb_cpu)} ms, of which the snippets' own warm CPU "
+        f"{ms(warm_cpu)} ms: overhead {ms(sb_cpu - warm_cpu)} ms (load inflates this far less than wall time)"
+    )
+    print(
         f"overhead at concurrency 1 over {len(sub)} snippets (latency minus own warm run time): "
         f"median {ms(statistics.median(overhead))} ms, p99 {ms(pct(overhead, 99))} ms; "
         f"inside the worker: median {ms(statistics.median(inside))} ms; own run time median "
@@ -216,6 +244,8 @@ def main() -> None:
                 "outputs_equal_to_naive": len(codes) - len(wrong),
                 "overhead_full_concurrency_median_ms": ms(statistics.median(per_call)),
                 "warm_compute_mean_ms": ms(statistics.mean(warm[c] for c in codes)),
+                "cpu_per_call_ms": ms(sb_cpu),
+                "warm_cpu_per_call_ms": ms(warm_cpu),
                 "loadavg_before": [round(x, 2) for x in load_before],
                 "loadavg_after": [round(x, 2) for x in load_after],
                 "overhead_median_ms": ms(statistics.median(overhead)),
