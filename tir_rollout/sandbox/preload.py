@@ -110,7 +110,8 @@ def huge_pages() -> int:
             continue  # private anonymous memory and the brk heap only
         lo, hi = (int(x, 16) for x in fields[0].split("-"))
         start, end = -(-lo // _HUGE) * _HUGE, hi // _HUGE * _HUGE
-        ok = end > start and libc.madvise(start, end - start, _MADV_HUGEPAGE) == 0
-        if ok and libc.madvise(start, end - start, _MADV_COLLAPSE) == 0:
-            collapsed += end - start
+        if end > start and libc.madvise(start, end - start, _MADV_HUGEPAGE) == 0:
+            for chunk in range(start, end, _HUGE):  # one at a time: a chunk that cannot collapse stops no other
+                if libc.madvise(chunk, _HUGE, _MADV_COLLAPSE) == 0:
+                    collapsed += _HUGE
     return collapsed
