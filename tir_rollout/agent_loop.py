@@ -23,7 +23,14 @@ from verl.experimental.agent_loop.agent_loop import AgentLoopBase, AgentLoopMetr
 from verl.experimental.agent_loop.tool_agent_loop import SPEC_DECODE_EXTRA_KEYS
 from verl.utils.rollout_trace import rollout_trace_op
 
-from tir_rollout.stop_machine import Segment, SegmentRequest, StopMachine, StopMachineConfig, run_stop_machine
+from tir_rollout.stop_machine import (
+    Segment,
+    SegmentRequest,
+    StopMachine,
+    StopMachineConfig,
+    eos_token_ids,
+    run_stop_machine,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +105,8 @@ class ZeroTIRAgentLoop(AgentLoopBase):
                 "its string stops (```python, </answer>) need vLLM's detokenizer"
             )
         self.tir = tir
-        self.machine_config = StopMachineConfig.from_mapping(tir, eos_token_ids=[self.tokenizer.eos_token_id])
+        # the same end-of-text ids as evaluation (eos_token_ids): vLLM is told them as stop_token_ids below
+        self.machine_config = StopMachineConfig.from_mapping(tir, eos_token_ids=eos_token_ids(self.tokenizer))
         self.apply_chat_template = bool(tir.get("apply_chat_template", False))
         self.response_length = int(self.rollout_config.response_length)
         workers = OmegaConf.select(self.rollout_config, "agent.num_workers", default=1)
@@ -130,6 +138,7 @@ class ZeroTIRAgentLoop(AgentLoopBase):
             params = {
                 **sampling_params,
                 "stop": list(request.stops),
+                "stop_token_ids": list(self.machine_config.eos_token_ids),
                 "include_stop_str_in_output": True,  # reference §3.1: stop strings stay in the text
                 "max_tokens": request.max_tokens,
             }

@@ -160,6 +160,20 @@ def observation_text(result: ExecResultLike) -> str:
     return stderr or result.stdout  # departure: HEAD shows an empty block when a failing run wrote no stderr
 
 
+def eos_token_ids(tokenizer: Any, extra: Any = None) -> tuple[int, ...]:
+    """The ids that end a trajectory, in training and evaluation alike: the tokenizer's EOS, `extra` (a model's
+    generation_config eos), and `<|im_end|>` and `<|endoftext|>` when the vocabulary has them (reference §7: a
+    Qwen2.5 base model's EOS is `<|endoftext|>`, yet it also closes answers with `<|im_end|>`)."""
+    ids: list[int] = []
+    candidates = [tokenizer.eos_token_id, *(extra if isinstance(extra, (list, tuple)) else [extra])]
+    vocab = tokenizer.get_vocab()
+    candidates += [vocab.get(token) for token in ("<|im_end|>", "<|endoftext|>")]
+    for token_id in candidates:
+        if isinstance(token_id, int) and token_id not in ids:
+            ids.append(token_id)
+    return tuple(ids)
+
+
 def output_block(text: str) -> str:
     return f"{OUTPUT_PREFIX}{text}{OUTPUT_SUFFIX}"
 

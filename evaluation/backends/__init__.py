@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from tir_rollout.stop_machine import Segment, SegmentRequest
+from tir_rollout.stop_machine import Segment, SegmentRequest, eos_token_ids
+
+__all__ = ["BACKENDS", "Backend", "eos_token_ids"]
 
 BACKENDS = ("hf", "vllm", "vllm_offline")
 
@@ -21,15 +23,3 @@ class Backend(Protocol):
     async def generate(self, request: SegmentRequest, seed: int) -> Segment: ...
 
     def close(self) -> None: ...
-
-
-def eos_token_ids(tokenizer: Any, extra: Any = None) -> tuple[int, ...]:
-    """The tokenizer's EOS plus `<|im_end|>` and `<|endoftext|>` when the vocabulary has them (reference §7)."""
-    ids: list[int] = []
-    candidates = [tokenizer.eos_token_id, *(extra if isinstance(extra, (list, tuple)) else [extra])]
-    vocab = tokenizer.get_vocab()
-    candidates += [vocab.get(token) for token in ("<|im_end|>", "<|endoftext|>")]
-    for token_id in candidates:
-        if isinstance(token_id, int) and token_id not in ids:
-            ids.append(token_id)
-    return tuple(ids)

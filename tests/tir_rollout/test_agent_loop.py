@@ -10,7 +10,7 @@ from omegaconf import OmegaConf
 
 from tests.fakes import FakeExecutor, FakeServer, build_agent_loop
 from tir_rollout import agent_loop
-from tir_rollout.stop_machine import OUTPUT_PREFIX, OUTPUT_SUFFIX, SANDBOX_ERROR_TEXT
+from tir_rollout.stop_machine import OUTPUT_PREFIX, OUTPUT_SUFFIX, SANDBOX_ERROR_TEXT, eos_token_ids
 
 PROMPT = "A conversation between User and Assistant.\nUser: What is 6*7?\nAssistant: <think>"
 SCRIPT = "Compute it.\n```python\nprint(6*7)\n```\nSo it is 42.</think> <answer>\\boxed{42}</answer>"
@@ -114,6 +114,10 @@ async def test_sampling_params_follow_the_generate_contract(tokenizer):
         assert call["temperature"] == 1.0 and call["top_k"] == -1  # the worker's params pass through
         assert call["max_tokens"] == 256 - (len(call["prompt_ids"]) - len(out.prompt_ids))
     assert "```python" in first["stop"] and "```" in second["stop"] and "```python" in third["stop"]
+    # training ends a trajectory on the same ids as evaluation: Qwen2's <|endoftext|> and <|im_end|>
+    vocab = tokenizer.get_vocab()
+    assert {vocab["<|endoftext|>"], vocab["<|im_end|>"]} <= set(first["stop_token_ids"])
+    assert tuple(first["stop_token_ids"]) == eos_token_ids(tokenizer) == loop.machine_config.eos_token_ids
     # token in, token out: the third prompt is exactly prompt + response ids so far (FakeServer checks prefixes)
     assert third["prompt_ids"] == out.prompt_ids + out.response_ids[: len(third["prompt_ids"]) - len(out.prompt_ids)]
 
