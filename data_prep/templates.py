@@ -40,16 +40,18 @@ CHAT_SYSTEM = _PREAMBLE + _PYTHON_SENTENCE
 CHAT_USER = _USER
 
 # Ours, for small models (cpu_learn, make demo): both styles shown, neither required. The code example's output
-# block is built by the stop machine's own output_block(), so the example shows exactly the text the model will
-# see after its own code runs (with a hand-written block the model wrote no answer after the real one). Each
-# example ends where the next "Problem:" starts, which is the template's stop.
+# block is the stop machine's own output_block(), followed by one more newline, so that the example's tokens around
+# the block are the ones the model will see after its own code runs: the block is tokenised on its own, ending in
+# the single token "\n\n\n", which in running text would split as "\n\n" + "\n". With the split version the model
+# never wrote an answer after a real output block (0 of 24 correct in a training step, though 5 printed the right
+# product). Each example ends where the next "Problem:" starts, which is the template's stop.
 TWO_STYLE = (
     "Solve the problem. You may answer in words, or write Python code in a ```python block; the code is run and "
     "its result is shown in an ```output block. Put the final answer in \\boxed{}.\n\n"
     "Problem: What is 25 + 17?\nSolution: 25 + 17 = 42. The answer is \\boxed{42}.\n\n"
     "Problem: What is 418 * 37?\nSolution:\n```python\nprint(418 * 37)\n```"
     + output_block("15466\n")
-    + "The answer is \\boxed{15466}.\n\n"
+    + "\nThe answer is \\boxed{15466}.\n\n"
     "Problem: {query}\nSolution:"
 )
 
