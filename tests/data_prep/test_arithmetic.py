@@ -2,6 +2,7 @@
 
 import random
 import re
+from pathlib import Path
 
 import pytest
 
@@ -58,3 +59,18 @@ def test_the_reward_switch_grades_a_two_style_answer():
     extra = {"tir_finish_reason": "stop"}
     assert compute_score("arith_mul_test", response, problem.answer, extra, require_format=False)["score"] == 1.0
     assert compute_score("arith_mul_test", response, problem.answer, extra)["score"] == 0.0  # the paper's gate
+
+
+def test_two_style_example_has_the_runtime_tokens_of_an_output_block():
+    """The model sees an output block tokenised on its own (the stop machine appends its ids); the example in the
+    prompt must contain that same token sequence, or the model meets an unseen token boundary after its code."""
+    from transformers import AutoTokenizer
+
+    from tir_rollout.stop_machine import output_block
+
+    # the tokenizer of the model the prompt is written for (cpu_learn, make demo): token boundaries are per-tokenizer
+    tokenizer = AutoTokenizer.from_pretrained(Path(__file__).parents[2] / "assets" / "tokenizers" / "smollm2")
+    prompt = tokenizer.encode(templates.render("two_style", "What is 1 * 2?"), add_special_tokens=False)
+    block = tokenizer.encode(output_block("15466\n"), add_special_tokens=False)
+    windows = {tuple(prompt[i : i + len(block)]) for i in range(len(prompt) - len(block) + 1)}
+    assert tuple(block) in windows
