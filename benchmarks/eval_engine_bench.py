@@ -46,12 +46,12 @@ def main() -> None:
             wall, records = drive(
                 backend, fake_sandbox(work), args.problems, args.samples, args.in_flight, f"{tmp}/{i}"
             )
-            tokens = [r.generated_tokens for r in records]
+            tokens = [r.tool_use.generated_tokens for r in records]
             results[name] = {
                 "trajectories": len(records),
                 "wall_s": round(wall, 2),
                 "trajectories_per_s": round(len(records) / wall, 2),
-                "code_calls": sum(r.code_calls for r in records),
+                "code_calls": sum(r.tool_use.code_calls for r in records),
                 "generated_tokens_median": statistics.median(tokens),
                 "generated_tokens_max": max(tokens),
             }

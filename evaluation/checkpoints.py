@@ -22,7 +22,8 @@ _WEIGHTS = ("*.safetensors", "pytorch_model*.bin", "model*.bin")
 # one row per (step, dataset, max_tool_calls); avg_at_k etc. are fractions in [0, 1]
 STEP_FIELDS = (
     "step", "checkpoint", "dataset", "max_tool_calls", "k", "problems", "avg_at_k", "pass_at_1", "maj_at_k",
-    "code_call_rate", "code_calls_mean", "exec_error_rate", "sandbox_error_rate", "length_rate",
+    "code_call_rate", "code_calls_mean", "code_error_rate", "code_timeout_rate", "sandbox_error_rate",
+    "output_truncated_rate", "length_rate",
     "response_tokens_correct", "response_tokens_wrong", "complete",
 )  # fmt: skip
 
@@ -80,8 +81,10 @@ def step_rows(step: int, checkpoint: str | Path, rows: Sequence[MetricRow]) -> l
             "maj_at_k": r.maj_at_k,
             "code_call_rate": r.code_call_rate,
             "code_calls_mean": r.code_calls_mean,
-            "exec_error_rate": r.exec_error_rate,
+            "code_error_rate": r.code_error_rate,
+            "code_timeout_rate": r.code_timeout_rate,
             "sandbox_error_rate": r.sandbox_error_rate,
+            "output_truncated_rate": r.output_truncated_rate,
             "length_rate": r.length_rate,
             "response_tokens_correct": r.response_tokens_correct,
             "response_tokens_wrong": r.response_tokens_wrong,

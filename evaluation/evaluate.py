@@ -19,7 +19,7 @@ from typing import Any
 from evaluation import checkpoints as ckpt
 from evaluation.backends import Backend
 from evaluation.config import EvalConfig
-from evaluation.metrics import MetricRow, summarize
+from evaluation.metrics import TOOL_USE_KEYS, MetricRow, summarize
 from evaluation.plot import plot_interactions, plot_steps
 from evaluation.problems import Problem, load_problems
 from evaluation.report import transcript_order, write_atomic, write_summary
@@ -179,8 +179,7 @@ class _Tracker:
             prefix = f"eval/{r.dataset}/calls={r.max_tool_calls}"
             data |= {f"{prefix}/avg@{r.samples_per_problem}": r.avg_at_k, f"{prefix}/maj@k": r.maj_at_k}
             data |= {f"{prefix}/pass@{k}": v for k, v in r.pass_at.items()}
-            data |= {f"{prefix}/code_call_rate": r.code_call_rate, f"{prefix}/exec_error_rate": r.exec_error_rate}
-            data[f"{prefix}/sandbox_error_rate"] = r.sandbox_error_rate
+            data |= {f"{prefix}/{key}": getattr(r, key) for key in TOOL_USE_KEYS}
         if png is not None:
             import wandb
 

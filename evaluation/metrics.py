@@ -14,6 +14,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from evaluation.samples import SampleRecord
+from tir_rollout.tool_use import tool_use_rates
+
+# MetricRow field -> its tool_use_rates key; two keep their first names, which summary files and the scaling
+# analysis (eval/*/code_call_rate) read. Written before this table existed, rows held `exec_error_rate`
+# ((errors + timeouts) / executions), which is code_error_rate + code_timeout_rate here.
+TOOL_USE_KEYS = {
+    "code_call_rate": "code_exec_ratio",
+    "code_calls_mean": "code_calls_mean",
+    "code_error_rate": "code_error_rate",
+    "code_timeout_rate": "code_timeout_rate",
+    "sandbox_error_rate": "sandbox_error_rate",
+    "output_truncated_rate": "output_truncated_rate",
+    "length_rate": "finish_length_rate",
+}
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -85,11 +99,14 @@ class MetricRow:
     avg_at_k_ci95: tuple[float, float] = (0.0, 1.0)  # 95 % interval over problems (accuracy_interval)
     pass_at: dict[int, float] = field(default_factory=dict)  # k -> unbiased pass@k
     maj_at_k: float = 0.0  # majority vote over samples_per_problem samples
-    code_call_rate: float = 0.0  # fraction of samples that ran at least one code block
-    code_calls_mean: float = 0.0  # executions per sample (the paper's code-execution frequency)
-    exec_error_rate: float = 0.0  # (errors + timeouts) / executions; 0 when nothing ran
+    # tool use: tir_rollout.tool_use.tool_use_rates, the definition training's tir/* metrics use
+    code_call_rate: float = 0.0  # samples that ran code at least once (training's tir/code_exec_ratio)
+    code_calls_mean: float = 0.0  # executions per sample
+    code_error_rate: float = 0.0  # errors / executions (timeouts and sandbox failures apart); 0 when nothing ran
+    code_timeout_rate: float = 0.0  # timeouts / executions
     sandbox_error_rate: float = 0.0  # executions the sandbox itself failed / executions (not the model's errors)
-    length_rate: float = 0.0  # fraction of samples that ended on the token budget
+    output_truncated_rate: float = 0.0  # outputs cut or replaced for length / executions
+    length_rate: float = 0.0  # fraction of samples that ended on the token budget (training's tir/finish_length_rate)
     response_tokens_correct: float | None = None  # mean response length (output tokens included)
     response_tokens_wrong: float | None = None
     complete: bool = True  # every problem has every requested sample
@@ -123,7 +140,7 @@ def summarize_cell(
         for k in sorted(set(ks))
         if 1 <= k <= n_min
     }
-    calls = sum(s.code_calls for s in flat)
+    rates = tool_use_rates([s.tool_use for s in flat])
     per_problem = [sum(s.correct for s in g) / len(g) for g in by_problem.values()]
     return MetricRow(
         dataset=dataset,
@@ -134,13 +151,9 @@ def summarize_cell(
         avg_at_k_ci95=accuracy_interval(per_problem, n_min),
         pass_at=pass_at,
         maj_at_k=sum(majority_correct(g[:n_min]) for g in by_problem.values()) / len(by_problem),
-        code_call_rate=sum(s.code_calls > 0 for s in flat) / len(flat),
-        code_calls_mean=calls / len(flat),
-        exec_error_rate=sum(s.code_errors + s.code_timeouts for s in flat) / calls if calls else 0.0,
-        sandbox_error_rate=sum(s.sandbox_errors for s in flat) / calls if calls else 0.0,
-        length_rate=sum(s.finish_reason == "length" for s in flat) / len(flat),
-        response_tokens_correct=_mean([s.response_tokens for s in flat if s.correct]),
-        response_tokens_wrong=_mean([s.response_tokens for s in flat if not s.correct]),
+        **{key: rates[TOOL_USE_KEYS[key]] for key in TOOL_USE_KEYS},
+        response_tokens_correct=_mean([s.tool_use.response_tokens for s in flat if s.correct]),
+        response_tokens_wrong=_mean([s.tool_use.response_tokens for s in flat if not s.correct]),
         complete=expected <= 0 or all(len(g) >= expected for g in by_problem.values()),
     )
 

@@ -44,15 +44,16 @@ def markdown_table(rows: Sequence[MetricRow]) -> str:
     """One line per (dataset, max_tool_calls); accuracies in % (the JSON keeps fractions), rates as fractions."""
     ks = sorted({k for row in rows for k in row.pass_at})
     header = ["dataset", "max calls", "problems", "k", "avg@k", "95 % interval", *(f"pass@{k}" for k in ks), "maj@k"]
-    header += ["code-call rate", "calls/sample", "exec error rate", "sandbox error rate", "length-cut rate"]
+    header += ["code-call rate", "calls/sample", "code error rate", "timeout rate", "sandbox error rate"]
+    header += ["length-cut rate"]
     header += ["len correct", "len wrong"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in rows:
         cells = [r.dataset + ("" if r.complete else " (incomplete)"), str(r.max_tool_calls), str(r.problems)]
         interval = f"{_pct(r.avg_at_k_ci95[0])}-{_pct(r.avg_at_k_ci95[1])}"
         cells += [str(r.samples_per_problem), _pct(r.avg_at_k), interval, *(_pct(r.pass_at.get(k)) for k in ks)]
-        cells += [_pct(r.maj_at_k), _fmt(r.code_call_rate, 2), _fmt(r.code_calls_mean, 2), _fmt(r.exec_error_rate, 2)]
-        cells += [_fmt(r.sandbox_error_rate, 3)]
+        cells += [_pct(r.maj_at_k), _fmt(r.code_call_rate, 2), _fmt(r.code_calls_mean, 2), _fmt(r.code_error_rate, 2)]
+        cells += [_fmt(r.code_timeout_rate, 2), _fmt(r.sandbox_error_rate, 3)]
         cells += [_fmt(r.length_rate, 2), _fmt(r.response_tokens_correct, 0), _fmt(r.response_tokens_wrong, 0)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
@@ -73,7 +74,7 @@ def transcript(record: SampleRecord) -> str:
     verdict = "correct" if record.correct else "wrong"
     head = (
         f"--- {record.dataset} problem {record.problem_id}, sample {record.sample}, max_tool_calls="
-        f"{record.max_tool_calls}: {record.code_calls} code call(s), {record.code_errors} error(s), "
+        f"{record.max_tool_calls}: {record.tool_use.code_calls} code call(s), {record.tool_use.code_errors} error(s), "
         f"predicted {record.prediction!r}, gold {record.gold!r} -> {verdict}"
     )
     return f"{head}\n{record.response.rstrip()}\n---"
@@ -83,10 +84,10 @@ def transcript_order(records: Sequence[SampleRecord]) -> list[SampleRecord]:
     """Samples that ran code, best to show first: an output block in the text, a clean run, a right answer,
     a non-empty output."""
     return sorted(
-        (r for r in records if r.code_calls > 0),
+        (r for r in records if r.tool_use.code_calls > 0),
         key=lambda r: (
             OUTPUT_PREFIX not in r.response,
-            r.code_errors + r.code_timeouts > 0,
+            r.tool_use.code_errors + r.tool_use.code_timeouts > 0,
             not r.correct,
             OUTPUT_PREFIX + OUTPUT_SUFFIX in r.response,
         ),

@@ -114,14 +114,7 @@ def to_record(item: WorkItem, result: TIRResult, tokenizer: Any, grader: Grader)
         prediction=grader.extract(response),
         gold=item.problem.gold,
         correct=bool(grader.grade(response, item.problem.gold)),
-        code_calls=result.code_calls,
-        code_errors=result.code_errors,
-        code_timeouts=result.code_timeouts,
-        sandbox_errors=result.sandbox_errors,
-        code_blocks=result.code_blocks,
-        finish_reason=result.finish_reason,
-        response_tokens=len(result.response_ids),
-        generated_tokens=result.generated_tokens,
+        tool_use=result.tool_use,
         generate_s=round(result.generate_s, 4),
         tool_s=round(result.tool_s, 4),
     )
@@ -207,7 +200,7 @@ def run_sweep(
     def on_done(record: SampleRecord) -> None:
         run.finished += 1
         run.finished_records.append(record)
-        if run.first_with_code is None and record.code_calls > 0:
+        if run.first_with_code is None and record.tool_use.code_calls > 0:
             run.first_with_code = record
         bar.update(1)
 

@@ -13,6 +13,9 @@ import logging
 import os
 from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
+from typing import Any
+
+from tir_rollout.tool_use import ToolUse
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +26,11 @@ class SamplesFileError(ValueError):
 
 @dataclass(frozen=True)
 class SampleRecord:
-    """One finished trajectory, graded. The key is (dataset, problem_id, max_tool_calls, sample)."""
+    """One finished trajectory, graded. The key is (dataset, problem_id, max_tool_calls, sample).
+
+    On disk the tool-use fields sit flat beside the others (`as_dict`), as they always have; a line written
+    before `turns`, `outputs_truncated` or `sandbox_errors` existed reads them as 0.
+    """
 
     dataset: str
     problem_id: str
@@ -34,24 +41,26 @@ class SampleRecord:
     prediction: str | None  # lenient final answer (reward.grader.extract_answer), None when there is none
     gold: str
     correct: bool
-    code_calls: int  # executions run
-    code_errors: int  # executions that failed (timeouts excluded, as in the stop machine)
-    code_timeouts: int
-    code_blocks: int  # closed python blocks, executed or not
-    finish_reason: str  # stop | length | aborted
-    response_tokens: int  # response length in tokens, output blocks included
-    generated_tokens: int  # tokens the model wrote (mask 1)
+    tool_use: ToolUse  # the stop machine's counts, finish reason and token lengths
     generate_s: float = 0.0
     tool_s: float = 0.0
-    sandbox_errors: int = 0  # executions the sandbox itself failed (in code_calls; not in code_errors)
 
     @property
     def key(self) -> tuple[str, str, int, int]:
         return (self.dataset, self.problem_id, self.max_tool_calls, self.sample)
 
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON object of one samples.jsonl line."""
+        own = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "tool_use"}
+        return {**own, **asdict(self.tool_use)}
 
-_FIELDS = {f.name: f for f in fields(SampleRecord)}
-_REQUIRED = [f.name for f in fields(SampleRecord) if f.default is MISSING and f.default_factory is MISSING]
+
+_OWN = {f.name: f for f in fields(SampleRecord) if f.name != "tool_use"}
+_TOOL = {f.name: f for f in fields(ToolUse)}
+# fields every line has had since the first writer; the rest default when missing
+_REQUIRED = [name for name, f in _OWN.items() if f.default is MISSING and f.default_factory is MISSING] + [
+    "code_calls", "code_errors", "code_timeouts", "code_blocks", "finish_reason", "response_tokens", "generated_tokens",
+]  # fmt: skip
 _TYPES = {"str": str, "int": int, "bool": bool, "float": (int, float), "str | None": (str, type(None))}
 
 
@@ -66,15 +75,16 @@ def parse_record(line: str, where: str) -> SampleRecord:
     missing = [name for name in _REQUIRED if name not in obj]
     if missing:
         raise SamplesFileError(f"{where}: missing field(s) {', '.join(missing)}")
-    kwargs = {}
+    own, tool = {}, {}
     for name, value in obj.items():
-        if name not in _FIELDS:
+        target = own if name in _OWN else tool if name in _TOOL else None
+        if target is None:
             continue  # a newer writer's extra field: keep reading
-        expected = _TYPES[str(_FIELDS[name].type)]
+        expected = _TYPES[str((_OWN.get(name) or _TOOL[name]).type)]
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             raise SamplesFileError(f"{where}: field {name!r} has type {type(value).__name__} ({value!r:.40})")
-        kwargs[name] = value
-    return SampleRecord(**kwargs)
+        target[name] = value
+    return SampleRecord(**own, tool_use=ToolUse(**tool))
 
 
 class SampleStore:
@@ -123,7 +133,7 @@ class SampleStore:
 
     def append(self, record: SampleRecord) -> None:
         """Append one line with a single write; the record is on disk when this returns."""
-        line = (json.dumps(asdict(record), ensure_ascii=False) + "\n").encode()
+        line = (json.dumps(record.as_dict(), ensure_ascii=False) + "\n").encode()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse
 
+from tir_rollout.stop_machine import OUTPUT_PREFIX, OUTPUT_SUFFIX
+
 PROSE_TAIL_CHARS = 3000
 # math-verify's extraction regexes are quadratic on some inputs (`\\[` repeated: ~0.3 s for 2000 characters on a
 # loaded core) and run as one C call the deadline cannot interrupt, so they read only the end of a response.
@@ -25,9 +27,11 @@ MAX_GROUP = 40  # boxes joined into one answer at most (the grader compares list
 MV_MAX_DEPTH = 24  # bracket nesting beyond this makes latex2sympy's parse of the span take seconds
 _MV_CONFIG = (LatexExtractionConfig(), ExprExtractionConfig())  # math-verify's own default targets
 logging.getLogger("math_verify").setLevel(logging.ERROR)  # "Timeout is disabled": reward.deadline bounds it
-# A tool output block as the agent loop writes it: "```output\n" + result + "```" (reference §3.4). It is
-# environment text: a box printed by code is never the model's answer.
-_OUTPUT_BLOCK = re.compile(r"```output\n.*?(?:```|\Z)", re.DOTALL)
+# A tool output block as the stop machine writes it (OUTPUT_PREFIX + result + OUTPUT_SUFFIX), from its opening
+# fence to its closing one; the newlines around the fences stay in the text. It is environment text: a box
+# printed by code is never the model's answer. An unclosed block runs to the end.
+_OUTPUT_OPEN, _OUTPUT_CLOSE = OUTPUT_PREFIX.lstrip("\n"), OUTPUT_SUFFIX.strip("\n")  # "```output\n", "```"
+_OUTPUT_BLOCK = re.compile(f"{re.escape(_OUTPUT_OPEN)}.*?(?:{re.escape(_OUTPUT_CLOSE)}|\\Z)", re.DOTALL)
 _CODE_BLOCK = re.compile(r"```python\n.*?(?:```|\Z)", re.DOTALL)
 # Chat-template tokens a model sometimes emits after its answer ("... is 2/3. <|im_start|>user").
 _CHAT_TOKENS = re.compile(r"<\|[a-z_]+\|>(?:user|assistant|system)?|</s>")
@@ -49,7 +53,7 @@ class Box:
 
 def strip_tool_output(text: str) -> str:
     """The text without tool output blocks (what the model itself wrote)."""
-    return _OUTPUT_BLOCK.sub("", text) if "```output" in text else text
+    return _OUTPUT_BLOCK.sub("", text) if _OUTPUT_OPEN in text else text
 
 
 def answer_text(text: str) -> str:

@@ -14,18 +14,13 @@ from typing import Any
 from reward.extract import answer_text, find_boxes, strip_tool_output
 from reward.grader import DEFAULT_TIMEOUT_S, grade_prediction_timed
 from reward.normalize import normalize
+from tir_rollout.tool_use import EXTRA_PREFIX, ToolUse
 
 _EOS_MARKERS = ("<|endoftext|>", "<|im_end|>", "<|end_of_text|>", "<|eot_id|>", "</s>", "<eos>")
 MAX_TRAILING_CHARS = 20  # reference: at most 5 tokens after </answer>; ~4 characters a token
 _VERL_KWARGS = {"reward_router_address", "reward_model_tokenizer"}  # passed by verl's reward managers; unused
-_TOOL_FIELDS = {
-    "code_calls": "tir_code_calls",
-    "code_errors": "tir_code_errors",
-    "code_timeouts": "tir_code_timeouts",
-    "sandbox_errors": "tir_sandbox_errors",
-    "outputs_truncated": "tir_outputs_truncated",
-    "turns": "tir_turns",
-}
+# the tool-use counts of tir_rollout.tool_use.ToolUse that the reward dict carries, under the same names
+_TOOL_KEYS = ("code_calls", "code_errors", "code_timeouts", "sandbox_errors", "outputs_truncated", "turns")
 
 
 @dataclass(frozen=True)
@@ -112,18 +107,16 @@ def check_format(text: str) -> Format:
 
 
 def _tool_stats(extra_info: dict | None) -> tuple[dict[str, int], str | None]:
+    """The sample's tool use from `extra_info`: verl puts the agent loop's extra_fields either at its top
+    level or under `tool_extra_fields` (top level wins). Missing counts are 0, a missing finish reason None."""
     info: dict = {}
     if isinstance(extra_info, dict):
         nested = extra_info.get("tool_extra_fields")
         if isinstance(nested, dict):
             info.update(nested)
-        info.update({k: v for k, v in extra_info.items() if k.startswith("tir_")})
-    stats = {}
-    for key, field in _TOOL_FIELDS.items():
-        value = info.get(field)
-        stats[key] = int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
-    finish = info.get("tir_finish_reason")
-    return stats, finish if isinstance(finish, str) else None
+        info.update({k: v for k, v in extra_info.items() if k.startswith(EXTRA_PREFIX)})
+    use = ToolUse.from_extra_fields(info)
+    return {key: getattr(use, key) for key in _TOOL_KEYS}, use.finish_reason
 
 
 def _response_tokens(extra_info: dict | None) -> int:

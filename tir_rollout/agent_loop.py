@@ -157,7 +157,7 @@ class ZeroTIRAgentLoop(AgentLoopBase):
             response_ids=result.response_ids,
             response_mask=result.response_mask,
             response_logprobs=logprobs,
-            num_turns=1 + result.turns + result.output_blocks,  # user + model segments + tool outputs
+            num_turns=1 + result.tool_use.turns + result.output_blocks,  # user + model segments + tool outputs
             metrics=AgentLoopMetrics(
                 generate_sequences=result.generate_s, tool_calls=result.tool_s, num_preempted=preempted[0]
             ),

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
 
+from tir_rollout.tool_use import ToolUse
+
 logger = logging.getLogger(__name__)
 
 CODE_OPEN = "```python"
@@ -110,40 +112,19 @@ class ExecResultLike(Protocol):
 
 @dataclass
 class TIRResult:
-    """One finished trajectory: response tokens, loss mask and the counts the reward and metrics read."""
+    """One finished trajectory: response tokens, loss mask, its tool use (what the reward and metrics read)."""
 
     response_ids: list[int]
     response_mask: list[int]
     response_logprobs: list[float] | None
-    finish_reason: str  # "stop" (base stop or EOS) | "length" (budget) | "aborted" (server kept aborting)
-    code_calls: int  # executions actually run
-    code_errors: int  # status error/killed (timeouts and sandbox errors excluded)
-    code_timeouts: int
-    outputs_truncated: int  # over the token cap (replaced by the fixed message) or cut by the sandbox
-    code_blocks: int  # closed ```python blocks, executed or not (counts against max_tool_calls)
-    turns: int  # generation requests
+    tool_use: ToolUse  # its finish_reason: "stop" (base stop or EOS), "length" (budget), "aborted" (server)
     output_blocks: int  # output blocks appended (mask 0)
     generate_s: float = 0.0
     tool_s: float = 0.0
-    sandbox_errors: int = 0  # executions the executor failed (status sandbox_error or it raised); in code_calls
-
-    @property
-    def generated_tokens(self) -> int:
-        return sum(self.response_mask)
 
     def extra_fields(self) -> dict[str, Any]:
-        """The agent-loop ``extra_fields`` contract (the reward reads these from ``extra_info``)."""
-        return {
-            "tir_code_calls": self.code_calls,
-            "tir_code_errors": self.code_errors,
-            "tir_code_timeouts": self.code_timeouts,
-            "tir_sandbox_errors": self.sandbox_errors,
-            "tir_outputs_truncated": self.outputs_truncated,
-            "tir_finish_reason": self.finish_reason,
-            "tir_turns": self.turns,
-            "tir_generated_tokens": self.generated_tokens,  # mask-1 tokens: the compute axis
-            "tir_response_tokens": len(self.response_ids),  # all response tokens, tool output included
-        }
+        """The agent-loop ``extra_fields`` contract (``tir_*`` keys; the reward reads them from ``extra_info``)."""
+        return self.tool_use.to_extra_fields()
 
 
 def observation_text(result: ExecResultLike) -> str:
@@ -329,22 +310,19 @@ class StopMachine:
     def result(self) -> TIRResult:
         if not self.done:
             raise RuntimeError(f"result() before the trajectory finished (state {self.state.value})")
-        c = self.counts
         return TIRResult(
             response_ids=list(self.response_ids),
             response_mask=list(self.response_mask),
             response_logprobs=list(self._logprobs) if self._logprobs is not None else None,
-            finish_reason=self.finish_reason,
-            code_calls=c["code_calls"],
-            code_errors=c["code_errors"],
-            code_timeouts=c["code_timeouts"],
-            outputs_truncated=c["outputs_truncated"],
-            code_blocks=c["code_blocks"],
-            turns=c["turns"],
-            output_blocks=c["blocks"],
+            tool_use=ToolUse(
+                **{k: v for k, v in self.counts.items() if k != "blocks"},
+                finish_reason=self.finish_reason,
+                generated_tokens=sum(self.response_mask),
+                response_tokens=len(self.response_ids),
+            ),
+            output_blocks=self.counts["blocks"],
             generate_s=self.generate_s,
             tool_s=self.tool_s,
-            sandbox_errors=c["sandbox_errors"],
         )
 
     # -- internals --------------------------------------------------------------------------------------

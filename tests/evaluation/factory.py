@@ -1,6 +1,11 @@
 """Builds SampleRecords for the evaluation tests with only the fields a test cares about."""
 
+from dataclasses import fields
+
 from evaluation.samples import SampleRecord
+from tir_rollout.tool_use import ToolUse
+
+_TOOL = {f.name for f in fields(ToolUse)}
 
 
 def record(problem="p0", sample=0, correct=False, prediction=None, dataset="toy", max_tool_calls=2, **kw):
@@ -23,4 +28,5 @@ def record(problem="p0", sample=0, correct=False, prediction=None, dataset="toy"
         "generated_tokens": 10,
     }
     base.update(kw)
-    return SampleRecord(**base)
+    tool = ToolUse(**{k: base.pop(k) for k in list(base) if k in _TOOL})
+    return SampleRecord(**base, tool_use=tool)

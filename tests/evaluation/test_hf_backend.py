@@ -64,8 +64,8 @@ def test_sweep_with_the_tiny_model_writes_every_sample_within_budget(tiny, tmp_p
     assert {(r.problem_id, r.max_tool_calls, r.sample) for r in records} == {
         (p, t, s) for p in ("p0", "p1") for t in (0, 1) for s in (0, 1)
     }
-    assert all(r.response_tokens <= 16 and r.finish_reason in ("stop", "length") for r in records)
-    assert all(r.code_calls == 0 for r in records if r.max_tool_calls == 0)
+    assert all(r.tool_use.response_tokens <= 16 and r.tool_use.finish_reason in ("stop", "length") for r in records)
+    assert all(r.tool_use.code_calls == 0 for r in records if r.max_tool_calls == 0)
 
 
 SOURCES = [

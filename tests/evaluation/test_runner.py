@@ -53,23 +53,30 @@ def test_sweep_caps_executions_at_each_budget_and_grades_like_the_reward(qwen2_t
     assert result.planned == result.finished == 4 * 2 * 3 and result.already_done == 0
     records = {(r.problem_id, r.max_tool_calls, r.sample): r for r in SampleStore(store.path).load()}
     assert len(records) == 24
-    calls = {t: records[("three-blocks", t, 0)].code_calls for t in (1, 2, 4)}
+    calls = {t: records[("three-blocks", t, 0)].tool_use.code_calls for t in (1, 2, 4)}
     assert calls == {1: 1, 2: 2, 4: 3}
     assert records[("three-blocks", 4, 1)].response.count("```output") == 3
     assert records[("three-blocks", 1, 0)].response.count("```output") == 1  # later blocks are not run
     good = records[("six-times-seven", 2, 0)]
-    assert (good.correct, good.prediction, good.code_calls, good.finish_reason) == (True, "42", 1, "stop")
+    assert (good.correct, good.prediction, good.tool_use.code_calls, good.tool_use.finish_reason) == (
+        True,
+        "42",
+        1,
+        "stop",
+    )
     assert "```output\n42\n" in good.response
     wrong = records[("no-code-wrong", 2, 1)]
-    assert (wrong.correct, wrong.prediction, wrong.code_calls) == (False, "4", 0)
+    assert (wrong.correct, wrong.prediction, wrong.tool_use.code_calls) == (False, "4", 0)
     err = records[("error", 4, 0)]
-    assert (err.code_errors, err.correct) == (1, True) and "ZeroDivisionError" in err.response
-    assert err.response_tokens > err.generated_tokens  # the output block is in the response, not generated
+    assert (err.tool_use.code_errors, err.correct) == (1, True) and "ZeroDivisionError" in err.response
+    assert (
+        err.tool_use.response_tokens > err.tool_use.generated_tokens
+    )  # the output block is in the response, not generated
 
     cells = {c.max_tool_calls: c for c in summarize(records.values(), ks=(1, 2), expected=2)}
     assert cells[1].avg_at_k == pytest.approx(0.75)  # 3 of 4 problems right, every sample alike
     assert cells[4].code_calls_mean == pytest.approx((1 + 3 + 0 + 1) / 4)
-    assert cells[4].exec_error_rate == pytest.approx(1 / 5)
+    assert cells[4].code_error_rate == pytest.approx(1 / 5)
     assert cells[1].code_calls_mean == pytest.approx((1 + 1 + 0 + 1) / 4)
 
 

@@ -1,7 +1,6 @@
 """samples.jsonl: round trip, malformed lines named by line number with the file untouched, torn tails."""
 
 import json
-from dataclasses import asdict
 
 import pytest
 
@@ -35,11 +34,11 @@ MALFORMED = [
 
 @pytest.mark.parametrize(("kind", "line", "message"), MALFORMED, ids=[m[0] for m in MALFORMED])
 def test_a_malformed_line_is_named_and_the_file_is_untouched(tmp_path, kind, line, message):
-    good = json.dumps(asdict(record("p0", 0)))
+    good = json.dumps(record("p0", 0).as_dict())
     if kind == "wrong-type":
-        line = json.dumps({**asdict(record("p1", 0)), "correct": "yes"})
+        line = json.dumps({**record("p1", 0).as_dict(), "correct": "yes"})
     if kind == "bool-as-int":
-        line = json.dumps({**asdict(record("p1", 0)), "sample": True})
+        line = json.dumps({**record("p1", 0).as_dict(), "sample": True})
     path = tmp_path / "samples.jsonl"
     write_lines(path, [good, line, good.replace('"p0"', '"p2"')])
     before = path.read_bytes()
@@ -51,8 +50,8 @@ def test_a_malformed_line_is_named_and_the_file_is_untouched(tmp_path, kind, lin
 
 def test_a_torn_last_line_is_moved_aside_and_the_rest_kept(tmp_path):
     path = tmp_path / "samples.jsonl"
-    good = json.dumps(asdict(record("p0", 0)))
-    torn = json.dumps(asdict(record("p1", 0)))[:37]
+    good = json.dumps(record("p0", 0).as_dict())
+    torn = json.dumps(record("p1", 0).as_dict())[:37]
     path.write_text(good + "\n" + torn)  # a crash in the middle of the second write
     store = SampleStore(path)
     assert [r.problem_id for r in store.load()] == ["p0"]
@@ -64,12 +63,30 @@ def test_a_torn_last_line_is_moved_aside_and_the_rest_kept(tmp_path):
 
 def test_duplicates_keep_the_first_record(tmp_path):
     path = tmp_path / "samples.jsonl"
-    write_lines(path, [json.dumps(asdict(record("p0", 0, True))), json.dumps(asdict(record("p0", 0, False)))])
+    write_lines(path, [json.dumps(record("p0", 0, True).as_dict()), json.dumps(record("p0", 0, False).as_dict())])
     (only,) = SampleStore(path).load()
     assert only.correct is True
 
 
 def test_unknown_fields_from_a_newer_writer_are_ignored(tmp_path):
     path = tmp_path / "samples.jsonl"
-    write_lines(path, [json.dumps({**asdict(record("p0", 0)), "new_field": 1})])
+    write_lines(path, [json.dumps({**record("p0", 0).as_dict(), "new_field": 1})])
     assert SampleStore(path).load()[0].problem_id == "p0"
+
+
+def test_a_line_from_before_the_tool_use_record_reads_its_new_counts_as_zero(tmp_path):
+    """Lines written before `turns`, `outputs_truncated` and `sandbox_errors` were recorded still load."""
+    path = tmp_path / "samples.jsonl"
+    old = record("p0", 0, code_calls=2, code_errors=1).as_dict()
+    for key in ("turns", "outputs_truncated", "sandbox_errors"):
+        del old[key]
+    write_lines(path, [json.dumps(old)])
+    (loaded,) = SampleStore(path).load()
+    assert (loaded.tool_use.code_calls, loaded.tool_use.code_errors, loaded.tool_use.turns) == (2, 1, 0)
+
+
+def test_a_tool_use_field_of_the_wrong_type_is_named(tmp_path):
+    path = tmp_path / "samples.jsonl"
+    write_lines(path, [json.dumps({**record("p0", 0).as_dict(), "code_calls": "2"})])
+    with pytest.raises(SamplesFileError, match=r"samples.jsonl:1: field 'code_calls' has type str"):
+        SampleStore(path).load()

@@ -59,11 +59,11 @@ def test_trajectories_advance_independently_and_sandbox_overlaps_generation(qwen
         return await sandbox(code)
 
     _, records = drive(backend, execute, n_problems=8, n_samples=4, concurrency=32, out_dir=tmp_path)
-    assert len(records) == 32 and all(r.finish_reason for r in records)
-    assert any(r.code_calls for r in records) and max(running_at_exec) > 0  # generation went on during a call
+    assert len(records) == 32 and all(r.tool_use.finish_reason for r in records)
+    assert any(r.tool_use.code_calls for r in records) and max(running_at_exec) > 0  # generation went on during a call
     assert backend.peak_in_flight > 8  # many segments inside the engine at once, not one batch at a time
     # a trajectory's segment is one request: requests = segments written, none batched together
-    assert len(engine.requests) == sum(1 + 2 * r.code_calls for r in records)
+    assert len(engine.requests) == sum(1 + 2 * r.tool_use.code_calls for r in records)
 
 
 def test_short_trajectories_finish_while_a_long_one_generates(qwen2_tokenizer, tmp_path):

@@ -6,12 +6,13 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from reward.zerotir import compute_score
+from tir_rollout.stop_machine import output_block
 
 # A grading timeout is an asynchronous exception; when it lands inside a gc callback (hypothesis installs one for
 # the whole process) Python reports it as unraisable and the deadline fires again 50 ms later. Expected here.
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
-OUT = "\n```output\n{}```\n\n\n"  # the agent loop's output block (reference §3.4)
+OUT = output_block("{}")  # the stop machine's own output block, as the model's response holds it
 
 
 def resp(body="The answer is \\boxed{5}", think="Let me think.", tail=""):

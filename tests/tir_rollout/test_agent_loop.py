@@ -20,6 +20,7 @@ EXTRA_KEYS = {
     "tir_code_timeouts",
     "tir_sandbox_errors",
     "tir_outputs_truncated",
+    "tir_code_blocks",
     "tir_finish_reason",
     "tir_turns",
     "tir_generated_tokens",

@@ -126,6 +126,7 @@ def test_v1_worker_puts_tir_fields_into_transfer_queue(config, tokenizer, monkey
         "tir_code_timeouts",
         "tir_sandbox_errors",
         "tir_outputs_truncated",
+        "tir_code_blocks",
         "tir_finish_reason",
         "tir_turns",
         "tir_generated_tokens",

@@ -5,10 +5,20 @@ from __future__ import annotations
 import pytest
 
 from tir_rollout.metrics import METRIC_NAMES, CumulativeCounters, ResponseRecord, is_correct, step_metrics
+from tir_rollout.tool_use import ToolUse
 
 
 def rec(calls=0, errors=0, timeouts=0, truncated=0, gen=10, length=10, finish="stop", correct=False):
-    return ResponseRecord(calls, errors, timeouts, truncated, gen, length, finish, correct)
+    use = ToolUse(
+        code_calls=calls,
+        code_errors=errors,
+        code_timeouts=timeouts,
+        outputs_truncated=truncated,
+        generated_tokens=gen,
+        response_tokens=length,
+        finish_reason=finish,
+    )
+    return ResponseRecord(use, correct)
 
 
 # Hand-computed: 4 responses, 4 executions (1 error, 1 timeout, 1 truncated), 2 correct.
@@ -78,7 +88,8 @@ def test_is_correct(extra, score, expected):
 
 def test_record_from_extra_fields_defaults_missing_counts():
     r = ResponseRecord.from_extra_fields({"tir_code_calls": 2, "tir_finish_reason": "length"}, True, 33)
-    assert (r.code_calls, r.code_errors, r.response_tokens, r.generated_tokens, r.finish_reason) == (
+    u = r.tool_use
+    assert (u.code_calls, u.code_errors, u.response_tokens, u.generated_tokens, u.finish_reason) == (
         2,
         0,
         33,

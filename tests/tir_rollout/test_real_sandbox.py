@@ -31,7 +31,12 @@ def test_real_sandbox_outputs_and_counts(tokenizer, executor):
     result = asyncio.run(
         run_stop_machine(machine, scripted_generate(FakeServer(tokenizer, [SCRIPT])), executor.run_async)
     )
-    assert (result.code_calls, result.code_errors, result.code_timeouts, result.finish_reason) == (2, 1, 0, "stop")
+    assert (
+        result.tool_use.code_calls,
+        result.tool_use.code_errors,
+        result.tool_use.code_timeouts,
+        result.tool_use.finish_reason,
+    ) == (2, 1, 0, "stop")
     text = tokenizer.decode(result.response_ids)
     assert OUTPUT_PREFIX + "{2: 3, 3: 2, 5: 1}\n" + OUTPUT_SUFFIX in text
     error_block = text.split("print(1/0)\n```\n")[1]

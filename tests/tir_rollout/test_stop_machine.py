@@ -111,9 +111,13 @@ CASES = [
 )
 def test_cases(tokenizer, script, overrides, finish, calls, errors, timeouts, truncated, codes, block_bodies):
     result, executor, _ = run(tokenizer, script, **overrides)
-    assert result.finish_reason == finish
-    assert (result.code_calls, result.code_errors, result.code_timeouts) == (calls, errors, timeouts)
-    assert result.outputs_truncated == truncated
+    assert result.tool_use.finish_reason == finish
+    assert (result.tool_use.code_calls, result.tool_use.code_errors, result.tool_use.code_timeouts) == (
+        calls,
+        errors,
+        timeouts,
+    )
+    assert result.tool_use.outputs_truncated == truncated
     assert len(executor.codes) == calls
     if codes is not None:
         assert executor.codes == codes
@@ -130,7 +134,7 @@ def test_free_segment_code_is_kept_but_not_run(tokenizer):
     result, _, server = run(tokenizer, script, max_tool_calls=2)
     text = tokenizer.decode(result.response_ids)
     assert "print(6)" in text and "```output\n6" not in text
-    assert result.code_blocks == 2
+    assert result.tool_use.code_blocks == 2
     # after the second call the fence stops are dropped: the last request carries only the base stops
     assert server.calls[-1]["stop"] == list(StopMachineConfig().base_stops)
 
@@ -149,24 +153,24 @@ def test_timeout_shows_status_string(tokenizer):
 
 def test_executor_exception_becomes_a_sandbox_error_output(tokenizer):
     result, _, _ = run(tokenizer, CODE_OK + ANSWER, executor=FakeExecutor(raise_on="print"))
-    assert result.finish_reason == "stop"
-    assert (result.code_calls, result.code_errors, result.sandbox_errors) == (1, 0, 1)
+    assert result.tool_use.finish_reason == "stop"
+    assert (result.tool_use.code_calls, result.tool_use.code_errors, result.tool_use.sandbox_errors) == (1, 0, 1)
     assert blocks_text(tokenizer, result) == [OUTPUT_PREFIX + SANDBOX_ERROR_TEXT + OUTPUT_SUFFIX]
 
 
 def test_budget_exhausted_inside_code_block_runs_nothing(tokenizer):
     script = "Compute:\n```python\nimport math\nx = math.factorial(20)\nprint(x)\n```" + ANSWER
     result, executor, _ = run(tokenizer, script, response_length=12)
-    assert result.finish_reason == "length"
+    assert result.tool_use.finish_reason == "length"
     assert len(result.response_ids) == 12
-    assert executor.codes == [] and result.code_calls == 0
+    assert executor.codes == [] and result.tool_use.code_calls == 0
     assert all(m == 1 for m in result.response_mask)
 
 
 def test_output_block_that_does_not_fit_ends_on_length(tokenizer):
     n_code = len(tokenizer.encode(CODE_OK, add_special_tokens=False))
     result, _, _ = run(tokenizer, CODE_OK + ANSWER, response_length=n_code + 8)
-    assert result.finish_reason == "length"
+    assert result.tool_use.finish_reason == "length"
     assert result.output_blocks == 0 and result.response_mask[-1] == 1
     assert len(result.response_ids) <= n_code + 8
 
@@ -174,9 +178,9 @@ def test_output_block_that_does_not_fit_ends_on_length(tokenizer):
 def test_eos_is_kept_and_never_appended(tokenizer):
     eos = tokenizer.eos_token_id
     result, _, _ = run(tokenizer, "The answer is 4.")
-    assert result.response_ids[-1] == eos and result.response_mask[-1] == 1 and result.finish_reason == "stop"
+    assert result.response_ids[-1] == eos and result.response_mask[-1] == 1 and result.tool_use.finish_reason == "stop"
     result, _, _ = run(tokenizer, "No answer here " * 40, response_length=30, eos=False)
-    assert eos not in result.response_ids and result.finish_reason == "length"
+    assert eos not in result.response_ids and result.tool_use.finish_reason == "length"
 
 
 def test_token_in_token_out(tokenizer):
@@ -302,10 +306,10 @@ def test_budget_and_mask_properties(tokenizer, parts, response_length, max_tool_
     )
     ids, mask = result.response_ids, result.response_mask
     assert len(ids) == len(mask) <= response_length
-    assert result.finish_reason in ("stop", "length")
+    assert result.tool_use.finish_reason in ("stop", "length")
     if ids:
         assert mask[-1] == 1
-    assert len(executor.codes) == result.code_calls <= result.code_blocks <= max_tool_calls
+    assert len(executor.codes) == result.tool_use.code_calls <= result.tool_use.code_blocks <= max_tool_calls
     blocks = blocks_text(tokenizer, result)
     assert len(blocks) == result.output_blocks
     for block in blocks:  # mask-0 tokens are exactly whole output blocks
@@ -314,7 +318,7 @@ def test_budget_and_mask_properties(tokenizer, parts, response_length, max_tool_
     text = tokenizer.decode(ids)
     for code in executor.codes:  # only closed blocks run
         assert "```python" in text.split(code)[0] and "```" in text.split(code, 1)[1]
-    assert result.generated_tokens == sum(mask)
+    assert result.tool_use.generated_tokens == sum(mask)
 
 
 def test_manual_lockstep_driving_as_a_batched_eval_would(tokenizer):
@@ -336,5 +340,5 @@ def test_manual_lockstep_driving_as_a_batched_eval_would(tokenizer):
             if call is not None:
                 machines[i].feed_result(executor.run(call.code))
     results = [m.result() for m in machines]
-    assert [r.code_calls for r in results] == [1, 0] and rounds == 3
-    assert [r.finish_reason for r in results] == ["stop", "stop"]
+    assert [r.tool_use.code_calls for r in results] == [1, 0] and rounds == 3
+    assert [r.tool_use.finish_reason for r in results] == ["stop", "stop"]
