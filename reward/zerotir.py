@@ -8,7 +8,7 @@ they are removed before the format check and extraction, so a `\\boxed{}` printe
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from reward.extract import answer_text, find_boxes, strip_tool_output
@@ -132,7 +132,8 @@ def _response_tokens(extra_info: dict | None) -> int:
 
 @dataclass(frozen=True)
 class ZeroTIRScore:
-    """The reward dict: identical keys for every sample, all numeric except `pred`."""
+    """The reward dict: identical keys for every sample, all numeric except `pred`; the tool counts (`_TOOL_KEYS`
+    of the sample's ToolUse; `sandbox_errors` are never in `code_errors`) sit after `has_answer`."""
 
     score: float
     acc: float  # strict answer correct, whatever the format (the paper's eval grader reads the last box)
@@ -140,15 +141,19 @@ class ZeroTIRScore:
     format_ok: float
     finished: float
     has_answer: float
-    code_calls: int
-    code_errors: int
-    code_timeouts: int
-    sandbox_errors: int  # the sandbox failed, not the code: never in code_errors
-    outputs_truncated: int
-    turns: int
+    tool_counts: dict[str, int]
     has_code: float
     overlong_penalty: float
     grade_timeout: float
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            if f.name == "tool_counts":
+                out.update(self.tool_counts)
+            else:
+                out[f.name] = getattr(self, f.name)
+        return out
 
 
 def compute_score(
@@ -180,17 +185,15 @@ def compute_score(
         if excess > 0:  # DAPO: linear from 0 at (max - buffer) to -overlong_penalty at max
             overlong = -min(1.0, excess / shaping.overlong_buffer_tokens) * shaping.overlong_penalty
             score += overlong
-    return asdict(
-        ZeroTIRScore(
-            score=float(score),
-            acc=float(correct),
-            pred=normalize(pred).text if pred else "",  # equal spellings vote together in verl's maj@N
-            format_ok=float(fmt.ok),
-            finished=float(finished),
-            has_answer=float(bool(pred)),
-            has_code=float(stats["code_calls"] > 0 or "```python" in text),
-            overlong_penalty=overlong,
-            grade_timeout=float(timed_out),
-            **stats,
-        )
-    )
+    return ZeroTIRScore(
+        score=float(score),
+        acc=float(correct),
+        pred=normalize(pred).text if pred else "",  # equal spellings vote together in verl's maj@N
+        format_ok=float(fmt.ok),
+        finished=float(finished),
+        has_answer=float(bool(pred)),
+        tool_counts=stats,
+        has_code=float(stats["code_calls"] > 0 or "```python" in text),
+        overlong_penalty=overlong,
+        grade_timeout=float(timed_out),
+    ).as_dict()
