@@ -136,6 +136,34 @@ def series_figures(analysis: Analysis, out: Path) -> list[Path]:
     return paths
 
 
+OVERVIEW = ("code_exec", "train_acc", "response_length")  # the paper's three co-rising training curves
+
+
+def overview_figures(analysis: Analysis, out: Path) -> list[Path]:
+    """One figure per run with the paper's claim side by side: code-execution frequency, training accuracy and
+    response length against step, each with its chosen law and band (no extrapolation: what was observed)."""
+    paths = []
+    for ra in analysis.runs:
+        series = {s.spec: s for s in ra.series}
+        present = [spec for spec in OVERVIEW if spec in series]
+        if len(present) < 2:
+            continue
+        fig, axes = _grid(len(present), height=3.2)
+        for ax, spec in zip(axes, present):
+            s = series[spec]
+            ax.plot(s.values.index, s.values.to_numpy(), "o", ms=3.5, color="C0", label=f"logged ({s.key})")
+            _draw_fit(ax, ra.step_fits.get(s.name), 0, others=False)
+            ax.set_title(_wrap(s.title, _chars(PANEL_W, 10)), fontsize=10)
+            ax.set_xlabel("training step")
+            if spec in ("code_exec", "train_acc"):
+                ax.set_ylim(-0.03, 1.03)
+            ax.legend(fontsize=7, loc="lower right")
+        what = "points: logged per step; line: chosen law; band: 95% CI incl. the choice of law"
+        _suptitle(fig, _title(analysis, f"{ra.run.label} ({what})"), 10)
+        paths.append(_save(fig, out / f"overview_{_slug(ra.run.label)}.png"))
+    return paths
+
+
 def tokens_figure(analysis: Analysis, out: Path) -> Path | None:
     """All training series against cumulative generated tokens, one line per run."""
     runs = [ra for ra in analysis.runs if ra.tokens is not None]
@@ -239,6 +267,7 @@ def comparison_figure(analysis: Analysis, attribute: str, groups: dict[str, list
 def write_all(analysis: Analysis, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths = series_figures(analysis, out)
+    paths += overview_figures(analysis, out)
     paths += [p for p in [tokens_figure(analysis, out)] if p]
     paths += [p for p in [correlation_figure(analysis, out)] if p]
     paths += [comparison_figure(analysis, attr, groups, out) for attr, groups in analysis.groupings.items()]

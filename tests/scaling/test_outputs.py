@@ -51,6 +51,8 @@ def test_report_and_fits_json(result, tmp_path):
     images = plots.write_all(result, tmp_path)
     names = {p.name for p in images}
     assert {"code_exec_vs_step.png", "series_vs_tokens.png", "correlations.png", "compare_tool.png"} <= names
+    # the paper's three curves side by side, one figure per run that logged them
+    assert {"overview_qwen7b_grpo.png", "overview_qwen7b_zerorl_grpo.png"} <= names
     assert all(p.stat().st_size > 10_000 for p in images)
     md, fits = report.write(result, images, tmp_path, ["x"])
     text = md.read_text()
@@ -135,3 +137,4 @@ def test_titles_of_a_run_named_by_its_overrides_stay_inside_their_panels(tmp_pat
     monkeypatch.setattr(plots, "_save", check_then_save)
     plots.write_all(result, tmp_path / "figures")
     assert {"code_exec_vs_step.png", "series_vs_tokens.png", "correlations.png", "compare_tool.png"} <= set(checked)
+    assert any(name.startswith("overview_cpu_learn_actor_rollout_ref") for name in checked)
