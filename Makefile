@@ -35,7 +35,7 @@ $(DEMO_STAMP): $(STAMP)
 	@touch $(DEMO_STAMP)
 
 demo: setup $(DEMO_STAMP)
-	$(PY) -m data_prep --train --eval gsm8k_test
+	$(PY) -m data_prep --train --eval arith_mul_test --template two_style
 	HF_HUB_OFFLINE=1 $(PY) -m recipes.zerotir.eval eval=demo
 
 # The CPU suite, then the end-to-end run of verl's real trainer on CPU (tests/e2e, ~10 min, ~12 GiB; it needs

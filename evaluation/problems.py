@@ -1,8 +1,7 @@
 """The problems of one evaluation: rows of the data_prep parquet files, as prompts ready to tokenise.
 
-Parquet files are built on demand by data_prep.ensure_parquet. The demo's `fewshot_demo` template is not a
-data_prep template: its prompts are rendered here from the raw question of the zero_tir file
-(extra_info.question), so data_prep's registry stays the paper's three templates.
+Parquet files are built on demand by data_prep.ensure_parquet, for any data_prep template (the demo's
+`two_style` included).
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from data_prep import TEMPLATES, ensure_parquet, fewshot_demo
+from data_prep import TEMPLATES, ensure_parquet
 
 
 @dataclass(frozen=True)
@@ -27,23 +26,19 @@ class Problem:
 
 
 def template_names() -> list[str]:
-    return [*TEMPLATES, fewshot_demo.NAME]
+    return list(TEMPLATES)
 
 
 def load_problems(dataset: str, template: str, data_dir: str | Path, limit: int | None = None) -> list[Problem]:
     """The first `limit` problems (all when None) of one dataset in one template."""
     if template not in template_names():
         raise ValueError(f"eval.template: unknown template {template!r}; valid: {', '.join(template_names())}")
-    source = "zero_tir" if template == fewshot_demo.NAME else template
-    path = ensure_parquet(Path(data_dir) / f"{dataset}.{source}.parquet")
+    path = ensure_parquet(Path(data_dir) / f"{dataset}.{template}.parquet")
     rows = pq.read_table(path).to_pylist()
     problems = []
     for row in rows[:limit] if limit else rows:
         extra = row["extra_info"]
-        if template == fewshot_demo.NAME:
-            messages = ({"role": "user", "content": fewshot_demo.render(extra["question"])},)
-        else:
-            messages = tuple({"role": m["role"], "content": m["content"]} for m in row["prompt"])
+        messages = tuple({"role": m["role"], "content": m["content"]} for m in row["prompt"])
         problems.append(
             Problem(
                 dataset=dataset,
@@ -51,7 +46,7 @@ def load_problems(dataset: str, template: str, data_dir: str | Path, limit: int 
                 index=int(extra["index"]),
                 messages=messages,
                 gold=str(row["reward_model"]["ground_truth"]),
-                chat=template in TEMPLATES and TEMPLATES[template].chat,
+                chat=TEMPLATES[template].chat,
             )
         )
     return problems
