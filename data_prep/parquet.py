@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import pyarrow as pa
@@ -19,6 +17,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from data_prep import catalog, templates
+from data_prep.atomic import atomic_path
 from data_prep.manifest import RAW_FILES
 
 logger = logging.getLogger(__name__)
@@ -103,16 +102,8 @@ def build(dataset: str, template: str, out_dir: str | Path = "data/processed") -
         return path
     table = pa.Table.from_pylist(rows(dataset, template), schema=SCHEMA)
     table = table.replace_schema_metadata({FINGERPRINT_KEY: fingerprint(dataset, template).encode()})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # unique temp name in the same folder: concurrent builders never see a half-written file
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
+    with atomic_path(path) as temp:  # unique temp name: concurrent builders never see a half-written file
         pq.write_table(table, temp)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
     logger.info("wrote %s (%d rows)", path, table.num_rows)
     return path
 

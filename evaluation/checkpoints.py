@@ -14,8 +14,8 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from data_prep.atomic import write_atomic
 from evaluation.metrics import MetricRow
-from evaluation.report import write_atomic
 
 _STEP = re.compile(r"global_step_(\d+)")
 _WEIGHTS = ("*.safetensors", "pytorch_model*.bin", "model*.bin")

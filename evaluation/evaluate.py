@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from data_prep.atomic import write_atomic
 from evaluation import checkpoints as ckpt
 from evaluation.backends import Backend
 from evaluation.config import EvalConfig
 from evaluation.metrics import TOOL_USE_KEYS, MetricRow, summarize
 from evaluation.plot import plot_interactions, plot_steps
 from evaluation.problems import Problem, load_problems
-from evaluation.report import transcript_order, write_atomic, write_summary
+from evaluation.report import transcript_order, write_summary
 from evaluation.runner import Grader, plan, run_sweep
 from evaluation.samples import SampleRecord, SampleStore
 

@@ -1,35 +1,19 @@
 """summary.json and summary.md of a run, derived from samples.jsonl alone, and the console transcript.
 
-Files are written atomically (temp file in the same folder, then rename), so a reader never sees half a
-summary. The markdown table is what `make demo` prints and what the README quotes.
+Files are written atomically (data_prep.atomic, mode 0644), so a reader never sees half a summary. The markdown table is what `make demo` prints and what the README quotes.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from data_prep.atomic import write_atomic
 from evaluation.metrics import MetricRow
 from evaluation.samples import SampleRecord
 from tir_rollout.stop_machine import OUTPUT_PREFIX, OUTPUT_SUFFIX
-
-
-def write_atomic(path: str | Path, data: str | bytes) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as f:
-            f.write(data.encode() if isinstance(data, str) else data)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _fmt(value: float | None, digits: int = 1, scale: float = 1.0) -> str:

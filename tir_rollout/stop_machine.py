@@ -1,4 +1,8 @@
-"""The two-state stop machine of ZeroTIR rollouts (reference §3), shared by training and evaluation.
+"""The stop machine of ZeroTIR rollouts (reference §3), shared by training and evaluation.
+
+Five states (`State`): the reference's two generation states, TEXT (prose; stops at "```python") and CODE
+(inside a block; stops at its closing fence), plus FREE (tool calls spent: base stops only), EXEC (a closed
+block waits for its result) and DONE.
 
 Token-in, token-out: the machine owns the response ids and their loss mask; a driver feeds it generated
 segments and execution results. No verl import. Departures from the reference (HEAD) on purpose:

@@ -361,10 +361,11 @@ def convert_smollm2(path: Path) -> Path:
 
 
 def _save(model: Any, tokenizer: Any, path: Path) -> Path:
-    tmp = path.with_name(path.name + ".tmp")
-    model.save_pretrained(tmp, safe_serialization=True)
-    tokenizer.save_pretrained(tmp)
-    tmp.rename(path)
+    from data_prep.atomic import atomic_path  # here: data_prep imports pyarrow, which the platform needs nowhere else
+
+    with atomic_path(path) as tmp:  # a crash mid-save leaves no half model folder behind
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
     return path
 
 

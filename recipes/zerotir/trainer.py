@@ -23,6 +23,7 @@ from omegaconf import DictConfig, open_dict
 from verl.trainer.main_ppo import TaskRunnerV1
 from verl.trainer.ppo.v1 import PPOTrainerSync, register_trainer
 
+from data_prep.atomic import write_atomic
 from tir_rollout.metrics import CumulativeCounters, ResponseRecord, is_correct, step_metrics
 from tir_rollout.sandbox.config import parse_config
 
@@ -75,11 +76,7 @@ class ZeroTIRTrainer(PPOTrainerSync):
 
     def _save_checkpoint(self):
         super()._save_checkpoint()
-        path = self._counters_path()
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path + ".tmp", "w") as f:
-            json.dump(vars(self.tir_counters), f)
-        os.replace(path + ".tmp", path)
+        write_atomic(self._counters_path(), json.dumps(vars(self.tir_counters)))
 
     def _load_checkpoint(self):
         super()._load_checkpoint()

@@ -10,7 +10,8 @@ import atexit
 import threading
 
 from .config import SandboxConfig, parse_config
-from .executor import Executor, make_executor
+from .executor import Executor
+from .factory import make_executor
 from .result import ExecResult
 
 __all__ = [

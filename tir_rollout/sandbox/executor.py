@@ -1,4 +1,4 @@
-"""The Executor interface every backend implements, and make_executor(cfg), which picks one from config.
+"""The Executor interface every backend implements (`factory.make_executor` picks one from config).
 
 Backends only implement `run`; batching (threads, results in input order) and the asyncio form (a thread
 hop, so the event loop never blocks) are shared here. No method of an executor raises into its caller for
@@ -10,9 +10,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
-from typing import Any
 
-from .config import SandboxConfig, parse_config
+from .config import SandboxConfig
 from .result import ExecResult
 
 
@@ -75,19 +74,3 @@ class Executor:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def make_executor(cfg: Any = None) -> Executor:
-    """Build the executor named by `cfg.backend` (local | sandbox_fusion | ray) from a dict or DictConfig."""
-    config = cfg if isinstance(cfg, SandboxConfig) else parse_config(cfg)
-    if config.backend == "local":
-        from .local import LocalExecutor
-
-        return LocalExecutor(config)
-    if config.backend == "sandbox_fusion":
-        from .sandbox_fusion import SandboxFusionExecutor
-
-        return SandboxFusionExecutor(config)
-    from .ray_pool import RayExecutor
-
-    return RayExecutor(config)

@@ -1,0 +1,47 @@
+"""Write a file (or a folder) so that a reader sees the old version or the new one, never half of one.
+
+The new content goes to a temporary name in the target's own folder (same filesystem, so the final
+`os.replace` is atomic) and replaces the target only once complete; on an error the temporary is removed.
+Here, in the lowest layer, because evaluation, the recipe and data preparation all write this way.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+# Every file this recipe writes (parquet data, summaries, reports, checkpoint side files) is for sharing and none
+# holds a secret: world-readable, whatever the umask or tempfile's private default (0600).
+FILE_MODE = 0o644
+
+
+@contextmanager
+def atomic_path(path: str | Path, mode: int = FILE_MODE) -> Iterator[Path]:
+    """A fresh temporary path beside `path` for a writer that wants a path (pyarrow, `save_pretrained`). When the
+    block ends, a file there gets `mode` and replaces `path`; a folder keeps its writer's modes and replaces `path`
+    only if `path` is absent or an empty folder (`os.replace`'s rule)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    try:
+        yield temp
+        if not temp.is_dir():
+            os.chmod(temp, mode)
+        os.replace(temp, path)
+    except BaseException:
+        if temp.is_dir():
+            shutil.rmtree(temp, ignore_errors=True)
+        else:
+            temp.unlink(missing_ok=True)
+        raise
+
+
+def write_atomic(path: str | Path, data: str | bytes, mode: int = FILE_MODE) -> Path:
+    """Write `data` (str as UTF-8) to `path` atomically, with file mode `mode`."""
+    with atomic_path(path, mode) as temp:
+        temp.write_bytes(data.encode() if isinstance(data, str) else data)
+    return Path(path)
