@@ -43,7 +43,7 @@ CHAT_USER = _USER
 # block is the stop machine's own output_block(), followed by one more newline, so that the example's tokens around
 # the block are the ones the model will see after its own code runs: the block is tokenised on its own, ending in
 # the single token "\n\n\n", which in running text would split as "\n\n" + "\n". With the split version the model
-# never wrote an answer after a real output block (0 of 24 correct in a training step, though 5 printed the right
+# never wrote an answer after a real output block (0 of 24 correct in a training step, though 7 printed the right
 # product). Each example ends where the next "Problem:" starts, which is the template's stop.
 TWO_STYLE = (
     "Solve the problem. You may answer in words, or write Python code in a ```python block; the code is run and "
