@@ -31,6 +31,7 @@ def _path(p: str) -> Path:
 
 PATH_LISTS = ("runs", "eval")  # keys whose values are lists of paths
 PATH_KEYS = ("root", "examples", "out_dir")
+REAL_EXAMPLES = "real"  # examples/logs/real: logs of real runs, never mixed into the synthetic default
 GLOB_CHARS = ("*", "?")
 
 
@@ -114,7 +115,12 @@ def load_runs(cfg: DictConfig) -> tuple[list, list[str]]:
             raise LogError(_path(cfg.root), "no runs (metrics/*.jsonl or wandb/offline-run-*) found under it")
         paths, evals = paths + found, evals + found_evals
     if not paths and not evals and not cfg.wandb.project:
-        paths, evals = discover.find_under(_path(cfg.examples))
+        # the SYNTHETIC examples only: examples/logs/real/ holds real runs, analysed by name (root=, runs=)
+        examples = _path(cfg.examples)
+        paths, evals = [
+            [p for p in found if REAL_EXAMPLES not in p.relative_to(examples).parts[:1]]
+            for found in discover.find_under(examples)
+        ]
     runs = discover.load(paths, evals)
     inputs = [str(p) for p in [*paths, *evals]]
     if cfg.wandb.project:

@@ -119,8 +119,24 @@ def test_bundled_examples_are_what_the_generator_writes(tmp_path):
     assert size < 512 * 1024
 
 
-def test_every_bundled_line_says_synthetic():
-    for path in (REPO / "examples" / "logs").rglob("*.jsonl"):
+def _bundled(pattern: str, real: bool) -> list[Path]:
+    root = REPO / "examples" / "logs"
+    return [p for p in root.rglob(pattern) if (p.relative_to(root).parts[0] == analyze.REAL_EXAMPLES) == real]
+
+
+def test_every_bundled_line_says_synthetic_and_no_real_one_does():
+    for path in _bundled("*.jsonl", real=False):
         assert all(json.loads(line)["synthetic"] is True for line in path.read_text().splitlines()), path
-    for path in (REPO / "examples" / "logs").rglob("config.yaml"):
+    for path in _bundled("config.yaml", real=False):
         assert "synthetic: true" in path.read_text()
+    real = _bundled("*.jsonl", real=True)
+    assert real, "examples/logs/real holds the logs of real runs"
+    assert all("synthetic" not in json.loads(line) for p in real for line in p.read_text().splitlines())
+
+
+def test_the_default_analysis_reads_the_synthetic_examples_only():
+    with initialize_config_dir(str(REPO / "conf"), version_base=None):
+        cfg = compose("analyze")
+    runs, inputs = analyze.load_runs(cfg)
+    assert runs and all(run.synthetic for run in runs)
+    assert not [i for i in inputs if f"/{analyze.REAL_EXAMPLES}/" in i]
