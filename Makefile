@@ -46,7 +46,7 @@ test-unit: setup
 	$(PY) -m pytest -q
 
 style: setup
-	$(PY) -m ruff format --check . && $(PY) -m ruff check .
+	$(PY) -m ruff format --check . && $(PY) -m ruff check . && $(PY) scripts/check_citations.py
 
 bench: setup
 	$(PY) -m benchmarks.sandbox_bench

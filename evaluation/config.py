@@ -19,7 +19,7 @@ from evaluation.problems import template_names
 from evaluation.runner import DEFAULT_BASE_STOPS, SweepSettings
 
 CONF_MODEL = Path(__file__).resolve().parents[1] / "conf" / "model"
-PROMPT_TOKENS = 1024  # [ref] --prompt_max_len 1024, as data.max_prompt_length in conf/zerotir.yaml
+PROMPT_TOKENS = 1024  # [ref] --prompt_max_len 1024 (docs/reference.md §6); data.max_prompt_length in conf/zerotir.yaml
 # [ours] trajectories in flight for the async engine: above vLLM's max_num_seqs, so that the trajectories
 # waiting on the sandbox leave no engine slot idle. Not tuned on a GPU.
 ASYNC_IN_FLIGHT = 512

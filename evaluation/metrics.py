@@ -1,7 +1,7 @@
 """Per-(dataset, sweep point) metrics from finished samples: avg@k, unbiased pass@k, maj@k, tool use, length.
 
 Pure functions over `SampleRecord`s, so a summary is always re-derivable from samples.jsonl alone.
-avg@k is the paper's headline (mean accuracy over k samples, reference §7); pass@k is the unbiased
+avg@k is the paper's headline (mean accuracy over k samples, docs/reference.md §7); pass@k is the unbiased
 estimator of Chen et al. 2021 (`estimate_pass_at_k` in the reference eval); maj@k votes over the first k
 samples by sample index, with answers compared as whitespace-free strings, not by math equivalence.
 """

@@ -34,7 +34,7 @@ from tir_rollout.stop_machine import (
 logger = logging.getLogger(__name__)
 
 ExecuteFn = Callable[[str], Awaitable[ExecResultLike]]
-DEFAULT_BASE_STOPS = ("User:", "Human:", "Assistant:", "</answer>")  # reference §3.1, as conf/zerotir.yaml
+DEFAULT_BASE_STOPS = ("User:", "Human:", "Assistant:", "</answer>")  # docs/reference.md §3.1, as conf/zerotir.yaml
 
 
 @dataclass(frozen=True)

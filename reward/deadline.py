@@ -1,6 +1,6 @@
 """A wall-clock bound for pure-Python work, usable from any thread.
 
-math-verify's own timeouts use signal.alarm, which only works on the main thread (verl-notes §3.3), and
+math-verify's own timeouts use signal.alarm, which only works on the main thread (docs/verl.md §3.3), and
 verl scores samples in worker threads. Here one watchdog thread raises `GradeTimeout` inside the calling
 thread when its deadline passes (CPython's PyThreadState_SetAsyncExc). Limits, on purpose: the exception
 lands at the next bytecode, so a single long C call (a huge integer power) is not interrupted; callers must

@@ -1,6 +1,6 @@
 """Find the final answer in a model response: `\\boxed{}` contents, or, in lenient mode, what else states it.
 
-Strict mode is what the RL reward reads (paper §5.3 and the reference: the last brace-matched `\\boxed{}`).
+Strict mode is what the RL reward reads (docs/reference.md §5.3: the last brace-matched `\\boxed{}`).
 Lenient mode is for evaluation, in this order: the last box (joined with the boxes next to it or in the same
 math span: `\\boxed{1}, \\boxed{3}`), the project's prose markers ("The answer is 5", "#### 5", "**Answer: 5**",
 `<answer>5</answer>`), a response that is itself a bare answer (`$-5$`, `1,000.99`), and last what math-verify

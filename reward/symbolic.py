@@ -1,7 +1,7 @@
 """Symbolic equality of two single answers through math-verify, made safe to call from any thread.
 
 math-verify does the parsing (LaTeX -> sympy) and the comparison; we call it with its signal timeouts off
-(they fail off the main thread, verl-notes §3.3) and rely on `reward.deadline` instead. Before any sympy
+(they fail off the main thread, docs/verl.md §3.3) and rely on `reward.deadline` instead. Before any sympy
 evaluation, `is_safe` refuses expressions whose evaluation is one long C call the deadline cannot interrupt
 (`10^{10^{10}}`, `100000!`), and `MAX_LATEX_CHARS`/`MAX_DEPTH` refuse inputs whose parse alone takes seconds.
 Refused inputs are compared as strings only, so they can never be accepted by accident.

@@ -139,7 +139,7 @@ class ZeroTIRAgentLoop(AgentLoopBase):
                 **sampling_params,
                 "stop": list(request.stops),
                 "stop_token_ids": list(self.machine_config.eos_token_ids),
-                "include_stop_str_in_output": True,  # reference §3.1: stop strings stay in the text
+                "include_stop_str_in_output": True,  # docs/reference.md §3.1: stop strings stay in the text
                 "max_tokens": request.max_tokens,
             }
             out = await self.server_manager.generate(

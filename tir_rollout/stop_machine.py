@@ -1,4 +1,4 @@
-"""The stop machine of ZeroTIR rollouts (reference §3), shared by training and evaluation.
+"""The stop machine of ZeroTIR rollouts (docs/reference.md §3), shared by training and evaluation.
 
 Five states (`State`): the reference's two generation states, TEXT (prose; stops at "```python") and CODE
 (inside a block; stops at its closing fence), plus FREE (tool calls spent: base stops only), EXEC (a closed
@@ -147,7 +147,7 @@ def observation_text(result: ExecResultLike) -> str:
 
 def eos_token_ids(tokenizer: Any, extra: Any = None) -> tuple[int, ...]:
     """The ids that end a trajectory, in training and evaluation alike: the tokenizer's EOS, `extra` (a model's
-    generation_config eos), and `<|im_end|>` and `<|endoftext|>` when the vocabulary has them (reference §7: a
+    generation_config eos), and `<|im_end|>` and `<|endoftext|>` when the vocabulary has them (docs/reference.md §7: a
     Qwen2.5 base model's EOS is `<|endoftext|>`, yet it also closes answers with `<|im_end|>`)."""
     ids: list[int] = []
     candidates = [tokenizer.eos_token_id, *(extra if isinstance(extra, (list, tuple)) else [extra])]

@@ -17,7 +17,7 @@ from tir_rollout.stop_machine import Segment, SegmentRequest
 
 
 def sampling_kwargs(request: SegmentRequest, seed: int, temperature: float, top_p: float, eos: Sequence[int]) -> dict:
-    """vllm.SamplingParams arguments for one segment (reference §3.1: top_k -1, stops kept in the output)."""
+    """vllm.SamplingParams arguments for one segment (docs/reference.md §3.1: top_k -1, stops kept in the output)."""
     return {
         "temperature": temperature,
         "top_p": top_p,

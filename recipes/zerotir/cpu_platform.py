@@ -119,7 +119,7 @@ DEVICE_MODULE = CPUDeviceModule()
 @PlatformRegistry.register(platform="cpu")
 class PlatformCPU(PlatformBase):
     """verl 0.9.1 ships CUDA, NPU and ROCm platforms only; without a GPU `get_platform()` falls back to CUDA
-    and `auto_set_device` rewrites `trainer.device=cpu` to `cuda` (verl-notes §7). Selected by VERL_PLATFORM=cpu.
+    and `auto_set_device` rewrites `trainer.device=cpu` to `cuda` (docs/verl.md §7). Selected by VERL_PLATFORM=cpu.
 
     Ray placement: verl's resource pools ask Ray for the platform's resource per rank, so this platform keeps
     Ray's "GPU" resource and the CPU configs declare one (`ray_kwargs.ray_init.num_gpus: 1`); without it the

@@ -23,4 +23,6 @@ def test_markdown_table_shows_percent_and_marks_incomplete_cells():
     rows = summarize([record("p0", 0, True, "1"), record("p1", 0, False, "2")], ks=(1,), expected=2)
     table = markdown_table(rows)
     assert "| toy (incomplete) | 2 | 2 | 1 | 50.0 | 9.5-90.5 | 50.0 | 50.0 |" in table
-    assert table.splitlines()[0].startswith("| dataset | max calls | problems | k | avg@k | 95 % interval | pass@1 | maj@k |")
+    assert table.splitlines()[0].startswith(
+        "| dataset | max calls | problems | k | avg@k | 95 % interval | pass@1 | maj@k |"
+    )

@@ -17,7 +17,7 @@ BACKENDS = ("local", "sandbox_fusion", "ray")
 class SandboxFusionConfig:
     url: str = "http://127.0.0.1:8080/run_code"  # SandboxFusion's default port; a config field, never hard-coded
     max_concurrency: int = 64
-    retries: int = 3  # reference impl: MAX_COMPILE_RETRIES default 3 (zerotir-reference §3.6)
+    retries: int = 3  # reference impl: MAX_COMPILE_RETRIES default 3 (docs/reference.md §3.6)
     request_timeout_s: float = 40  # reference impl: httpx read timeout 40 s
 
 
@@ -29,7 +29,7 @@ class RayConfig:
 @dataclass(frozen=True)
 class SandboxConfig:
     backend: str = "local"
-    timeout_s: float = 10  # reference impl: 10 s per call (zerotir-reference §3.6)
+    timeout_s: float = 10  # reference impl: 10 s per call (docs/reference.md §3.6)
     memory_mb: int = 4096
     max_output_bytes: int = 65536
     max_processes: int = 64
