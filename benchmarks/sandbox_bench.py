@@ -45,7 +45,10 @@ TEMPLATES = [
     ),
     "from itertools import permutations\nprint(sum(1 for p in permutations(range({k})) if p[0] < p[-1]))",
     "s = 0\nfor i in range(1, {loop}):\n    s += (i * i) % 7\nprint(s)",
-    "n = {t}\nprint([(a, b, c) for a in range(1, n) for b in range(a, n) for c in range(b, n) if a*a + b*b == c*c][:4])",
+    (
+        "n = {t}\n"
+        "print([(a, b, c) for a in range(1, n) for b in range(a, n) for c in range(b, n) if a*a + b*b == c*c][:4])"
+    ),
     "import math\nprint(math.comb({n2}, {k2}), math.gcd({a}*12, {b}*18), math.isqrt({big}))",
     "from collections import Counter\nprint(Counter(d for i in range(1, {loop2}) for d in str(i * i)).most_common(3))",
     "a, b = {a} * {big}, {b} ** 5\nprint(a + b, a * b, a // b, a % b, round(a / b, 6))",

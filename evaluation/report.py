@@ -1,6 +1,7 @@
 """summary.json and summary.md of a run, derived from samples.jsonl alone, and the console transcript.
 
-Files are written atomically (data_prep.atomic, mode 0644), so a reader never sees half a summary. The markdown table is what `make demo` prints and what the README quotes.
+Files are written atomically (data_prep.atomic, mode 0644), so a reader never sees half a summary. The markdown
+table is what `make demo` prints and what the README quotes.
 """
 
 from __future__ import annotations

@@ -260,7 +260,8 @@ def answer_candidates(text: str) -> list[str]:
 
 
 _OPEN_BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
-# A gold's boxes joined by a connective in one sentence (`\\boxed{1} papers and \\boxed{2} bins`), not `\\boxed{1} no \\boxed{2}`.
+# A gold's boxes joined by a connective in one sentence (`\\boxed{1} papers and \\boxed{2} bins`),
+# not `\\boxed{1} no \\boxed{2}`.
 _SAME_SENTENCE = re.compile(r"(?=.*(?:\band\b|\bor\b|,))[^.!?\n]{0,40}")
 
 

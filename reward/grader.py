@@ -95,7 +95,8 @@ def _number(s: str) -> Fraction | None:
 
 
 _RADICAL = re.compile(
-    r"^(?P<sign>-?)(?:(?P<a>\d+)\s*)?\\sqrt(?:\{(?P<b>\d+)\}|(?P<b1>\d))$"  # \sqrt23 is 3\sqrt2, so no braces: one digit
+    # \sqrt23 is 3\sqrt2, so without braces the radicand is one digit
+    r"^(?P<sign>-?)(?:(?P<a>\d+)\s*)?\\sqrt(?:\{(?P<b>\d+)\}|(?P<b1>\d))$"
     r"|^(?P<fsign>-?)\\frac\{(?:(?P<fa>\d+)\s*)?\\sqrt(?:\{(?P<fb>\d+)\}|(?P<fb1>\d))\}\{(?P<fc>\d+)\}$"
 )
 

@@ -2,7 +2,8 @@
 
 Every "reference" and "[ref]" citation must lead to docs/reference.md (the paper's code at pinned commits) or
 docs/verl.md (the pinned verl wheel, file:line). Refused: names of the project's private notes, a document
-by absolute path (on one machine only), a `docs/*.md` that does not exist, a section number with no document ("reference §3", "[ref] §3"), and a `[ref]` tag in a
+by absolute path (on one machine only), a `docs/*.md` that does not exist, a section number with no document
+("reference §3", "[ref] §3"), and a `[ref]` tag in a
 file that never names docs/reference.md (files under conf/ are covered by the header of conf/zerotir.yaml).
 
     python scripts/check_citations.py [REPO_ROOT]     # prints file:line: problem, exits 1 on any

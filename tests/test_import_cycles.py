@@ -1,5 +1,5 @@
-"""No module of the product imports at run time, directly or through others, a module that imports it back (issue #16 found
-one: the sandbox's executor factory and the backends it builds). Function-level imports count too."""
+"""No module of the product imports at run time, directly or through others, a module that imports it back (issue
+#16 found one: the sandbox's executor factory and the backends it builds). Function-level imports count too."""
 
 from __future__ import annotations
 

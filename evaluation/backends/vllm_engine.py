@@ -49,7 +49,8 @@ class VLLMBackend:
                 from vllm import LLM, SamplingParams
             except ImportError as err:
                 raise ValueError(
-                    "eval.backend=vllm needs vLLM (pip install -e '.[gpu]' on a CUDA machine); on CPU use eval.backend=hf"
+                    "eval.backend=vllm needs vLLM (pip install -e '.[gpu]' on a CUDA machine); "
+                    "on CPU use eval.backend=hf"
                 ) from err
             kwargs = {"seed": seed, "enable_prefix_caching": True, **(engine_kwargs or {})}
             if max_model_len:

@@ -235,9 +235,18 @@ def summary(cfg: DictConfig) -> str:
     return "\n".join(
         [
             f"zerotir run {t.experiment}/{t.run_name}",
-            f"  model      {cfg.actor_rollout_ref.model.path} ({cfg.trainer.nnodes} x {cfg.trainer.n_gpus_per_node} GPUs, rollout TP {r.tensor_model_parallel_size})",
-            f"  algorithm  {cfg.algorithm.adv_estimator}, {cfg.data.train_batch_size} prompts x {r.n} samples, lr {cfg.actor_rollout_ref.actor.optim.lr}",
-            f"  TIR        template {t.template}, max {t.max_tool_calls} tool calls, response {r.response_length} tokens, sandbox {t.sandbox.backend}",
+            (
+                f"  model      {cfg.actor_rollout_ref.model.path} ({cfg.trainer.nnodes} x "
+                f"{cfg.trainer.n_gpus_per_node} GPUs, rollout TP {r.tensor_model_parallel_size})"
+            ),
+            (
+                f"  algorithm  {cfg.algorithm.adv_estimator}, {cfg.data.train_batch_size} prompts x {r.n} samples, "
+                f"lr {cfg.actor_rollout_ref.actor.optim.lr}"
+            ),
+            (
+                f"  TIR        template {t.template}, max {t.max_tool_calls} tool calls, response "
+                f"{r.response_length} tokens, sandbox {t.sandbox.backend}"
+            ),
             f"  data       train {', '.join(t.train_sets)}; val {', '.join(t.val_sets)}",
             f"  attention  {t.get('attention_note', t.get('attention'))}",
             f"  checkpoints {checkpoint_line(cfg)}",

@@ -199,14 +199,14 @@ def check_cuda(cfg: DictConfig, probes: Probes, cluster: list | None) -> list[Ch
     need = MIN_DRIVER.get(_version(info["cuda"])[0])
     need_text = f"R{need[0]}+ (>= {'.'.join(map(str, need))})" if need else "?"
     if driver is None:
-        checks.append(Check("driver", f"none found; {build}", "fail",
-                            f"no NVIDIA driver (nvidia-smi missing): install driver {need_text} for CUDA {info['cuda']}"))  # fmt: skip
+        fix = f"no NVIDIA driver (nvidia-smi missing): install driver {need_text} for CUDA {info['cuda']}"
+        checks.append(Check("driver", f"none found; {build}", "fail", fix))
     elif need and _version(driver) < need:
-        checks.append(Check("driver", f"{driver}; {build}", "fail",
-                            f"CUDA {info['cuda']} needs driver {need_text}: upgrade the driver (docs/gpu.md)"))  # fmt: skip
+        fix = f"CUDA {info['cuda']} needs driver {need_text}: upgrade the driver (docs/gpu.md)"
+        checks.append(Check("driver", f"{driver}; {build}", "fail", fix))
     elif not info["available"]:
-        checks.append(Check("driver", f"{driver}; {build}; torch.cuda.is_available() is False", "fail",
-                            "driver present but CUDA is unusable: check CUDA_VISIBLE_DEVICES and the container's GPU access"))  # fmt: skip
+        fix = "driver present but CUDA is unusable: check CUDA_VISIBLE_DEVICES and the container's GPU access"
+        checks.append(Check("driver", f"{driver}; {build}; torch.cuda.is_available() is False", "fail", fix))
     else:
         checks.append(Check("driver", f"{driver} >= {need_text}; {build}", "ok"))
     libc, version = probes.glibc()
@@ -235,8 +235,8 @@ def check_gpus(cfg: DictConfig, probes: Probes, cluster: list | None) -> list[Ch
             fix = f"set trainer.n_gpus_per_node={count}" if count else "run on a GPU node"
             checks.append(Check("gpus", value, "fail", fix))
         elif nnodes > 1:
-            checks.append(Check("gpus", value, "fail",
-                                "trainer.nnodes > 1 needs a Ray cluster: start it (docs/gpu.md) and set RAY_ADDRESS"))  # fmt: skip
+            fix = "trainer.nnodes > 1 needs a Ray cluster: start it (docs/gpu.md) and set RAY_ADDRESS"
+            checks.append(Check("gpus", value, "fail", fix))
         else:
             checks.append(Check("gpus", value, "ok" if count == per_node else "warn",
                                 "" if count == per_node else f"{count - per_node} GPU(s) idle"))  # fmt: skip
@@ -258,8 +258,8 @@ def check_disk(cfg: DictConfig, probes: Probes) -> Check:
     free_gb = probes.free_bytes(trainer.default_local_dir) / 1e9
     value = f"{free_gb:.0f} GB free at {trainer.default_local_dir}; checkpoints {est.line()}"
     if free_gb < est.peak_gb:
-        return Check("disk", value, "fail",
-                     "free disk, or lower tir.checkpoint.keep_last / raise tir.checkpoint.series_every / trainer.save_freq")  # fmt: skip
+        fix = "free disk, or lower tir.checkpoint.keep_last / raise tir.checkpoint.series_every / trainer.save_freq"
+        return Check("disk", value, "fail", fix)
     return Check("disk", value, "ok" if free_gb > 1.2 * est.peak_gb else "warn",
                  "" if free_gb > 1.2 * est.peak_gb else "under 20 % headroom")  # fmt: skip
 
@@ -299,8 +299,8 @@ def check_shared_fs(cfg: DictConfig, probes: Probes) -> Check:
     local = {k: f"{p} ({probes.fs_type(p)})" for k, p in paths.items() if probes.fs_type(p) not in NETWORK_FS}
     if not local:
         return Check("shared filesystem", f"{len(paths)} paths on network filesystems", "ok")
-    return Check("shared filesystem", "; ".join(f"{k}={v}" for k, v in local.items()), "warn",
-                 "multi-node needs these on a filesystem every node mounts at the same path (NFS, Lustre, ...)")  # fmt: skip
+    fix = "multi-node needs these on a filesystem every node mounts at the same path (NFS, Lustre, ...)"
+    return Check("shared filesystem", "; ".join(f"{k}={v}" for k, v in local.items()), "warn", fix)
 
 
 def run_checks(cfg: DictConfig, probes: Probes | None = None) -> list[Check]:

@@ -41,7 +41,8 @@ def test_corrupted_raw_file_is_refused_with_both_checksums(raw, tmp_path):
     got = hashlib.sha256(path.read_bytes()).hexdigest()
     with pytest.raises(
         sources.RawDataError,
-        match=f"aime24.jsonl: sha256 mismatch \\(expected {RAW_FILES['eval/aime24.jsonl'][0]}, got {got}\\); restore the file from git",
+        match=f"aime24.jsonl: sha256 mismatch \\(expected {RAW_FILES['eval/aime24.jsonl'][0]}, got {got}\\); "
+        "restore the file from git",
     ):
         data_prep.build("aime24", "zero_tir", tmp_path / "out")
     assert not (tmp_path / "out").exists()

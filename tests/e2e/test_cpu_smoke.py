@@ -24,7 +24,10 @@ REPO = Path(__file__).resolve().parents[2]
 CPU_PY = REPO / ".venv-cpu-train" / "bin" / "python"
 SCRIPTED_REWARD = Path(__file__).with_name("scripted_reward.py")
 # Keep the run folder (and so the checkpoint folder) the same for both launches: only the experiment names it.
-SAME_RUN = "hydra.job.config.override_dirname.exclude_keys=[experiment,tir.dry_run,trainer.total_training_steps,reward.custom_reward_function.path]"
+SAME_RUN = (
+    "hydra.job.config.override_dirname.exclude_keys="
+    "[experiment,tir.dry_run,trainer.total_training_steps,reward.custom_reward_function.path]"
+)
 PEAK_LIMIT_GIB = 16  # the limit
 RUN_TIMEOUT_S = 900
 

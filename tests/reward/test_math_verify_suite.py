@@ -22,14 +22,14 @@ CASES = {c["id"]: c for c in DATA["cases"]}
 MATH_WRONG = {
     "test_yujianll.py::test_string_extraction[9]": "1 - 1/e is not 1 + 1/e; math-verify passes only because its "
     "extraction cuts both answers at `\\frac{1}{` and compares 1 with 1",
-    "test_all.py::test_precision[compare_strings]": "0.3333 is not 1/3; equal only under the test's float rounding to 4 "
-    "places (our decimals round to 6 places, math-verify's default)",
+    "test_all.py::test_precision[compare_strings]": "0.3333 is not 1/3; equal only under the test's float rounding "
+    "to 4 places (our decimals round to 6 places, math-verify's default)",
     "test_all.py::test_complex_math_expressions[7]": "0.33 is not 1/3 (the test rounds to 2 places)",
     "test_all.py::test_complex_math_expressions[13]": "2.6667 is not 8/3 (the test rounds to 2 places)",
-    "test_all.py::test_set_rel_assymetry[3]": "-2 <= x <= 7 is the set [-2, 7]; the refusal comes only from the option "
-    "allow_set_relation_comp=False (its twin [2], with the option on, expects the acceptance we give)",
-    "test_strict.py::test_strict_variable_comparison[1]": "f(y) is not the expression f(x); equal only with strict=False, "
-    "which identifies all variables (its twin [0], default strict=True, expects the refusal we give)",
+    "test_all.py::test_set_rel_assymetry[3]": "-2 <= x <= 7 is the set [-2, 7]; the refusal comes only from the "
+    "option allow_set_relation_comp=False (its twin [2], with the option on, expects the acceptance we give)",
+    "test_strict.py::test_strict_variable_comparison[1]": "f(y) is not the expression f(x); equal only with "
+    "strict=False, which identifies all variables (its twin [0], default strict=True, expects the refusal we give)",
 }
 # Not wrong, but decided by a non-default option: latex-only extraction. We read with math-verify's default
 # targets (LaTeX and plain expressions), under which math-verify itself also reads 9 here.

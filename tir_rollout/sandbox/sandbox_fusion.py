@@ -1,7 +1,8 @@
 """SandboxFusionExecutor: a client for a SandboxFusion service (`POST /run_code`), for multi-node scale.
 
 The reference implementation runs this service (docs/reference.md §3.6, §4). Added here: a real global
-concurrency limit (one semaphore per URL per process; the reference's per-call one limited nothing, docs/reference.md §10),
+concurrency limit (one semaphore per URL per process; the reference's per-call one limited nothing,
+docs/reference.md §10),
 timeouts, capped exponential back-off on transport errors, 5xx and SandboxError, and a fail-fast health
 check. Isolation is the service's; outputs are capped to the local backend's limit. Every failure of the
 service (unreachable after the retries, 4xx, an unreadable answer, a status that is not an outcome of the

@@ -103,7 +103,8 @@ CASES = [
         "process_limit",
         (
             "import os, time\nn = 0\nfor _ in range(200):\n    try:\n        pid = os.fork()\n"
-            "    except OSError:\n        break\n    if pid == 0:\n        time.sleep(60)\n        os._exit(0)\n    n += 1\n"
+            "    except OSError:\n        break\n"
+            "    if pid == 0:\n        time.sleep(60)\n        os._exit(0)\n    n += 1\n"
             "print(n)"
         ),
         "ok",

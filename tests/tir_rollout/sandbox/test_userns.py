@@ -69,7 +69,10 @@ FORKS = (
     "import os, time\nn = 0\nfor _ in range(300):\n    try:\n        pid = os.fork()\n    except OSError:\n"
     "        break\n    if pid == 0:\n        time.sleep(60)\n        os._exit(0)\n    n += 1\nprint(n)"
 )
-DAEMON = "import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        time.sleep(300)\n    os._exit(0)"
+DAEMON = (
+    "import os, time\nif os.fork() == 0:\n    os.setsid()\n"
+    "    if os.fork() == 0:\n        time.sleep(300)\n    os._exit(0)"
+)
 CASES = [
     ("same_uid_as_the_worker", "import os\nprint(os.getuid(), os.getppid())", "ok", "65534 2"),
     ("kill_the_worker", "import os\nos.kill(2, 9)", "error", ""),
