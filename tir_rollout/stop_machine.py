@@ -29,7 +29,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import Enum
 from typing import Any, Protocol
 
@@ -183,6 +183,10 @@ def _earliest_stop(text: str, stops: Sequence[str]) -> tuple[int, int] | None:
     return best
 
 
+# the ToolUse counts the machine keeps as it goes (token lengths and finish reason are read off at the end)
+_COUNTED = tuple(f.name for f in fields(ToolUse) if f.type == "int" and not f.name.endswith("_tokens"))
+
+
 @dataclass
 class StopMachine:
     """State of one trajectory. Not thread-safe; one per trajectory."""
@@ -200,21 +204,7 @@ class StopMachine:
     _last_max_tokens: int = 0
     _empty_aborts: int = 0
     finish_reason: str = ""
-    counts: dict[str, int] = field(
-        default_factory=lambda: dict.fromkeys(
-            (
-                "code_calls",
-                "code_errors",
-                "code_timeouts",
-                "sandbox_errors",
-                "outputs_truncated",
-                "code_blocks",
-                "turns",
-                "blocks",
-            ),
-            0,
-        )
-    )
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys((*_COUNTED, "blocks"), 0))
     generate_s: float = 0.0
     tool_s: float = 0.0
 
