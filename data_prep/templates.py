@@ -55,7 +55,7 @@ TWO_STYLE = (
     "Problem: {query}\nSolution:"
 )
 
-# reference §3.1: stop strings of every segment for the raw User/Assistant dialogue (EOS comes on top).
+# docs/reference.md §3.1: stop strings of every segment for the raw User/Assistant dialogue (EOS comes on top).
 RAW_STOPS = ("User:", "Human:", "Assistant:", "</answer>")
 
 

@@ -1,8 +1,8 @@
 """The markdown report (`report.md`) and the machine-readable fits (`fits.json`) of an `Analysis`.
 
 The report leads with a SYNTHETIC banner when any input is synthetic, then per series the chosen law,
-its parameters with intervals, rolling-origin forecast error, extrapolation with its verdict, and every note about a series that could
-not be fitted. fits.json has the same numbers (NaN written as null) for plotting elsewhere.
+its parameters with intervals, rolling-origin forecast error, extrapolation with its verdict, and every note
+about a series that could not be fitted. fits.json has the same numbers (NaN written as null) for plotting elsewhere.
 """
 
 from __future__ import annotations

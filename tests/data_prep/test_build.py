@@ -57,7 +57,7 @@ def built(tmp_path_factory):
 
 
 def test_dataset_names_are_the_agreed_contract():
-    assert data_prep.TRAIN == ["simplerl_math_l3to5", "math_train", "gsm8k_train", "aime_1983_2023"]
+    assert data_prep.TRAIN == ["simplerl_math_l3to5", "math_train", "gsm8k_train", "aime_1983_2023", "arith_mul_train"]
     assert data_prep.EVAL == [
         "aime24",
         "aime25",
@@ -69,8 +69,9 @@ def test_dataset_names_are_the_agreed_contract():
         "hmmt_feb_2024",
         "hmmt_feb_2025",
         "cmimc_2024",
+        "arith_mul_test",
     ]
-    assert list(data_prep.TEMPLATES) == ["zero_tir", "zero_v2", "chat"]
+    assert list(data_prep.TEMPLATES) == ["zero_tir", "zero_v2", "chat", "two_style"]
 
 
 @pytest.mark.parametrize("name", list(COUNTS))
