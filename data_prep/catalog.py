@@ -28,8 +28,6 @@ DATASETS: dict[str, DatasetSpec] = {
         DatasetSpec("math_train", "train", hendrycks_math.load_math_train, 7470),  # 7,474 minus 4 unanswered
         DatasetSpec("gsm8k_train", "train", gsm8k.load_gsm8k_train, 7473),
         DatasetSpec("aime_1983_2023", "train", aime.load_aime_1983_2023, 975),
-        DatasetSpec("arith_mul_train", "train", arithmetic.load_train, arithmetic.TRAIN_ROWS),  # generated
-        DatasetSpec("arith_mul_test", "eval", arithmetic.load_test, arithmetic.TEST_ROWS),  # generated
         DatasetSpec("aime24", "eval", aime.load_aime24, 30),
         DatasetSpec("aime25", "eval", aime.load_aime25, 30),
         DatasetSpec("amc23", "eval", amc.load_amc23, 40),
@@ -40,6 +38,8 @@ DATASETS: dict[str, DatasetSpec] = {
         DatasetSpec("hmmt_feb_2024", "eval", matharena.load_hmmt_feb_2024, 30),
         DatasetSpec("hmmt_feb_2025", "eval", matharena.load_hmmt_feb_2025, 30),
         DatasetSpec("cmimc_2024", "eval", matharena.load_cmimc_2024, 30),
+        DatasetSpec("arith_mul_train", "train", arithmetic.load_train, arithmetic.TRAIN_ROWS),  # generated
+        DatasetSpec("arith_mul_test", "eval", arithmetic.load_test, arithmetic.TEST_ROWS),  # generated
     )
 }
 TRAIN = [name for name, spec in DATASETS.items() if spec.split == "train"]
