@@ -18,6 +18,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from benchmarks.run_meter import tree_pss
+
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,16 +42,6 @@ class Launch:
     peak_gib: float
 
 
-def _tree_pss(root: psutil.Process) -> int:
-    total = 0
-    for proc in [root, *root.children(recursive=True)]:
-        try:
-            total += proc.memory_full_info().pss
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            pass
-    return total
-
-
 def launch(cwd: Path, *overrides: str) -> Launch:
     """One launcher run; peak memory is the largest sum of PSS over its process tree (Ray's workers included)."""
     log = cwd / f"launch-{len(list(cwd.glob('launch-*.log')))}.log"
@@ -68,7 +60,7 @@ def launch(cwd: Path, *overrides: str) -> Launch:
             root = psutil.Process(proc.pid)
             while not done.wait(2.0):
                 try:
-                    peak = max(peak, _tree_pss(root))
+                    peak = max(peak, tree_pss(root))
                 except psutil.NoSuchProcess:
                     return
 
