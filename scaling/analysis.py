@@ -58,6 +58,9 @@ class RunAnalysis:
     tokens_key: str | None
     correlations: list[Correlation]
     notes: list[str] = field(default_factory=list)
+    # Spearman of each series with the training step: does it rise (or fall) monotonically, beyond noise? The
+    # paper's claim is that the three rise together *with steps*, which the pairwise correlations alone do not show.
+    trends: list[Correlation] = field(default_factory=list)
 
     def series_named(self, name: str) -> Series | None:
         return next((s for s in self.series if s.name == name), None)
@@ -139,7 +142,15 @@ def analyse_run(run: Run, s: Settings) -> RunAnalysis:
                     seed=seed,
                 )
             )
-    return RunAnalysis(run, series, step_fits, token_fits, tokens, tokens_key, correlations, notes)
+    trends = []
+    for sr in [x for x in series if spec_corr.get(x.spec, False)]:
+        values = sr.values.sort_index()
+        steps = pd.Series(values.index.to_numpy(float), index=values.index)
+        seed = series_seed(s.seed, run.run_id, "step", sr.name, "spearman")
+        trends.append(
+            correlate("step", sr.name, steps, values, method="spearman", n_boot=s.corr_n_boot, level=s.level, seed=seed)
+        )
+    return RunAnalysis(run, series, step_fits, token_fits, tokens, tokens_key, correlations, notes, trends)
 
 
 def groupings(runs: list[Run], attributes: tuple[str, ...]) -> dict[str, dict[str, list[str]]]:

@@ -186,6 +186,25 @@ def render(analysis: Analysis, images: list[Path], out: Path, inputs: list[str])
                 f"| {ra.run.label} | {c.x} | {c.y} | {c.method} | {_num(c.r)} | [{_num(c.ci_low)}, {_num(c.ci_high)}] "
                 f"| [{_num(c.fisher_low)}, {_num(c.fisher_high)}] | {c.n} | {c.note} |"
             )
+    trends = [(ra, c) for ra in analysis.runs for c in ra.trends]
+    if trends:
+        lines += [
+            "",
+            "## Trends with step",
+            "",
+            (
+                "Spearman rank correlation of each series with the training step: above 0 with its whole interval, "
+                "the series rises with training beyond what noise explains."
+            ),
+            "",
+            "| run | series | Spearman r with step | block-bootstrap CI | Fisher-z CI (i.i.d.) | n | note |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for ra, c in trends:
+            lines.append(
+                f"| {ra.run.label} | {c.y} | {_num(c.r)} | [{_num(c.ci_low)}, {_num(c.ci_high)}] "
+                f"| [{_num(c.fisher_low)}, {_num(c.fisher_high)}] | {c.n} | {c.note} |"
+            )
     if analysis.groupings:
         lines += ["", "## Comparisons", ""]
         for attr, groups in analysis.groupings.items():
@@ -214,6 +233,7 @@ def fits_json(analysis: Analysis) -> dict:
                     "step_fits": [f.to_dict() for f in ra.step_fits.values()],
                     "token_fits": [f.to_dict() for f in ra.token_fits.values()],
                     "correlations": [vars(c) for c in ra.correlations],
+                    "trends": [vars(c) for c in ra.trends],
                 }
                 for ra in analysis.runs
             ],

@@ -138,3 +138,18 @@ def test_titles_of_a_run_named_by_its_overrides_stay_inside_their_panels(tmp_pat
     plots.write_all(result, tmp_path / "figures")
     assert {"code_exec_vs_step.png", "series_vs_tokens.png", "correlations.png", "compare_tool.png"} <= set(checked)
     assert any(name.startswith("overview_cpu_learn_actor_rollout_ref") for name in checked)
+
+
+def test_trends_with_step_say_which_series_rise(result, tmp_path):
+    """The paper's claim is a rise *with steps*: each correlated series gets its Spearman r with step."""
+    tool = next(ra for ra in result.runs if ra.run.experiment == "qwen7b_grpo")
+    trends = {c.y: c for c in tool.trends}
+    assert {"code_exec", "train_acc", "response_length"} <= set(trends)
+    assert all(c.x == "step" and c.method == "spearman" for c in trends.values())
+    assert all(c.r > 0.5 and c.ci_low > 0 for c in trends.values())  # every synthetic law rises
+    no_tool = next(ra for ra in result.runs if ra.run.experiment == "qwen7b_zerorl_grpo")
+    flat = {c.y: c for c in no_tool.trends}.get("code_exec")
+    assert flat is None or not flat.ci_low > 0  # code_exec is constantly 0 without tools: no trend
+    md, fits = report.write(result, [], tmp_path, ["x"])
+    assert "## Trends with step" in md.read_text()
+    assert json.loads(fits.read_text())["runs"][0]["trends"]
