@@ -141,7 +141,7 @@ OVERVIEW = ("code_exec", "train_acc", "response_length")  # the paper's three co
 
 def overview_figures(analysis: Analysis, out: Path) -> list[Path]:
     """One figure per run with the paper's claim side by side: code-execution frequency, training accuracy and
-    response length against step, each with its chosen law and band (no extrapolation: what was observed)."""
+    response length against step, each with its chosen law and band (and the extrapolation, when one is asked for)."""
     paths = []
     for ra in analysis.runs:
         series = {s.spec: s for s in ra.series}
