@@ -47,17 +47,20 @@ def accuracy_interval(per_problem: Sequence[float], samples_per_problem: int) ->
 
     One sample per problem: the Wilson score interval of a binomial proportion, which stays inside [0, 1] and
     keeps its coverage near 0 and 1, where a 135M model's accuracy sits. Several samples: the normal interval of
-    the mean of per-problem accuracies (their spread already holds the sampling noise), clipped to [0, 1].
+    the mean of per-problem accuracies (their spread already holds the sampling noise), clipped to [0, 1]; when
+    every problem scored the same (0/4 everywhere, say) that spread is 0 and would give a zero-width interval, so
+    the Wilson interval of all samples pooled is used instead.
     """
     n = len(per_problem)
     if n == 0:
         raise ValueError("accuracy_interval needs at least one problem")
     mean = sum(per_problem) / n
-    if samples_per_problem == 1:
+    sd = math.sqrt(sum((p - mean) ** 2 for p in per_problem) / (n - 1)) if n > 1 else 0.0
+    if samples_per_problem == 1 or sd == 0.0:
+        n = n * samples_per_problem  # pooled samples (= problems when there is one sample each)
         centre = (mean + Z95**2 / (2 * n)) / (1 + Z95**2 / n)
         half = Z95 * math.sqrt(mean * (1 - mean) / n + Z95**2 / (4 * n * n)) / (1 + Z95**2 / n)
         return max(0.0, centre - half), min(1.0, centre + half)
-    sd = math.sqrt(sum((p - mean) ** 2 for p in per_problem) / (n - 1)) if n > 1 else 0.0
     half = Z95 * sd / math.sqrt(n)
     return max(0.0, mean - half), min(1.0, mean + half)
 

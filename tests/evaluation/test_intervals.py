@@ -38,3 +38,10 @@ def test_summary_carries_the_interval():
     assert row.avg_at_k == 0.3 and row.avg_at_k_ci95[0] < 0.3 < row.avg_at_k_ci95[1]
     assert row.as_dict()["avg_at_k_ci95"] == list(row.avg_at_k_ci95)
     assert "95 % interval" in markdown_table([row]) and "10.8-60.3" in markdown_table([row])
+
+
+def test_identical_problems_never_give_a_zero_width_interval():
+    lo, hi = accuracy_interval([0.0] * 16, 4)  # 0 of 4 on every problem: no spread between problems
+    assert lo == pytest.approx(0.0, abs=1e-12) and 0.05 < hi < 0.06  # Wilson of 0/64 pooled
+    lo, hi = accuracy_interval([0.5] * 16, 4)
+    assert lo < 0.5 < hi
