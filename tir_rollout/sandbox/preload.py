@@ -72,6 +72,12 @@ def warm(tmp_root: str) -> list[str]:
         plt.plot([0, 1], [0, 1])
         plt.savefig(io.BytesIO(), format="png")
         plt.close("all")
+        # Its FT2Font objects are unusable across fork, and matplotlib's own fork hook empties this cache in
+        # every child: empty it once here, so no child pays for freeing them and no font file stays open on
+        # an fd number a child reuses for its own pipes. The font list (the slow part) stays warm.
+        from matplotlib import font_manager
+
+        font_manager._get_font.cache_clear()
     import gc
 
     gc.collect()

@@ -35,11 +35,20 @@ def reset_python() -> None:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path[:] = [""] + [p for p in sys.path if p not in ("", here)]  # as `python -c`: cwd, not our directory
-    for name in ("preload", "snippet", "sweep", "seccomp"):  # the worker's own modules are not importable
+    for name in ("atfork", "preload", "snippet", "sweep", "seccomp"):  # the worker's own modules are not importable
         sys.modules.pop(name, None)
+    fresh_seeds()
     main = types.ModuleType("__main__")  # pickling by reference (multiprocessing) looks functions up here
     main.__builtins__ = builtins
     sys.modules["__main__"] = main
+
+
+def fresh_seeds() -> None:
+    """A new seed for numpy's legacy global RandomState, as each new `python -c` process gets: the warm
+    worker seeded it once for every child, and numpy registers no fork hook (random's reseeds it)."""
+    numpy_random = sys.modules.get("numpy.random")
+    if numpy_random is not None:
+        numpy_random.seed()
 
 
 def exec_snippet(code: str) -> tuple[int, bytes]:

@@ -19,7 +19,8 @@ import struct
 import sys
 import time
 
-import preload  # siblings: the worker runs as a script from this directory
+import atfork  # siblings: the worker runs as a script from this directory. First: it records fork hooks
+import preload
 import snippet
 import sweep
 
@@ -93,7 +94,7 @@ class Worker:
         err_r, err_w = os.pipe()
         st_r, st_w = os.pipe()
         code_r, code_w = os.pipe()
-        pid = os.fork()
+        pid = atfork.fork()
         if pid == 0:
             self._child(work, out_w, err_w, st_w, code_r)
         for fd in (out_w, err_w, st_w, code_r):

@@ -383,6 +383,24 @@ def test_module_state_does_not_carry_over(executor):
     assert leftovers(executor) == []
 
 
+def test_each_call_is_seeded_afresh_like_python_c(executor):
+    """Children of one warm worker must not share a random state: a new `python -c` seeds both generators
+    itself, and a model sampling with random or numpy would otherwise get the same draws on every call."""
+    code = "import random, numpy\nprint(random.getrandbits(64), numpy.random.randint(2**62))"
+    draws = [res.stdout.split() for res in executor.run_batch([code] * 6)]
+    assert all(len(d) == 2 for d in draws), draws
+    assert len({d[0] for d in draws}) == 6 and len({d[1] for d in draws}) == 6
+
+
+def test_matplotlib_renders_text_in_every_call(executor):
+    """The warm worker loaded fonts; a child must get working ones (FreeType objects do not survive fork)."""
+    code = (
+        "import io\nimport matplotlib.pyplot as plt\nplt.plot([0, 1], [1, 0])\nplt.title('area = 1/2')\n"
+        "buf = io.BytesIO()\nplt.savefig(buf, format='png')\nprint(buf.getvalue()[:4] == b'\\x89PNG')"
+    )
+    assert [(r.status, r.stdout) for r in executor.run_batch([code] * 3)] == [("ok", "True\n")] * 3
+
+
 def test_the_caller_survives_signals(executor):
     codes = [
         host_pid_code(c)
