@@ -15,15 +15,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from data_prep.atomic import write_atomic
-from evaluation.metrics import MetricRow
+from evaluation.metrics import TOOL_USE_KEYS, MetricRow
 
 _STEP = re.compile(r"global_step_(\d+)")
 _WEIGHTS = ("*.safetensors", "pytorch_model*.bin", "model*.bin")
 # one row per (step, dataset, max_tool_calls); avg_at_k etc. are fractions in [0, 1]
 STEP_FIELDS = (
     "step", "checkpoint", "dataset", "max_tool_calls", "k", "problems", "avg_at_k", "pass_at_1", "maj_at_k",
-    "code_call_rate", "code_calls_mean", "code_error_rate", "code_timeout_rate", "sandbox_error_rate",
-    "output_truncated_rate", "length_rate",
+    "code_exec_ratio", "code_calls_mean", "code_error_rate", "code_timeout_rate", "sandbox_error_rate",
+    "output_truncated_rate", "finish_length_rate",
     "response_tokens_correct", "response_tokens_wrong", "complete",
 )  # fmt: skip
 
@@ -79,13 +79,7 @@ def step_rows(step: int, checkpoint: str | Path, rows: Sequence[MetricRow]) -> l
             "avg_at_k": r.avg_at_k,
             "pass_at_1": r.pass_at.get(1),
             "maj_at_k": r.maj_at_k,
-            "code_call_rate": r.code_call_rate,
-            "code_calls_mean": r.code_calls_mean,
-            "code_error_rate": r.code_error_rate,
-            "code_timeout_rate": r.code_timeout_rate,
-            "sandbox_error_rate": r.sandbox_error_rate,
-            "output_truncated_rate": r.output_truncated_rate,
-            "length_rate": r.length_rate,
+            **{key: getattr(r, key) for key in TOOL_USE_KEYS},
             "response_tokens_correct": r.response_tokens_correct,
             "response_tokens_wrong": r.response_tokens_wrong,
             "complete": r.complete,

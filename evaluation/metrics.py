@@ -16,18 +16,19 @@ from dataclasses import dataclass, field
 from evaluation.samples import SampleRecord
 from tir_rollout.tool_use import tool_use_rates
 
-# MetricRow field -> its tool_use_rates key; two keep their first names, which summary files and the scaling
-# analysis (eval/*/code_call_rate) read. Written before this table existed, rows held `exec_error_rate`
-# ((errors + timeouts) / executions), which is code_error_rate + code_timeout_rate here.
-TOOL_USE_KEYS = {
-    "code_call_rate": "code_exec_ratio",
-    "code_calls_mean": "code_calls_mean",
-    "code_error_rate": "code_error_rate",
-    "code_timeout_rate": "code_timeout_rate",
-    "sandbox_error_rate": "sandbox_error_rate",
-    "output_truncated_rate": "output_truncated_rate",
-    "length_rate": "finish_length_rate",
-}
+# The tool_use_rates keys a MetricRow carries, under training's names (tir/<key>). Rows written before these names
+# held `code_call_rate` and `length_rate` for code_exec_ratio and finish_length_rate (the scaling analysis still reads
+# them: scaling.run.RENAMED), and before that `exec_error_rate` ((errors + timeouts) / executions), which is
+# code_error_rate + code_timeout_rate here.
+TOOL_USE_KEYS = (
+    "code_exec_ratio",
+    "code_calls_mean",
+    "code_error_rate",
+    "code_timeout_rate",
+    "sandbox_error_rate",
+    "output_truncated_rate",
+    "finish_length_rate",
+)
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -103,13 +104,13 @@ class MetricRow:
     pass_at: dict[int, float] = field(default_factory=dict)  # k -> unbiased pass@k
     maj_at_k: float = 0.0  # majority vote over samples_per_problem samples
     # tool use: tir_rollout.tool_use.tool_use_rates, the definition training's tir/* metrics use
-    code_call_rate: float = 0.0  # samples that ran code at least once (training's tir/code_exec_ratio)
+    code_exec_ratio: float = 0.0  # samples that ran code at least once: the paper's code-execution frequency
     code_calls_mean: float = 0.0  # executions per sample
     code_error_rate: float = 0.0  # errors / executions (timeouts and sandbox failures apart); 0 when nothing ran
     code_timeout_rate: float = 0.0  # timeouts / executions
     sandbox_error_rate: float = 0.0  # executions the sandbox itself failed / executions (not the model's errors)
     output_truncated_rate: float = 0.0  # outputs cut or replaced for length / executions
-    length_rate: float = 0.0  # fraction of samples that ended on the token budget (training's tir/finish_length_rate)
+    finish_length_rate: float = 0.0  # fraction of samples that ended on the token budget
     response_tokens_correct: float | None = None  # mean response length (output tokens included)
     response_tokens_wrong: float | None = None
     complete: bool = True  # every problem has every requested sample
@@ -154,7 +155,7 @@ def summarize_cell(
         avg_at_k_ci95=accuracy_interval(per_problem, n_min),
         pass_at=pass_at,
         maj_at_k=sum(majority_correct(g[:n_min]) for g in by_problem.values()) / len(by_problem),
-        **{key: rates[TOOL_USE_KEYS[key]] for key in TOOL_USE_KEYS},
+        **{key: rates[key] for key in TOOL_USE_KEYS},
         response_tokens_correct=_mean([s.tool_use.response_tokens for s in flat if s.correct]),
         response_tokens_wrong=_mean([s.tool_use.response_tokens for s in flat if not s.correct]),
         complete=expected <= 0 or all(len(g) >= expected for g in by_problem.values()),

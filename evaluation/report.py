@@ -29,7 +29,7 @@ def markdown_table(rows: Sequence[MetricRow]) -> str:
     """One line per (dataset, max_tool_calls); accuracies in % (the JSON keeps fractions), rates as fractions."""
     ks = sorted({k for row in rows for k in row.pass_at})
     header = ["dataset", "max calls", "problems", "k", "avg@k", "95 % interval", *(f"pass@{k}" for k in ks), "maj@k"]
-    header += ["code-call rate", "calls/sample", "code error rate", "timeout rate", "sandbox error rate"]
+    header += ["code-exec ratio", "calls/sample", "code error rate", "timeout rate", "sandbox error rate"]
     header += ["length-cut rate"]
     header += ["len correct", "len wrong"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -37,9 +37,9 @@ def markdown_table(rows: Sequence[MetricRow]) -> str:
         cells = [r.dataset + ("" if r.complete else " (incomplete)"), str(r.max_tool_calls), str(r.problems)]
         interval = f"{_pct(r.avg_at_k_ci95[0])}-{_pct(r.avg_at_k_ci95[1])}"
         cells += [str(r.samples_per_problem), _pct(r.avg_at_k), interval, *(_pct(r.pass_at.get(k)) for k in ks)]
-        cells += [_pct(r.maj_at_k), _fmt(r.code_call_rate, 2), _fmt(r.code_calls_mean, 2), _fmt(r.code_error_rate, 2)]
+        cells += [_pct(r.maj_at_k), _fmt(r.code_exec_ratio, 2), _fmt(r.code_calls_mean, 2), _fmt(r.code_error_rate, 2)]
         cells += [_fmt(r.code_timeout_rate, 2), _fmt(r.sandbox_error_rate, 3)]
-        cells += [_fmt(r.length_rate, 2), _fmt(r.response_tokens_correct, 0), _fmt(r.response_tokens_wrong, 0)]
+        cells += [_fmt(r.finish_length_rate, 2), _fmt(r.response_tokens_correct, 0), _fmt(r.response_tokens_wrong, 0)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -2,7 +2,8 @@
 
 Input: `outputs/eval/<name>/accuracy_vs_step.json` (`{"rows": [...]}` or a list; also .csv/.jsonl), rows
 `{step, dataset, max_tool_calls, avg_at_k, k, ...}`. Columns: `eval/<dataset>/calls=<m>/avg@<k>` (the
-harness's own W&B key) and `.../code_call_rate`; extra fields are ignored, `complete: false` rows skipped.
+harness's own W&B key) and `.../code_exec_ratio` (a row written before that name holds `code_call_rate`, read the
+same: scaling.run.RENAMED); extra fields are ignored, `complete: false` rows skipped.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from scaling.run import LogError, Run, steps_table
+from scaling.run import LogError, Run, current_name, steps_table
 
 log = logging.getLogger(__name__)
 
 REQUIRED = ("step", "dataset", "avg_at_k")
-OPTIONAL = ("code_call_rate",)  # eval-time code-execution frequency, when the harness reports it
+OPTIONAL = ("code_exec_ratio",)  # eval-time code-execution frequency, when the harness reports it
 
 
 def eval_key(dataset: str, k: object = None, max_tool_calls: object = None, metric: str | None = None) -> str:
@@ -79,8 +80,9 @@ def read_eval(path: Path) -> Run:
             continue
         dataset, calls = str(row["dataset"]), row.get("max_tool_calls")
         data = {eval_key(dataset, row.get("k"), calls): value} if math.isfinite(value) else {}
+        fields = {current_name(name): value for name, value in row.items()}
         for name in OPTIONAL:
-            extra = row.get(name)
+            extra = fields.get(name)
             if isinstance(extra, (int, float)) and not isinstance(extra, bool) and math.isfinite(extra):
                 data[eval_key(dataset, None, calls, name)] = float(extra)
         records.append((step, data))

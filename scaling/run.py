@@ -51,15 +51,33 @@ class Run:
         return col[col.notna() & (col.abs() != float("inf"))]
 
 
+# The eval harness's first names of two tool-use numbers -> training's (tir_rollout.tool_use.tool_use_rates), which
+# it writes now: accuracy_vs_step files and W&B eval runs written before still read, under the current names.
+RENAMED = {"code_call_rate": "code_exec_ratio", "length_rate": "finish_length_rate"}
+
+
+def current_name(name: str) -> str:
+    """An eval metric's current name: `code_call_rate` -> `code_exec_ratio`; any other name unchanged."""
+    return RENAMED.get(name, name)
+
+
+def current_key(key: str) -> str:
+    """`eval/<dataset>/calls=<m>/code_call_rate` -> `.../code_exec_ratio`; keys outside `eval/` unchanged."""
+    if not key.startswith("eval/"):
+        return key
+    head, _, name = key.rpartition("/")
+    return f"{head}/{current_name(name)}"
+
+
 def steps_table(records: list[tuple[int, dict[str, float]]]) -> pd.DataFrame:
     """Rows (step, metrics) in launch order -> one row per step; a later record's value wins per key.
 
     A restart repeats steps: the later launch's numbers replace the earlier ones key by key, and a key only
-    the earlier launch logged for that step is kept.
+    the earlier launch logged for that step is kept. Eval keys written under a first name get their current one.
     """
     merged: dict[int, dict[str, float]] = {}
     for step, data in records:
-        merged.setdefault(step, {}).update(data)
+        merged.setdefault(step, {}).update({current_key(k): v for k, v in data.items()})
     if not merged:
         return pd.DataFrame()
     table = pd.DataFrame.from_dict(merged, orient="index").sort_index()

@@ -60,7 +60,7 @@ DEFAULT_SPECS = (
     SeriesSpec("val_acc", "Validation avg@k", ("val-core/*/acc/mean@*",), correlate=False, bounds=UNIT),
     SeriesSpec("eval_acc", "Eval avg@k over checkpoints", ("eval/*/avg@*",), correlate=False, bounds=UNIT),
     SeriesSpec(
-        "eval_code_exec", "Eval code-execution frequency", ("eval/*/code_call_rate",), correlate=False, bounds=UNIT
+        "eval_code_exec", "Eval code-execution frequency", ("eval/*/code_exec_ratio",), correlate=False, bounds=UNIT
     ),
 )
 DEFAULT_TOKEN_KEYS = ("tir/cum_generated_tokens",)

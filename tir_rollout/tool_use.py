@@ -63,9 +63,8 @@ EXTRA_FIELD_KEYS = tuple(EXTRA_PREFIX + f.name for f in fields(ToolUse))
 def tool_use_rates(uses: Sequence[ToolUse]) -> dict[str, float]:
     """Each tool-use number of a group of responses (a training step, an evaluation cell).
 
-    Training logs them as `tir/<key>`; evaluation's summary rows carry them under the same keys, except
-    `code_exec_ratio` (kept as `code_call_rate`) and `finish_length_rate` (kept as `length_rate`), the names
-    its files on disk and the scaling analysis read. Per-execution rates are 0 when nothing ran.
+    Training logs them as `tir/<key>`; evaluation's summary rows carry them under the same keys
+    (`eval/<dataset>/calls=<m>/<key>` in W&B). Per-execution rates are 0 when nothing ran.
     """
     if not uses:
         raise ValueError("tool_use_rates needs at least one response")

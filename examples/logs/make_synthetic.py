@@ -188,7 +188,7 @@ def write_eval(root: Path, rng: np.random.Generator) -> None:
                         "k": 32,
                         "problems": 30,
                         "avg_at_k": _r(max(0.0, value)),
-                        "code_call_rate": _r(min(1.0, max(0.0, code))),
+                        "code_exec_ratio": _r(min(1.0, max(0.0, code))),
                         "complete": True,
                         "synthetic": True,
                     }

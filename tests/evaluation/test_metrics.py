@@ -103,11 +103,11 @@ def test_summary_cell_matches_hand_computation():
     # pass@2: p0 1 - C(3,2)/C(4,2) = 0.5; p1 1 - C(1,2)/C(4,2) = 1 -> 0.75
     assert cell.pass_at == pytest.approx({1: 0.5, 2: 0.75, 4: 1.0})  # k=8 > n is left out
     assert cell.maj_at_k == pytest.approx(0.5)
-    assert cell.code_call_rate == pytest.approx(3 / 8)
+    assert cell.code_exec_ratio == pytest.approx(3 / 8)
     assert cell.code_calls_mean == pytest.approx(4 / 8)
     # one error and one timeout over four executions: apart, as in training's tir/code_error_rate
     assert (cell.code_error_rate, cell.code_timeout_rate) == (pytest.approx(1 / 4), pytest.approx(1 / 4))
-    assert cell.length_rate == pytest.approx(1 / 8)
+    assert cell.finish_length_rate == pytest.approx(1 / 8)
     assert cell.response_tokens_correct == pytest.approx((50 + 40 + 60 + 20) / 4)
     assert cell.response_tokens_wrong == pytest.approx((100 + 200 + 300 + 100) / 4)
 

@@ -1,0 +1,54 @@
+"""What evaluation writes names each tool-use number as training logs it (`tir/<key>` there, `<key>` here):
+summary.json, accuracy_vs_step.json and .csv, and the W&B keys `eval/<dataset>/calls=<m>/<key>`."""
+
+from __future__ import annotations
+
+import csv
+import json
+from types import SimpleNamespace
+
+from evaluation import checkpoints
+from evaluation.evaluate import _Tracker
+from evaluation.metrics import TOOL_USE_KEYS, summarize
+from evaluation.report import write_summary
+from tests.evaluation.factory import record
+from tir_rollout.tool_use import tool_use_rates
+
+FIRST_NAMES = {"code_call_rate", "length_rate"}  # what these files held before they took training's names
+
+
+def rows():
+    samples = [
+        record("p0", 0, True, "1", code_calls=1),
+        record("p1", 0, False, "2", finish_reason="length"),
+    ]
+    return summarize(samples, ks=(1,), expected=1)
+
+
+def test_the_summary_row_keys_are_training_keys():
+    assert set(TOOL_USE_KEYS) <= set(tool_use_rates([record().tool_use]))
+    assert {"code_exec_ratio", "finish_length_rate"} <= set(TOOL_USE_KEYS)
+
+
+def test_summary_json_and_accuracy_vs_step_carry_the_training_names(tmp_path):
+    [row] = rows()
+    write_summary(tmp_path, [row], {"run_name": "names"})
+    summary_row = json.loads((tmp_path / "summary.json").read_text())["rows"][0]
+    assert (summary_row["code_exec_ratio"], summary_row["finish_length_rate"]) == (0.5, 0.5)
+    js, table = checkpoints.write_accuracy_vs_step(tmp_path, checkpoints.step_rows(10, "ckpt", [row]))
+    [step_row] = json.loads(js.read_text())["rows"]
+    [csv_row] = csv.DictReader(table.read_text().splitlines())
+    for written in (summary_row, step_row, csv_row):
+        assert set(TOOL_USE_KEYS) <= set(written) and not FIRST_NAMES & set(written)
+    assert float(csv_row["code_exec_ratio"]) == step_row["code_exec_ratio"] == 0.5
+
+
+def test_wandb_keys_carry_the_training_names():
+    logged = []
+    tracker = _Tracker(SimpleNamespace(wandb={"enabled": False}), "names")
+    tracker.run = SimpleNamespace(log=lambda data, step: logged.append((step, data)))
+    tracker.log(rows(), 10, None)
+    [(step, data)] = logged
+    assert step == 10
+    assert data["eval/toy/calls=2/code_exec_ratio"] == 0.5 and data["eval/toy/calls=2/finish_length_rate"] == 0.5
+    assert not any(key.rsplit("/", 1)[1] in FIRST_NAMES for key in data)
