@@ -18,6 +18,8 @@ from pathlib import Path
 
 import psutil
 
+from data_prep.atomic import write_atomic
+
 
 def tree_pss(root: psutil.Process) -> int:
     """Bytes of PSS of `root` and all its descendants (processes that vanish meanwhile count 0)."""
@@ -72,8 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     text = json.dumps(result)
     print(f"run_meter: {text}", flush=True)
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
+        write_atomic(args.out, text + "\n")
     return result["returncode"]
 
 

@@ -2,7 +2,8 @@
 
 The new content goes to a temporary name in the target's own folder (same filesystem, so the final
 `os.replace` is atomic) and replaces the target only once complete; on an error the temporary is removed.
-Here, in the lowest layer, because evaluation, the recipe and data preparation all write this way.
+Here, in the lowest layer, because data preparation, the recipe, evaluation, the scaling analysis and the benchmarks
+all write this way (their summaries, reports, figures and side files); no other writer renames a temporary.
 """
 
 from __future__ import annotations

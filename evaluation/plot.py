@@ -14,6 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from data_prep.atomic import atomic_path
 from evaluation.metrics import MetricRow
 
 
@@ -65,10 +66,8 @@ def plot_steps(points: Iterable[dict], path: str | Path, title: str = "") -> Pat
 
 def _save(fig, path: str | Path) -> Path:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.tmp.png")
     fig.tight_layout()
-    fig.savefig(temp)
+    with atomic_path(path) as temp:
+        fig.savefig(temp, format=path.suffix.lstrip(".") or "png")
     plt.close(fig)
-    temp.replace(path)
     return path

@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from data_prep.atomic import atomic_path
 from scaling.analysis import Analysis
 from scaling.fit import SeriesFit
 
@@ -79,7 +80,8 @@ def _grid(n: int, width: float = 4.2, height: float = 3.0):  # width: PANEL_W
 
 def _save(fig, path: Path) -> Path:
     fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
+    with atomic_path(path) as temp:  # a reader (a report page, a watcher) never sees half a figure
+        fig.savefig(temp, dpi=DPI, format=Path(path).suffix.lstrip(".") or "png")
     plt.close(fig)
     log.info("wrote %s", path)
     return path

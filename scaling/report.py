@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 
+from data_prep.atomic import write_atomic
 from scaling.analysis import Analysis
 from scaling.choice import COMPARABLE, FLAG_Z, PARSIMONY
 from scaling.fit import SeriesFit, _finite
@@ -23,15 +23,6 @@ BANNER = (
     "> **SYNTHETIC DATA.** These inputs were generated from known laws by `examples/logs/make_synthetic.py`;\n"
     "> no number below comes from a real training run.\n"
 )
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write via a temp file and rename, so a reader never sees half a report."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is for sharing
-    os.replace(tmp, path)
 
 
 def _num(x: float) -> str:

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from itertools import combinations
 from pathlib import Path
 
+from data_prep.atomic import write_atomic
 from scaling.analysis import Analysis
 
 log = logging.getLogger(__name__)
@@ -92,10 +93,7 @@ def build(analysis: Analysis, project: str, entity: str | None = None) -> Report
 
 
 def write_spec(spec: ReportSpec, path: Path) -> Path:
-    from scaling.report import write_atomic
-
-    write_atomic(path, json.dumps(asdict(spec), indent=1) + "\n")
-    return path
+    return write_atomic(path, json.dumps(asdict(spec), indent=1) + "\n")
 
 
 def load_report_api():

@@ -26,3 +26,27 @@ def test_markdown_table_shows_percent_and_marks_incomplete_cells():
     assert table.splitlines()[0].startswith(
         "| dataset | max calls | problems | k | avg@k | 95 % interval | pass@1 | maj@k |"
     )
+
+
+def test_summary_files_and_figures_are_world_readable_whatever_the_umask(tmp_path):
+    """Every file of a run goes through data_prep.atomic (mode 0644); nothing temporary is left beside them."""
+    import os
+    import stat
+
+    from data_prep.atomic import FILE_MODE
+    from evaluation.checkpoints import step_rows, write_accuracy_vs_step
+    from evaluation.plot import plot_interactions, plot_steps
+    from evaluation.report import write_summary
+
+    rows = summarize([record("p0", 0, True, "1"), record("p1", 0, False, "2")], ks=(1,))
+    old = os.umask(0o077)
+    try:
+        written = [*write_summary(tmp_path, rows, {"run_name": "modes"})]
+        written.append(plot_interactions(rows, tmp_path / "accuracy_vs_interactions.png"))
+        steps = step_rows(10, "ckpt", rows) + step_rows(20, "ckpt", rows)
+        written += [*write_accuracy_vs_step(tmp_path, steps), plot_steps(steps, tmp_path / "accuracy_vs_step.png")]
+    finally:
+        os.umask(old)
+    assert {stat.S_IMODE(p.stat().st_mode) for p in written} == {FILE_MODE}
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in written)
+    assert (tmp_path / "accuracy_vs_step.png").read_bytes()[:4] == b"\x89PNG"

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 
 import pytest
 
+from data_prep.atomic import FILE_MODE
 from scaling import analysis, discover, plots, report, wandb_report
 from tests.scaling.fakes import FakeReportAPI
 from tests.scaling.runs import law_run, write_launch
@@ -77,6 +80,19 @@ def test_synthetic_inputs_are_labelled_everywhere(result, tmp_path):
     finally:
         for ra in result.runs:
             ra.run.synthetic = False
+
+
+def test_every_output_file_is_world_readable_whatever_the_umask(result, tmp_path):
+    """report.md, fits.json, wandb_report.json and the figures go through data_prep.atomic (mode 0644)."""
+    old = os.umask(0o077)  # a locked-down shell or batch system; tempfile's private 0600 was the old result
+    try:
+        images = plots.write_all(result, tmp_path)
+        written = [*images, *report.write(result, images, tmp_path, ["x"])]
+        written.append(wandb_report.write_spec(wandb_report.build(result, "zerotir", None), tmp_path / "w.json"))
+    finally:
+        os.umask(old)
+    assert {stat.S_IMODE(p.stat().st_mode) for p in written} == {FILE_MODE}
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in written)  # no temporaries left
 
 
 def test_wandb_spec_and_online_creation_through_the_report_api(result, tmp_path):
