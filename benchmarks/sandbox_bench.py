@@ -108,11 +108,9 @@ def naive(code: str) -> tuple[str, str]:
 
 def tree_cpu_s(roots: list[int]) -> float:
     """CPU seconds of these processes, their live descendants and everything they reaped (the snippets)."""
-    parent = {}
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            with contextlib.suppress(OSError, IndexError), open(f"/proc/{name}/stat") as f:
-                parent[int(name)] = f.read().rsplit(")", 1)[1].split()
+    from tir_rollout.sandbox.guest import procfs
+
+    parent = {pid: fields for pid in procfs.pids() if (fields := procfs.stat(pid)) is not None}
     total, todo = 0.0, list(roots)
     while todo:
         pid = todo.pop()
@@ -172,7 +170,7 @@ def main() -> None:
         i for i, (r, (st, out)) in enumerate(zip(sb_res, nv_res, strict=True)) if (r.status, r.stdout) != (st, out)
     ]
 
-    from tir_rollout.sandbox import preload
+    from tir_rollout.sandbox.guest import preload
 
     warm_dir = tempfile.mkdtemp(prefix="sandbox-bench-")
     preload.warm(warm_dir)  # the same warm state as a worker

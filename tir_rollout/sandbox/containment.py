@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 logger = logging.getLogger(__name__)
 
-PKG_DIR = os.path.dirname(os.path.abspath(__file__))
-WORKER = os.path.join(PKG_DIR, "worker.py")
+GUEST_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "guest")  # the only package code bound in
+WORKER = os.path.join(GUEST_DIR, "worker.py")
 _ETC = [
     "ld.so.cache",
     "ld.so.conf",
@@ -68,7 +68,7 @@ def run_uid(slot: int) -> int | None:
 
 
 def _ro_paths() -> list[str]:
-    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, PKG_DIR, os.path.dirname(os.path.realpath(sys.executable))}
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, GUEST_DIR, os.path.dirname(os.path.realpath(sys.executable))}
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
         paths.add(sysconfig.get_path(key))
     paths = {os.path.realpath(p) for p in paths if p and os.path.exists(p)}
@@ -140,7 +140,7 @@ def worker_argv(python_cfg: str) -> list[str]:
 @functools.lru_cache(maxsize=1)
 def choose() -> Mechanism:
     """Probe bwrap once per process; fall back to plain processes with a warning that says what is lost."""
-    from . import seccomp
+    from .guest import seccomp
 
     tail = "rlimit+seccomp" if seccomp.supported() else "rlimit"
     exe = shutil.which("bwrap")

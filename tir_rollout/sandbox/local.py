@@ -12,9 +12,7 @@ import json
 import logging
 import os
 import queue
-import select
 import signal
-import struct
 import subprocess
 import tempfile
 import threading
@@ -23,6 +21,7 @@ import time
 from . import containment
 from .config import SandboxConfig
 from .executor import Executor, check_call
+from .guest import framing, procfs
 from .result import ExecResult, failure
 
 logger = logging.getLogger(__name__)
@@ -47,7 +46,7 @@ class _Worker:
         else:
             self._host_tmp = tempfile.mkdtemp(prefix=f"zerotir-sandbox-{slot}-")
             tmp_root, pid_ns, protected = self._host_tmp, False, [os.getpid(), os.getpgrp()]
-            nproc_slack = 0 if as_root else _user_process_count() + 16
+            nproc_slack = 0 if as_root else procfs.owned_by(os.getuid()) + 16
             if as_root:
                 os.chown(self._host_tmp, containment.run_uid(slot), containment.run_uid(slot))
         wcfg = {
@@ -99,30 +98,19 @@ class _Worker:
         return bool(self._recv(time.monotonic() + timeout).get("pong"))
 
     def _send(self, obj: dict) -> None:
-        data = json.dumps(obj).encode()
-        data = struct.pack(">I", len(data)) + data
         try:
-            while data:
-                data = data[os.write(self.wfd, data) :]
+            framing.send(self.wfd, obj)
         except OSError as exc:
             raise WorkerError(f"worker {self.slot} is gone ({exc}); {self.stderr_tail()}") from exc
 
     def _recv(self, deadline: float) -> dict:
-        head = self._read(4, deadline)
-        return json.loads(self._read(struct.unpack(">I", head)[0], deadline))
-
-    def _read(self, n: int, deadline: float) -> bytes:
-        buf = b""
-        while len(buf) < n:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self.rfd], [], [], left)[0]:
-                raise WorkerError(f"worker {self.slot} did not answer in time; {self.stderr_tail()}")
-            chunk = os.read(self.rfd, n - len(buf))
-            if not chunk:
-                code = self.proc.poll()
-                raise WorkerError(f"worker {self.slot} died (exit {code}); {self.stderr_tail()}")
-            buf += chunk
-        return buf
+        try:
+            answer = framing.recv(self.rfd, deadline)
+        except TimeoutError:
+            raise WorkerError(f"worker {self.slot} did not answer in time; {self.stderr_tail()}") from None
+        if answer is None:
+            raise WorkerError(f"worker {self.slot} died (exit {self.proc.poll()}); {self.stderr_tail()}")
+        return answer
 
     def stderr_tail(self, n: int = 600) -> str:
         try:
@@ -142,7 +130,7 @@ class _Worker:
             except OSError:
                 pass
         init = self.ns_init or (_ns_init(self.proc.pid) if self.mech.name == "bwrap" else None)
-        if init is not None and _parent(init) == self.proc.pid:
+        if init is not None and procfs.parent(init) == self.proc.pid:
             try:  # pid 1 of the namespace: when it dies the kernel kills everything inside
                 os.kill(init, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
@@ -162,30 +150,10 @@ class _Worker:
             shutil.rmtree(self._host_tmp, ignore_errors=True)
 
 
-def _parent(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return int(f.read().rsplit(b")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
-
-
 def _ns_init(outer: int) -> int | None:
     """bwrap's pid 1 inside the new namespace: the child of the bwrap process we started (it has its own session)."""
-    kids = [int(p) for p in os.listdir("/proc") if p.isdigit() and _parent(int(p)) == outer]
+    kids = procfs.children(outer)
     return kids[0] if len(kids) == 1 else None
-
-
-def _user_process_count() -> int:
-    uid = os.getuid()
-    return sum(1 for p in os.listdir("/proc") if p.isdigit() and _owner(p) == uid)
-
-
-def _owner(pid: str) -> int | None:
-    try:
-        return os.stat(f"/proc/{pid}").st_uid
-    except OSError:
-        return None
 
 
 class LocalExecutor(Executor):

@@ -177,10 +177,10 @@ CASES = [
     ),
     (
         "package_dir_is_read_only",
-        f"open({str(REPO / 'tir_rollout/sandbox/evil.py')!r}, 'w')",
+        f"open({str(REPO / 'tir_rollout/sandbox/guest/evil.py')!r}, 'w')",
         5,
         "error",
-        lambda r: "Read-only file system" in r.stderr and not (REPO / "tir_rollout/sandbox/evil.py").exists(),
+        lambda r: "Read-only file system" in r.stderr and not (REPO / "tir_rollout/sandbox/guest/evil.py").exists(),
     ),
     (
         "usr_is_read_only",

@@ -147,7 +147,7 @@ def test_local_child_that_fails_its_setup_is_a_sandbox_error_not_the_snippets():
 
     from tir_rollout import sandbox
 
-    here = str(Path(sandbox.__file__).parent)
+    here = str(Path(sandbox.__file__).parent / "guest")
     proc = subprocess.run(
         [sys.executable, "-c", SETUP_FAILS, here], check=True, capture_output=True, text=True, timeout=120
     )

@@ -12,6 +12,8 @@ import shutil
 import signal
 import time
 
+from procfs import descendants, live_pids  # a sibling: the worker runs as a script from this folder
+
 # A bound on the sweep, not an expected time: SIGKILLed processes die in milliseconds, but a loaded machine
 # can stretch that, and a fixed iteration count once let a daemon outlive its call under load.
 KILL_DEADLINE_S = 10.0
@@ -70,40 +72,6 @@ def _is_bind_parent(path: str) -> bool:
     """Directories made by bwrap --dir for a bind (mode 0755, owned by root) are the only ones worth walking."""
     st = os.lstat(path)
     return st.st_uid == 0 and (st.st_mode & 0o777) == 0o755
-
-
-def live_pids() -> list[int]:
-    pids = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/stat", "rb") as f:
-                    state = f.read().rsplit(b")", 1)[1].split()[0]
-            except OSError:
-                continue
-            if state not in (b"Z", b"X"):
-                pids.append(int(name))
-    return pids
-
-
-def descendants(root: int) -> list[int]:
-    parent = {}
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/stat", "rb") as f:
-                    fields = f.read().rsplit(b")", 1)[1].split()
-            except OSError:
-                continue
-            if fields[0] not in (b"Z", b"X"):
-                parent[int(name)] = int(fields[1])
-    found, frontier = [], [root]
-    while frontier:
-        p = frontier.pop()
-        kids = [c for c, pp in parent.items() if pp == p]
-        found += kids
-        frontier += kids
-    return found
 
 
 def reap() -> None:

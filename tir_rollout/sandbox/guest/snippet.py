@@ -19,6 +19,10 @@ import threading
 import traceback
 import types
 
+# The worker's own modules (this folder's), taken out of a snippet's view.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+GUEST_MODULES = tuple(n[:-3] for n in os.listdir(_HERE) if n.endswith(".py") and n != "__init__.py")
+
 
 def reset_python() -> None:
     """Make the forked child look like a fresh `python -c` run: its own __main__, stdio, argv, atexit."""
@@ -33,9 +37,8 @@ def reset_python() -> None:
     for sig in (signal.SIGTERM, signal.SIGCHLD, signal.SIGALRM, signal.SIGUSR1, signal.SIGUSR2):
         signal.signal(sig, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    here = os.path.dirname(os.path.abspath(__file__))
-    sys.path[:] = [""] + [p for p in sys.path if p not in ("", here)]  # as `python -c`: cwd, not our directory
-    for name in ("atfork", "preload", "snippet", "sweep", "seccomp"):  # the worker's own modules are not importable
+    sys.path[:] = [""] + [p for p in sys.path if p not in ("", _HERE)]  # as `python -c`: cwd, not our directory
+    for name in GUEST_MODULES:  # the worker's own modules are not importable
         sys.modules.pop(name, None)
     fresh_seeds()
     main = types.ModuleType("__main__")  # pickling by reference (multiprocessing) looks functions up here

@@ -15,7 +15,6 @@ import os
 import resource
 import select
 import signal
-import struct
 import sys
 import time
 
@@ -23,6 +22,7 @@ import atfork  # siblings: the worker runs as a script from this directory. Firs
 import preload
 import snippet
 import sweep
+from framing import recv, send
 
 _LIBC = ctypes.CDLL(None, use_errno=True)
 _CHUNK = 65536
@@ -32,31 +32,6 @@ _REPORT = 4  # bytes on the status pipe of a finished call: b"R", b"D", exit sta
 # A stream may write this many times the cap before the call counts as a flood and is killed; below it the
 # head (the cap) is kept and the rest read and dropped, so a 200 KB print is "ok", truncated, not killed.
 FLOOD_FACTOR = 16
-
-
-def send(fd: int, obj: dict) -> None:
-    data = json.dumps(obj).encode()
-    data = struct.pack(">I", len(data)) + data
-    while data:
-        data = data[os.write(fd, data) :]
-
-
-def recv(fd: int) -> dict | None:
-    head = _read_exact(fd, 4)
-    if head is None:
-        return None
-    body = _read_exact(fd, struct.unpack(">I", head)[0])
-    return None if body is None else json.loads(body)
-
-
-def _read_exact(fd: int, n: int) -> bytes | None:
-    buf = b""
-    while len(buf) < n:
-        chunk = os.read(fd, n - len(buf))
-        if not chunk:
-            return None
-        buf += chunk
-    return buf
 
 
 class Worker:
