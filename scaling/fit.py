@@ -175,7 +175,42 @@ def fit_series(
     bounds: tuple[float, float] | None = None,
 ) -> SeriesFit:
     """All three laws on (x, y); non-finite points and x <= 0 are dropped with a note, never fatal."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
+    x, y, notes = _fittable_points(np.asarray(x, float), np.asarray(y, float))
+    n = len(x)
+    x_min, x_max = (float(x.min()), float(x.max())) if n else (math.nan, math.nan)
+    result = SeriesFit(run, series, key, axis, n_points=n, x_min=x_min, x_max=x_max, chosen=None, fits={}, notes=notes)
+    why_not = _why_not_fitted(x, y, min_points)
+    if why_not:
+        notes.append(why_not)
+        return result
+    folds = choice.origins(n, origins)
+    if not folds:
+        notes.append(f"too few points ({n}) for rolling-origin forecasts; chose by in-sample RMSE")
+    rng = np.random.default_rng(series_seed(seed, run, key, axis))
+    signs = rng.choice([-1.0, 1.0], size=(n_boot, n))
+    fitted = _fit_each_law(x, y, notes)
+    if not fitted:
+        return result
+    names = list(fitted)
+    pick, _, scores, r1_data = _select(x, y[None], folds, names)
+    result.chosen = names[pick[0]] if pick[0] >= 0 else min(names, key=lambda m: _rmse(fitted[m][1], 0))
+    worlds = _bootstrap_worlds(x, fitted, folds, scores, r1_data, signs, rng)
+    mixture = ModelBootstrap.combine(names, worlds, names.index(result.chosen))
+    result.mixture, result.shares, result.weights = mixture, mixture.shares(), mixture.world_weights
+    for i, (name, (theta, resid)) in enumerate(fitted.items()):
+        own = next(w for w in worlds if w.law == name).params[name]  # parameter intervals given this law
+        result.fits[name] = _law_fit(name, theta, resid, x, y, own, float(scores[i][0]), level)
+        if result.fits[name].at_bound:
+            notes.append(f"{name}: its nonlinear parameter sits on the search bound; read it as 'no curvature'")
+    if result.best.structured:
+        notes.append(_structure_note(result))
+    if extrapolate_to is not None and axis == "step":
+        result.extrapolation = extrapolate(result, float(extrapolate_to), level, bounds, notes)
+    return result
+
+
+def _fittable_points(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The finite points with x > 0, sorted by x (stable), and a note for each kind of point left out."""
     notes = []
     keep = np.isfinite(x) & np.isfinite(y)
     if (~keep).any():
@@ -184,88 +219,84 @@ def fit_series(
         notes.append(f"{int((keep & (x <= 0)).sum())} point(s) at x <= 0 (before training) shown, not fitted")
     keep &= x > 0
     order = np.argsort(x[keep], kind="stable")
-    x, y = x[keep][order], y[keep][order]
-    n = len(x)
-    x_min, x_max = (float(x.min()), float(x.max())) if n else (math.nan, math.nan)
-    result = SeriesFit(run, series, key, axis, n_points=n, x_min=x_min, x_max=x_max, chosen=None, fits={}, notes=notes)
-    if n < min_points:
-        notes.append(f"too few points to fit ({n} < {min_points})")
-        return result
+    return x[keep][order], y[keep][order], notes
+
+
+def _why_not_fitted(x: np.ndarray, y: np.ndarray, min_points: int) -> str | None:
+    """Why these points cannot be fitted (too few, constant, all at one x), or None when they can."""
+    if len(x) < min_points:
+        return f"too few points to fit ({len(x)} < {min_points})"
     if np.ptp(y) <= 1e-12 * max(1.0, abs(y).max()):
-        notes.append(f"constant series (all {y[0]:.4g}): nothing to fit")
-        return result
+        return f"constant series (all {y[0]:.4g}): nothing to fit"
     if np.ptp(x) == 0:
-        notes.append("all points at one x: nothing to fit")
-        return result
-    folds = choice.origins(n, origins)
-    if not folds:
-        notes.append(f"too few points ({n}) for rolling-origin forecasts; chose by in-sample RMSE")
-    threshold = choice.flag_threshold(n)
-    rng = np.random.default_rng(series_seed(seed, run, key, axis))
-    signs = rng.choice([-1.0, 1.0], size=(n_boot, n))
-    fitted: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # law -> (theta, residuals)
+        return "all points at one x: nothing to fit"
+    return None
+
+
+def _fit_each_law(x: np.ndarray, y: np.ndarray, notes: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """law -> (parameters, residuals) for every law whose fit is finite; a note for each that is not."""
+    fitted = {}
     for law in LAWS.values():
         theta = fit(law, x, y)[0]
         if np.isfinite(theta).all():
             fitted[law.name] = (theta, y - law.predict(x, theta[None])[0])
         else:
             notes.append(f"{law.name}: did not fit")
-    if not fitted:
-        return result
+    return fitted
+
+
+def _bootstrap_worlds(x, fitted, folds, scores, r1_data, signs, rng) -> list[World]:
+    """One bootstrap world per law (its fit plus its residuals, times the wild bootstrap's `signs`); every
+    replicate repeats the choice. A world is weighted by its p-value: how often it looks as bad for its own law
+    as the data do."""
+    n_boot, n = signs.shape
     names = list(fitted)
-    pick, _, scores, r1_data = _select(x, y[None], folds, names)
-    result.chosen = names[pick[0]] if pick[0] >= 0 else min(names, key=lambda m: _rmse(fitted[m][1], 0))
-    # One bootstrap world per law (its fit plus its residuals); every replicate repeats the choice. A world
-    # is weighted by its p-value: how often it looks as bad for its own law as the data do.
     worlds = []
     for i, (name, (theta, resid)) in enumerate(fitted.items()):
         inflate = math.sqrt(n / max(1, n - len(LAWS[name].params)))  # residuals underestimate the noise
         base = LAWS[name].predict(x, theta[None])
         picks, boots, world_scores, world_r1 = _select(x, base + resid * inflate * signs, folds, names)
         noise = resid[rng.integers(0, n, size=n_boot)] * inflate * rng.choice([-1.0, 1.0], size=n_boot)
-        # two pieces of evidence against a law, as in the choice: it forecasts worse than a rival, and its
-        # residuals are autocorrelated; p-value of the pair by Bonferroni
-        p_forecast = np.mean(_handicap(world_scores, i) >= _handicap(scores, i)[0] - 1e-12)
-        p_structure = np.mean(world_r1[i] >= r1_data[i, 0] - 1e-12) if n >= choice.MIN_FLAG_POINTS else 1.0
-        p = float(min(1.0, 2 * min(p_forecast, p_structure)))
+        p = _world_p_value(i, scores, r1_data, world_scores, world_r1, n)
         worlds.append(World(name, picks, boots, noise, p))
-    mixture = ModelBootstrap.combine(names, worlds, names.index(result.chosen))
-    result.mixture, result.shares, result.weights = mixture, mixture.shares(), mixture.world_weights
+    return worlds
+
+
+def _world_p_value(i: int, scores, r1_data, world_scores, world_r1, n: int) -> float:
+    """Two pieces of evidence against law i, as in the choice: it forecasts worse than a rival, and its
+    residuals are autocorrelated; the share of law i's own world at least as bad, for the pair by Bonferroni."""
+    p_forecast = np.mean(_handicap(world_scores, i) >= _handicap(scores, i)[0] - 1e-12)
+    p_structure = np.mean(world_r1[i] >= r1_data[i, 0] - 1e-12) if n >= choice.MIN_FLAG_POINTS else 1.0
+    return float(min(1.0, 2 * min(p_forecast, p_structure)))
+
+
+def _law_fit(name, theta, resid, x, y, own, cv_rmse: float, level: float) -> LawFit:
+    """One law's fit on all points, with the intervals of its own bootstrap world's parameters `own` [B, P]."""
+    law = LAWS[name]
     q = 50 * (1 - level)
-    ss_tot = float(np.sum((y - y.mean()) ** 2))
-    for name, (theta, resid) in fitted.items():
-        law = LAWS[name]
-        own = next(w for w in worlds if w.law == name).params[name]  # parameter intervals given this law
-        ok = np.isfinite(own).all(axis=1)
-        lo, hi = np.nanpercentile(own[ok], [q, 100 - q], axis=0) if ok.any() else (theta * np.nan,) * 2
-        r1 = float(choice.lag1(resid)[0])
-        law_fit = LawFit(
-            law=name,
-            formula=law.formula,
-            params=[Param(p, float(v), float(a), float(b)) for p, v, a, b in zip(law.params, theta, lo, hi)],
-            rmse=_rmse(resid, 0.0),
-            cv_rmse=float(scores[names.index(name)][0]),
-            r2=1 - float(np.sum(resid**2)) / ss_tot,
-            lag1=r1,
-            structured=bool(r1 > threshold),
-            boot_ok=int(ok.sum()),
-            at_bound=_at_bound(law, theta, x.max()),
-            boot=own[ok],
-        )
-        if law_fit.at_bound:
-            notes.append(f"{name}: its nonlinear parameter sits on the search bound; read it as 'no curvature'")
-        result.fits[name] = law_fit
-    best = result.best
-    if best.structured:
-        notes.append(
-            f"residuals are autocorrelated (lag-1 r = {best.lag1:.2f} > {threshold:.2f}): the law misses structure "
-            "and its intervals are likely too narrow"
-            + (
-                ""
-                if all(f.structured for f in result.fits.values())
-                else "; it forecasts clearly better than the others"
-            )
-        )
-    if extrapolate_to is not None and axis == "step":
-        result.extrapolation = extrapolate(result, float(extrapolate_to), level, bounds, notes)
-    return result
+    ok = np.isfinite(own).all(axis=1)
+    lo, hi = np.nanpercentile(own[ok], [q, 100 - q], axis=0) if ok.any() else (theta * np.nan,) * 2
+    r1 = float(choice.lag1(resid)[0])
+    return LawFit(
+        law=name,
+        formula=law.formula,
+        params=[Param(p, float(v), float(a), float(b)) for p, v, a, b in zip(law.params, theta, lo, hi)],
+        rmse=_rmse(resid, 0.0),
+        cv_rmse=cv_rmse,
+        r2=1 - float(np.sum(resid**2)) / float(np.sum((y - y.mean()) ** 2)),
+        lag1=r1,
+        structured=bool(r1 > choice.flag_threshold(len(x))),
+        boot_ok=int(ok.sum()),
+        at_bound=_at_bound(law, theta, x.max()),
+        boot=own[ok],
+    )
+
+
+def _structure_note(result: SeriesFit) -> str:
+    """The note of a chosen law whose residuals are autocorrelated."""
+    best, threshold = result.best, choice.flag_threshold(result.n_points)
+    return (
+        f"residuals are autocorrelated (lag-1 r = {best.lag1:.2f} > {threshold:.2f}): the law misses structure "
+        "and its intervals are likely too narrow"
+        + ("" if all(f.structured for f in result.fits.values()) else "; it forecasts clearly better than the others")
+    )
