@@ -49,21 +49,14 @@ def build_agent_loop(config, server, tokenizer):
 
 
 def write_tiny_qwen2_folder(path: Path) -> Path:
-    """A model folder verl's configs accept offline: a tiny Qwen2 config and the real tokenizer, no weights."""
+    """A model folder verl's configs accept offline: the CPU smoke model's config (Qwen2's 151,936-row vocabulary)
+    and the real tokenizer, no weights."""
     import shutil
 
-    from transformers import Qwen2Config
+    from recipes.zerotir.cpu_models import tiny_qwen2_config
 
     shutil.copytree(QWEN2_TOKENIZER, path, dirs_exist_ok=True)
-    Qwen2Config(
-        vocab_size=151936,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        architectures=["Qwen2ForCausalLM"],
-    ).save_pretrained(path)
+    tiny_qwen2_config(vocab_size=151936).save_pretrained(path)
     return path
 
 

@@ -1,7 +1,7 @@
 """Train: `python -m recipes.zerotir +experiment=qwen7b_grpo` (add `-m` and `model=a,b` to sweep).
 
-Composes conf/zerotir.yaml on top of verl's ppo_trainer, checks it, and hands it to verl's run_ppo with the
-recipe TaskRunner. `--cfg job` prints the composed config; `tir.dry_run=true` checks a run or a sweep
+Composes conf/zerotir.yaml on top of verl's ppo_trainer, checks it, and hands it to verl's run_ppo with verl's
+own TaskRunner. `--cfg job` prints the composed config; `tir.dry_run=true` checks a run or a sweep
 and prints what each job would do, starting nothing; `tir.preflight_only=true` prints the pre-flight table.
 """
 

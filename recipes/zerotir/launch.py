@@ -19,6 +19,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # Estimators whose baseline is the group of rollout.n samples of one prompt.
 GROUP_ESTIMATORS = ("grpo", "reinforce_plus_plus_baseline", "rloo", "grpo_passk")
 ATTENTION = {"flash": ("flash_attention_2", True), "sdpa": ("sdpa", False)}  # conf/attention/*.yaml
+VERL_PLUGIN = "recipes.zerotir.verl_plugin"  # what every process of a run imports (train, verl_plugin_env)
 
 NO_GPU_MESSAGE = """\
 zerotir: no CUDA GPU is visible, so training was not started (Ray was not started either).
@@ -206,24 +207,33 @@ def logging_env(cfg: DictConfig) -> dict[str, str]:
 
 
 def add_worker_env(cfg: DictConfig, env: dict[str, str]) -> None:
-    """Put `env` into Ray's runtime_env for every worker (setdefault on a DictConfig would return a copy)."""
+    """Put `env` into Ray's runtime_env for every worker, keeping what is there (the one runtime_env merge: the
+    launcher's and the CPU platform's variables; setdefault on a DictConfig would return a copy)."""
     with open_dict(cfg):
         ray_init = cfg.ray_kwargs.ray_init
         ray_init.runtime_env = OmegaConf.merge(ray_init.get("runtime_env") or {}, {"env_vars": env})
 
 
+def verl_plugin_env(cfg: DictConfig) -> dict[str, str]:
+    """`VERL_USE_EXTERNAL_MODULES` naming recipes/zerotir/verl_plugin.py after any modules already named there (in
+    the config's runtime_env or this process's environment): verl imports them in each process (docs/verl.md §2.4)."""
+    name = "VERL_USE_EXTERNAL_MODULES"
+    current = OmegaConf.select(cfg, f"ray_kwargs.ray_init.runtime_env.env_vars.{name}") or os.environ.get(name, "")
+    modules = [m.strip() for m in str(current).split(",") if m.strip()]
+    return {name: ",".join(modules if VERL_PLUGIN in modules else [*modules, VERL_PLUGIN])}
+
+
 def train(cfg: DictConfig) -> None:
-    """Launch verl's trainer with our TaskRunner; each call gets its own Ray lifetime (multirun-safe)."""
+    """Launch verl's own TaskRunnerV1 (it finds our trainer mode through `verl_plugin_env`); each call gets its
+    own Ray lifetime (multirun-safe)."""
     import ray
-    from verl.trainer.main_ppo import run_ppo
+    from verl.trainer.main_ppo import TaskRunnerV1, run_ppo
 
-    from recipes.zerotir.trainer import ZeroTIRTaskRunner
-
-    env = logging_env(cfg)
+    env = {**logging_env(cfg), **verl_plugin_env(cfg)}
     os.environ.update(env)
     add_worker_env(cfg, env)
     try:
-        run_ppo(cfg, task_runner_class=ZeroTIRTaskRunner)
+        run_ppo(cfg, task_runner_class=TaskRunnerV1)
     finally:
         if ray.is_initialized():
             ray.shutdown()
@@ -297,9 +307,10 @@ def main(cfg: DictConfig, override_dirname: str | None, argv: list[str], overrid
     if cfg.tir.preflight_only:
         return preflight_gate(cfg, argv)
     if cfg.trainer.device == "cpu":  # explicit opt-in by conf/experiment/cpu_*.yaml: docs/cpu_trainer.md
-        from recipes.zerotir import cpu_platform
+        from recipes.zerotir import cpu_models, cpu_platform
 
         cpu_platform.activate(cfg)
+        cpu_models.use_cpu_model(cfg)
     elif cfg.tir.preflight and (code := preflight_gate(cfg, argv)):
         return code
     elif not cfg.tir.preflight and not cuda_available():

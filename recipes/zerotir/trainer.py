@@ -1,10 +1,11 @@
-"""The recipe trainer: verl's sync V1 PPO trainer plus the `tir/*` training metrics, and its TaskRunner.
+"""The recipe trainer: verl's sync V1 PPO trainer plus the `tir/*` training metrics.
 
 Under verl 0.9.1's V1 trainer an agent loop's `extra_fields` reach TransferQueue but no training metric;
 `ZeroTIRTrainer.step` reads them back (as verl's `_compute_metrics` does for speculative-decoding stats)
 and adds `tir_rollout.metrics` to the step's metrics, which every logger gets. Registered as trainer
 mode "zerotir" but runs as "sync": verl branches on the literal mode name (replay buffer, refill,
-resume). The registry is per process, so `ZeroTIRTaskRunner` (verl's TaskRunnerV1) is defined here.
+resume). The registry is per process: verl's own TaskRunnerV1 finds the mode because every process of a run
+imports this module through `recipes/zerotir/verl_plugin.py` (verl's `VERL_USE_EXTERNAL_MODULES` hook).
 
 The sandbox guard: a step in which more than `tir.sandbox.max_sandbox_error_rate` of the executions failed in
 the sandbox itself stops the run inside `step`, before verl writes that step's checkpoint (verl's fit calls
@@ -16,11 +17,9 @@ import json
 import logging
 import os
 
-import ray
 import torch
 import transfer_queue as tq
 from omegaconf import DictConfig, open_dict
-from verl.trainer.main_ppo import TaskRunnerV1
 from verl.trainer.ppo.v1 import PPOTrainerSync, register_trainer
 
 from data_prep.atomic import write_atomic
@@ -127,20 +126,3 @@ def _row_lengths(t: torch.Tensor) -> list[int]:
 
 def _row_sums(t: torch.Tensor) -> list[float]:
     return (t.to_padded_tensor(0.0) if t.is_nested else t).sum(dim=-1).tolist()
-
-
-def _actor_class(actor: type) -> type:
-    """The plain class behind a @ray.remote class (Ray forbids subclassing the remote one)."""
-    try:
-        return actor.__ray_metadata__.modified_class.__ray_actor_class__
-    except AttributeError as exc:
-        raise TypeError(f"cannot unwrap {actor!r}: Ray {ray.__version__} changed ActorClass internals") from exc
-
-
-class _ZeroTIRTaskRunner(_actor_class(TaskRunnerV1)):
-    """verl's TaskRunnerV1, unchanged. Defined here so that Ray imports this module (and with it the
-    "zerotir" trainer registration) in the TaskRunner process before `run` looks the trainer up."""
-
-
-# What `verl.trainer.main_ppo.run_ppo(config, task_runner_class=...)` expects: a Ray actor class.
-ZeroTIRTaskRunner = ray.remote(num_cpus=1)(_ZeroTIRTaskRunner)

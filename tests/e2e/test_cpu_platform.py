@@ -1,15 +1,19 @@
-"""recipes/zerotir/cpu_platform.py without a trainer: the backend-string fix, the vLLM metadata entry, the platform.
+"""recipes/zerotir/cpu_platform.py and cpu_models.py without a trainer: the backend-string fix, the vLLM metadata
+entry, the platform, `activate`'s worker env, the model names.
 
-Fast and in-process (part of `make test`); `activate` is left to the end-to-end test because it changes the
-process environment and wraps torch.distributed.init_process_group."""
+Fast and in-process (part of `make test`); what `activate` changes in this process (environment variables,
+torch.distributed.init_process_group) is put back after its test. The run itself is test_cpu_smoke.py."""
 
 from __future__ import annotations
 
+import os
 from importlib.metadata import PathDistribution
 
 import pytest
+import torch.distributed
+from omegaconf import OmegaConf
 
-from recipes.zerotir import cpu_platform
+from recipes.zerotir import cpu_models, cpu_platform
 
 
 @pytest.mark.parametrize(
@@ -52,4 +56,20 @@ def test_platform_answers_for_the_cpu():
 
 def test_unknown_cpu_model_names_the_key(tmp_path):
     with pytest.raises(ValueError, match="tir.cpu_model: unknown CPU model 'gpt2'"):
-        cpu_platform.prepare_model("gpt2", tmp_path)
+        cpu_models.prepare_model("gpt2", tmp_path)
+
+
+def test_activate_puts_the_run_env_into_every_workers_env(monkeypatch):
+    monkeypatch.setattr(torch.distributed, "init_process_group", torch.distributed.init_process_group)
+    for key in cpu_platform.RUN_ENV:
+        monkeypatch.setenv(key, "")  # restored after the test
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("VLLM_CPU_KVCACHE_SPACE", "2")  # a value already set wins
+    cfg = OmegaConf.create({"ray_kwargs": {"ray_init": {"runtime_env": {"env_vars": {"KEEP": "yes"}}}}})
+
+    cpu_platform.activate(cfg)
+
+    expected = {"VERL_PLATFORM": "cpu", "VERL_ENGINE_DEVICE": "cuda", "VLLM_CPU_KVCACHE_SPACE": "2"}
+    assert dict(cfg.ray_kwargs.ray_init.runtime_env.env_vars) == {"KEEP": "yes", **expected}
+    assert {k: os.environ[k] for k in expected} == expected
+    assert torch.distributed.init_process_group._zerotir_cpu

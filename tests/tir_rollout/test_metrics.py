@@ -132,18 +132,12 @@ def trainer_config():
         )
 
 
-def test_registry_resolves_zerotir_and_task_runner_is_verls():
-    from verl.trainer.main_ppo import TaskRunnerV1
+def test_registry_resolves_zerotir():
     from verl.trainer.ppo.v1 import PPOTrainerSync, get_trainer_cls
 
-    from recipes.zerotir.trainer import ZeroTIRTaskRunner, ZeroTIRTrainer
+    from recipes.zerotir.trainer import ZeroTIRTrainer
 
     assert get_trainer_cls("zerotir") is ZeroTIRTrainer and issubclass(ZeroTIRTrainer, PPOTrainerSync)
-    # run_ppo calls task_runner_class.remote() / .options(...): it must be a Ray actor class over TaskRunnerV1
-    assert callable(ZeroTIRTaskRunner.remote) and callable(ZeroTIRTaskRunner.options)
-    runner_cls = ZeroTIRTaskRunner.__ray_metadata__.modified_class.__ray_actor_class__
-    assert issubclass(runner_cls, TaskRunnerV1.__ray_metadata__.modified_class.__ray_actor_class__)
-    assert runner_cls.__module__ == "recipes.zerotir.trainer"  # Ray imports this module in the runner process
 
 
 def test_trainer_runs_verls_sync_paths(trainer_config):
