@@ -32,33 +32,43 @@ def tree_pss(root: psutil.Process) -> int:
     return total
 
 
+class PeakMeter:
+    """`with PeakMeter(pid) as meter:` samples the PSS of the process tree of `pid` every `interval_s` on a thread
+    until the block ends; `meter.peak` is the largest sum seen, in bytes (0 if the process ended first)."""
+
+    def __init__(self, pid: int, interval_s: float = 2.0):
+        self.pid, self.interval_s, self.peak = pid, interval_s, 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        try:
+            root = psutil.Process(self.pid)
+            while not self._done.wait(self.interval_s):
+                self.peak = max(self.peak, tree_pss(root))
+        except psutil.NoSuchProcess:  # the process ended (possibly before the first sample)
+            return
+
+    def __enter__(self):  # -> PeakMeter (typing.Self needs Python 3.11)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._done.set()
+        self._thread.join()
+
+
 def run(command: list[str], interval_s: float = 2.0) -> dict:
     """Run `command` to the end; its exit code, wall seconds and peak tree PSS in GiB."""
     start = time.monotonic()
     proc = subprocess.Popen(command)
-    peak, done = 0, threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        root = psutil.Process(proc.pid)
-        while not done.wait(interval_s):
-            try:
-                peak = max(peak, tree_pss(root))
-            except psutil.NoSuchProcess:
-                return
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    try:
+    with PeakMeter(proc.pid, interval_s) as meter:
         returncode = proc.wait()
-    finally:
-        done.set()
-        sampler.join()
     return {
         "command": command,
         "returncode": returncode,
         "wall_s": round(time.monotonic() - start, 1),
-        "peak_pss_gib": round(peak / 2**30, 2),
+        "peak_pss_gib": round(meter.peak / 2**30, 2),
     }
 
 

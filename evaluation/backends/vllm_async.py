@@ -3,9 +3,9 @@
 Each trajectory sends its segment the moment it is ready and gets it back the moment it is done, so the engine's
 continuous batching keeps every slot busy: no trajectory waits for a batch's slowest one, and sandbox calls run
 while other trajectories generate. This is how the training agent loop talks to vLLM (one request per segment),
-with the same sampling contract (`vllm_engine.sampling_kwargs`). The synchronous `vllm_offline` backend
-(vllm_engine.py) is kept for comparison (benchmarks/eval_engine_bench.py). vLLM is imported only when the
-engine is built here; tests pass a fake engine.
+with the same sampling contract (`vllm_engine.SegmentSampling`, shared with the offline backend). The synchronous
+`vllm_offline` backend (vllm_engine.py) is kept for comparison (benchmarks/eval_engine_bench.py). vLLM is imported
+only when the engine is built here; tests pass a fake engine.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from evaluation.backends import eos_token_ids
-from evaluation.backends.vllm_engine import sampling_kwargs
+from evaluation.backends.vllm_engine import NEEDS_VLLM, SegmentSampling
 from tir_rollout.stop_machine import Segment, SegmentRequest
 
 
@@ -26,9 +25,7 @@ def start_engine(model: str, seed: int, engine_kwargs: dict) -> tuple[Any, Any]:
         from vllm.usage.usage_lib import UsageContext
         from vllm.v1.engine.async_llm import AsyncLLM
     except ImportError as err:
-        raise ValueError(
-            "eval.backend=vllm needs vLLM (pip install -e '.[gpu]' on a CUDA machine); on CPU use eval.backend=hf"
-        ) from err
+        raise ValueError(NEEDS_VLLM) from err
     args = AsyncEngineArgs(model=model, seed=seed, enable_prefix_caching=True, **engine_kwargs)
     config = args.create_engine_config(usage_context=UsageContext.ENGINE_CONTEXT)
     return AsyncLLM.from_vllm_config(vllm_config=config, usage_context=UsageContext.ENGINE_CONTEXT), SamplingParams
@@ -52,14 +49,14 @@ class AsyncVLLMBackend:
             from transformers import AutoTokenizer
 
             tokenizer = AutoTokenizer.from_pretrained(model)
-        self.engine, self.params_cls, self.tokenizer = engine, params_cls or dict, tokenizer
-        self.eos_token_ids = eos_token_ids(tokenizer)
-        self.temperature, self.top_p = temperature, top_p
+        self.engine, self.tokenizer = engine, tokenizer
+        self.sampling = SegmentSampling.of(params_cls, temperature, top_p, tokenizer)
+        self.eos_token_ids = self.sampling.eos_token_ids
         self._ids = itertools.count()
         self.in_flight = self.peak_in_flight = 0  # requests inside the engine (occupancy, for logs and tests)
 
     async def generate(self, request: SegmentRequest, seed: int) -> Segment:
-        params = self.params_cls(**sampling_kwargs(request, seed, self.temperature, self.top_p, self.eos_token_ids))
+        params = self.sampling.params(request, seed)
         final = None
         self.in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)

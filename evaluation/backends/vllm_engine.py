@@ -9,6 +9,7 @@ only when this backend is built (it is the optional `gpu` extra); tests pass a f
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from evaluation.backends import eos_token_ids
@@ -31,6 +32,27 @@ def sampling_kwargs(request: SegmentRequest, seed: int, temperature: float, top_
     }
 
 
+NEEDS_VLLM = "eval.backend=vllm needs vLLM (pip install -e '.[gpu]' on a CUDA machine); on CPU use eval.backend=hf"
+
+
+@dataclass(frozen=True)
+class SegmentSampling:
+    """How both vLLM backends sample every segment: `params_cls` (vllm.SamplingParams; `dict` in tests) built
+    from `sampling_kwargs`, the contract the training rollout uses."""
+
+    params_cls: Any
+    temperature: float
+    top_p: float
+    eos_token_ids: tuple[int, ...]
+
+    @classmethod
+    def of(cls, params_cls: Any, temperature: float, top_p: float, tokenizer: Any) -> SegmentSampling:
+        return cls(params_cls or dict, temperature, top_p, eos_token_ids(tokenizer))
+
+    def params(self, request: SegmentRequest, seed: int) -> Any:
+        return self.params_cls(**sampling_kwargs(request, seed, self.temperature, self.top_p, self.eos_token_ids))
+
+
 class VLLMBackend:
     def __init__(
         self,
@@ -48,27 +70,21 @@ class VLLMBackend:
             try:
                 from vllm import LLM, SamplingParams
             except ImportError as err:
-                raise ValueError(
-                    "eval.backend=vllm needs vLLM (pip install -e '.[gpu]' on a CUDA machine); "
-                    "on CPU use eval.backend=hf"
-                ) from err
+                raise ValueError(NEEDS_VLLM) from err
             kwargs = {"seed": seed, "enable_prefix_caching": True, **(engine_kwargs or {})}
             if max_model_len:
                 kwargs["max_model_len"] = max_model_len
             llm, params_cls = LLM(model=model, **kwargs), SamplingParams
-        self.llm, self.params_cls = llm, params_cls or dict
-        self.tokenizer = llm.get_tokenizer()
-        self.eos_token_ids = eos_token_ids(self.tokenizer)
-        self.temperature, self.top_p = temperature, top_p
+        self.llm, self.tokenizer = llm, llm.get_tokenizer()
+        self.sampling = SegmentSampling.of(params_cls, temperature, top_p, self.tokenizer)
+        self.eos_token_ids = self.sampling.eos_token_ids
         self.batcher = SegmentBatcher(self.generate_batch, max_batch)
 
     async def generate(self, request: SegmentRequest, seed: int) -> Segment:
         return await self.batcher.generate(request, seed)
 
     def generate_batch(self, batch: Sequence[tuple[SegmentRequest, int]]) -> list[Segment]:
-        params = [
-            self.params_cls(**sampling_kwargs(r, s, self.temperature, self.top_p, self.eos_token_ids)) for r, s in batch
-        ]
+        params = [self.sampling.params(r, s) for r, s in batch]
         prompts = [{"prompt_token_ids": list(r.prompt_ids)} for r, _ in batch]
         outputs = self.llm.generate(prompts, params, use_tqdm=False)
         return [Segment(list(out.outputs[0].token_ids)) for out in outputs]

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
 import pytest
 
-from benchmarks.run_meter import tree_pss
+from benchmarks.run_meter import PeakMeter
 
 pytestmark = pytest.mark.e2e
 
@@ -53,28 +51,13 @@ def launch(cwd: Path, *overrides: str) -> Launch:
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-        peak, done = 0, threading.Event()
-
-        def sample() -> None:
-            nonlocal peak
-            root = psutil.Process(proc.pid)
-            while not done.wait(2.0):
-                try:
-                    peak = max(peak, tree_pss(root))
-                except psutil.NoSuchProcess:
-                    return
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        try:
-            returncode = proc.wait(timeout=RUN_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            proc.terminate()  # SIGTERM: the launcher shuts its own Ray down
-            returncode = proc.wait(timeout=60)
-        finally:
-            done.set()
-            sampler.join()
-    return Launch(returncode, log.read_text(errors="replace"), time.monotonic() - start, peak / 2**30)
+        with PeakMeter(proc.pid) as meter:
+            try:
+                returncode = proc.wait(timeout=RUN_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                proc.terminate()  # SIGTERM: the launcher shuts its own Ray down
+                returncode = proc.wait(timeout=60)
+    return Launch(returncode, log.read_text(errors="replace"), time.monotonic() - start, meter.peak / 2**30)
 
 
 def logged_steps(run_dir: Path) -> list[list[dict]]:
