@@ -1,7 +1,8 @@
 """Sandbox throughput and overhead on a math-TIR snippet mix, next to the naive `python -c` per call.
 
-Run `python -m benchmarks.sandbox_bench [--n 256] [--overhead-n 64]`: a table, then one JSON line (numbers,
-commit, versions, hardware, load average). The mix is what a model writes: arithmetic with print, loops over
+Run `python -m benchmarks.sandbox_bench [--n 256] [--rounds 4] [--overhead-n 64]`: a table, then one JSON line
+(numbers, commit, versions, hardware, load average). Throughput comes from interleaved rounds (the sandbox over
+the whole mix, then naive over the next quarter of it), so a burst of outside load hits both sides. The mix is what a model writes: arithmetic with print, loops over
 ranges, sympy solve/simplify/factor, numpy, fractions, itertools/math combinatorics, and a few that raise.
 Every sandbox output is checked against the naive run's (stdout, and ok vs error). Two overheads, both over
 the snippet's warm compute (its run time in a fork of this process warmed like a worker): per call at full
@@ -147,6 +148,7 @@ def own_time(code: str, clock=time.perf_counter) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=256, help="snippets in the throughput mix")
+    ap.add_argument("--rounds", type=int, default=4, help="interleaved rounds of sandbox and naive runs")
     ap.add_argument("--overhead-n", type=int, default=64, help="snippets timed one at a time for the overhead")
     args = ap.parse_args()
     from tir_rollout.sandbox import make_executor
@@ -160,22 +162,31 @@ def main() -> None:
     ex.run_batch(codes[: 2 * cores])  # let every worker prepare its first child
 
     load_before = os.getloadavg()
-    cpu0, host0 = tree_cpu_s(ex.worker_pids()), time.process_time()
-    sb_wall, sb_lat, sb_res = timed_map(lambda c: ex.run(c, 30), codes, cores)
-    sb_cpu = (tree_cpu_s(ex.worker_pids()) - cpu0 + time.process_time() - host0) / len(codes)
-    statuses = {s: sum(r.status == s for r in sb_res) for s in STATUSES}
-    nv_wall, nv_lat, nv_res = timed_map(naive, codes, cores)
+    # Rounds: the sandbox over the whole mix, then naive over the next 1/rounds of it (each block holds every
+    # template alike), so that a burst of outside load hits both sides, not one.
+    per_block = len(codes) // args.rounds
+    sb_wall = nv_wall = sb_cpu_s = 0.0
+    sb_lat, nv_lat, sb_res, nv_res, round_ratios = [], [], [], [None] * len(codes), []
+    for k in range(args.rounds):
+        cpu0, host0 = tree_cpu_s(ex.worker_pids()), time.process_time()
+        wall, lat, res = timed_map(lambda c: ex.run(c, 30), codes, cores)
+        sb_cpu_s += tree_cpu_s(ex.worker_pids()) - cpu0 + time.process_time() - host0
+        lo, hi = k * per_block, (k + 1) * per_block if k < args.rounds - 1 else len(codes)
+        nwall, nlat, nres = timed_map(naive, codes[lo:hi], cores)
+        sb_wall, sb_lat, sb_res = sb_wall + wall, sb_lat + lat, sb_res + res
+        nv_wall, nv_lat, nv_res[lo:hi] = nv_wall + nwall, nv_lat + nlat, nres
+        round_ratios.append((len(codes) / wall) / ((hi - lo) / nwall))
     load_after = os.getloadavg()
-    wrong = [
-        i for i, (r, (st, out)) in enumerate(zip(sb_res, nv_res, strict=True)) if (r.status, r.stdout) != (st, out)
-    ]
+    sb_cpu = sb_cpu_s / len(sb_res)
+    statuses = {s: sum(r.status == s for r in sb_res) for s in STATUSES}
+    wrong = [i for i, r in enumerate(sb_res) if (r.status, r.stdout) != nv_res[i % len(codes)]]
 
     from tir_rollout.sandbox.guest import preload
 
     warm_dir = tempfile.mkdtemp(prefix="sandbox-bench-")
     preload.warm(warm_dir)  # the same warm state as a worker
     warm = {c: own_time(c) for c in dict.fromkeys(codes)}  # each distinct snippet once
-    per_call = [lat - warm[c] for lat, c in zip(sb_lat, codes, strict=True)]  # at full concurrency
+    per_call = [lat - warm[c] for lat, c in zip(sb_lat, codes * args.rounds, strict=True)]  # at full concurrency
     warm_cpu = statistics.mean(own_cpu(c) for c in codes)
     sub = codes[: args.overhead_n]
     overhead, inside, own = [], [], []
@@ -195,7 +206,7 @@ def main() -> None:
     ex.close()
     shutil.rmtree(warm_dir, ignore_errors=True)
 
-    sb_rate, nv_rate = len(codes) / sb_wall, len(codes) / nv_wall
+    sb_rate, nv_rate = len(sb_res) / sb_wall, len(codes) / nv_wall
     ms = lambda v: round(v * 1000, 2)
     rows = [
         ("sandbox", sb_rate, pct(sb_lat, 50), pct(sb_lat, 99)),
@@ -204,15 +215,21 @@ def main() -> None:
     load = "load average {:.1f} / {:.1f} / {:.1f} before, {:.1f} / {:.1f} / {:.1f} after".format(
         *load_before, *load_after
     )
-    print(f"{len(codes)} math-TIR snippets, concurrency {cores} ({cores} cores), isolation {isolation}; {load}")
+    print(
+        f"{len(codes)} math-TIR snippets, concurrency {cores} ({cores} cores), isolation {isolation}, "
+        f"{args.rounds} rounds (sandbox: the whole mix each round; naive: 1/{args.rounds} of it); {load}"
+    )
     print(
         f"sandbox statuses {statuses}; naive ok {sum(st == 'ok' for st, _ in nv_res)}/{len(nv_res)}; "
-        f"outputs equal to naive: {len(codes) - len(wrong)}/{len(codes)}; pool start {start_s:.1f} s"
+        f"outputs equal to naive: {len(sb_res) - len(wrong)}/{len(sb_res)}; pool start {start_s:.1f} s"
     )
     print(f"{'backend':<18}{'exec/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
     for name, rate, p50, p99 in rows:
         print(f"{name:<18}{rate:>10.1f}{ms(p50):>10}{ms(p99):>10}")
-    print(f"speed-up: {sb_rate / nv_rate:.1f}x (sandbox vs naive exec/s, same run, same concurrency)")
+    print(
+        f"speed-up: {sb_rate / nv_rate:.1f}x (sandbox vs naive exec/s, same run, same concurrency); per round "
+        + " / ".join(f"{r:.1f}x" for r in round_ratios)
+    )
     print(
         f"per-call overhead over warm compute at concurrency {cores}: median {ms(statistics.median(per_call))} ms "
         f"(warm compute median {ms(statistics.median(warm[c] for c in codes))} ms, mean "
@@ -242,7 +259,10 @@ def main() -> None:
                 "naive_p50_ms": ms(pct(nv_lat, 50)),
                 "naive_p99_ms": ms(pct(nv_lat, 99)),
                 "speedup": round(sb_rate / nv_rate, 2),
-                "outputs_equal_to_naive": len(codes) - len(wrong),
+                "outputs_equal_to_naive": len(sb_res) - len(wrong),
+                "sandbox_calls": len(sb_res),
+                "rounds": args.rounds,
+                "round_speedups": [round(r, 2) for r in round_ratios],
                 "overhead_full_concurrency_median_ms": ms(statistics.median(per_call)),
                 "warm_compute_mean_ms": ms(statistics.mean(warm[c] for c in codes)),
                 "cpu_per_call_ms": ms(sb_cpu),
