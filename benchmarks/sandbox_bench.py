@@ -2,8 +2,9 @@
 
 Run `python -m benchmarks.sandbox_bench [--n 256] [--rounds 4] [--overhead-n 64]`: a table, then one JSON line
 (numbers, commit, versions, hardware, load average). Throughput comes from interleaved rounds (the sandbox over
-the whole mix, then naive over the next quarter of it), so a burst of outside load hits both sides. The mix is what a model writes: arithmetic with print, loops over
-ranges, sympy solve/simplify/factor, numpy, fractions, itertools/math combinatorics, and a few that raise.
+the whole mix, then naive over the next quarter of it), so a burst of outside load hits both sides. The mix is
+what a model writes: arithmetic with print, loops over ranges, sympy solve/simplify/factor, numpy, fractions,
+itertools/math combinatorics, and a few that raise.
 Every sandbox output is checked against the naive run's (stdout, and ok vs error). Two overheads, both over
 the snippet's warm compute (its run time in a fork of this process warmed like a worker): per call at full
 concurrency (each latency minus that snippet's warm time; median), and at concurrency 1 (best of 3,
