@@ -69,11 +69,13 @@ def make_loop(tokenizer, server, response_length: int, max_tool_calls: int):
             },
             "data": {"apply_chat_template_kwargs": {}},
             "tir": {
-                "max_tool_calls": max_tool_calls,
-                "max_output_tokens": 256,
-                "base_stops": ["User:", "Human:", "Assistant:", "</answer>"],
-                "apply_chat_template": False,
-                "sandbox": {},
+                "rollout": {
+                    "template": "zero_tir",
+                    "max_tool_calls": max_tool_calls,
+                    "max_output_tokens": 256,
+                    "base_stops": ["User:", "Human:", "Assistant:", "</answer>"],
+                    "sandbox": {},
+                },
                 "executor_factory": "benchmarks.agent_loop_bench.instant_executor",
             },
         }

@@ -55,26 +55,21 @@ TWO_STYLE = (
     "Problem: {query}\nSolution:"
 )
 
-# docs/reference.md §3.1: stop strings of every segment for the raw User/Assistant dialogue (EOS comes on top).
-RAW_STOPS = ("User:", "Human:", "Assistant:", "</answer>")
-
 
 @dataclass(frozen=True)
 class TemplateSpec:
-    """What the rollout needs to know about a template besides its text."""
+    """What the rollout needs to know about a template besides its text (its stop strings are the rollout config's
+    base_stops, conf/rollout/*.yaml)."""
 
     name: str
     chat: bool  # True: `prompt` holds messages for the chat template; False: one user message of raw text
-    mentions_python: bool  # the prompt invites code (zero_tir, chat); zero_v2 is the no-tool baseline
-    prefill: str | None  # text the prompt already opened in the assistant turn ("<think>"), or None
-    stop_strings: tuple[str, ...]  # template-implied stops; the tokenizer's EOS is added by the caller
 
 
 TEMPLATES: dict[str, TemplateSpec] = {
-    "zero_tir": TemplateSpec("zero_tir", chat=False, mentions_python=True, prefill="<think>", stop_strings=RAW_STOPS),
-    "zero_v2": TemplateSpec("zero_v2", chat=False, mentions_python=False, prefill="<think>", stop_strings=RAW_STOPS),
-    "chat": TemplateSpec("chat", chat=True, mentions_python=True, prefill=None, stop_strings=("</answer>",)),
-    "two_style": TemplateSpec("two_style", chat=False, mentions_python=True, prefill=None, stop_strings=("Problem:",)),
+    "zero_tir": TemplateSpec("zero_tir", chat=False),
+    "zero_v2": TemplateSpec("zero_v2", chat=False),
+    "chat": TemplateSpec("chat", chat=True),
+    "two_style": TemplateSpec("two_style", chat=False),
 }
 _RAW_TEXT = {"zero_tir": ZERO_TIR, "zero_v2": ZERO_V2, "two_style": TWO_STYLE}
 

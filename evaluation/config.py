@@ -2,27 +2,41 @@
 
 Unknown keys fail (a typo must not silently fall back to a default), so does anything the run could only
 discover hours later: an unknown dataset, template or backend, an empty sweep, a top_p outside (0, 1].
+The rollout (template, stops, output cap, sandbox) is `eval.rollout`, the node training reads as `tir.rollout`
+(conf/rollout/*.yaml): it is kept as given and checked by the stop machine's and the sandbox's own parsers
+(tir_rollout.rollout_config.parse), which the runner and the sandbox build from.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from data_prep import EVAL, TRAIN
+from data_prep import EVAL, TEMPLATES, TRAIN
 from evaluation.backends import BACKENDS
-from evaluation.problems import template_names
-from evaluation.runner import DEFAULT_BASE_STOPS, SweepSettings
+from tir_rollout import rollout_config
+from tir_rollout.stop_machine import StopMachineConfig
 
 CONF_MODEL = Path(__file__).resolve().parents[1] / "conf" / "model"
 PROMPT_TOKENS = 1024  # [ref] --prompt_max_len 1024 (docs/reference.md §6); data.max_prompt_length in conf/zerotir.yaml
 # [ours] trajectories in flight for the async engine: above vLLM's max_num_seqs, so that the trajectories
 # waiting on the sandbox leave no engine slot idle. Not tuned on a GPU.
 ASYNC_IN_FLIGHT = 512
+BATCH_IN_FLIGHT = 64  # hf and vllm_offline: the batch their segments are generated in
+# Keys this node had before it shared the rollout node with training: a clear error instead of "unknown key".
+RENAMED = {
+    "max_new_tokens": "eval.response_length",
+    "batch_size": "eval.concurrency",
+    "template": "eval.rollout.template",
+    "base_stops": "eval.rollout.base_stops",
+    "max_output_tokens": "eval.rollout.max_output_tokens",
+    "sandbox": "eval.rollout.sandbox",
+    "apply_chat_template": "nothing: it follows eval.rollout.template (only `chat` uses the chat template)",
+}
 
 
 def model_group_for(model: str, explicit: str | None = None) -> str | None:
@@ -51,7 +65,7 @@ def model_group_for(model: str, explicit: str | None = None) -> str | None:
 
 def vllm_engine_kwargs(config: EvalConfig, model: str) -> dict[str, Any]:
     """eval.vllm with its null values filled from the model group: the tensor parallel size the group's rollout
-    uses and a context of prompt + eval.max_new_tokens (at least the group's max_model_len)."""
+    uses and a context of prompt + eval.response_length (at least the group's max_model_len)."""
     from omegaconf import OmegaConf
 
     explicit = {k: v for k, v in config.vllm.items() if v is not None}
@@ -60,8 +74,39 @@ def vllm_engine_kwargs(config: EvalConfig, model: str) -> dict[str, Any]:
         return explicit
     rollout = OmegaConf.load(CONF_MODEL / f"{group}.yaml").actor_rollout_ref.rollout
     defaults = {"tensor_parallel_size": int(rollout.tensor_model_parallel_size)}
-    defaults["max_model_len"] = max(int(rollout.get("max_model_len") or 0), PROMPT_TOKENS + config.max_new_tokens)
+    defaults["max_model_len"] = max(int(rollout.get("max_model_len") or 0), PROMPT_TOKENS + config.response_length)
     return {**defaults, **explicit}
+
+
+# run.json's keys (EvalConfig.sampling_fingerprint) and the config key each comes from, for error messages
+FINGERPRINT = {
+    "model": "eval.model",
+    "template": "eval.rollout.template",
+    "temperature": "eval.temperature",
+    "top_p": "eval.top_p",
+    "response_length": "eval.response_length",
+    "max_output_tokens": "eval.rollout.max_output_tokens",
+    "base_stops": "eval.rollout.base_stops",
+}
+
+
+def upgrade_fingerprint(saved: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """A run.json written before evaluation shared the rollout node with training, in today's keys: max_new_tokens is
+    response_length; apply_chat_template (null: follow the template) is dropped where it agrees with the template,
+    and refused where it forced the other choice, since the chat template now always follows the template."""
+    saved = dict(saved)
+    if "max_new_tokens" in saved:
+        saved.setdefault("response_length", saved.pop("max_new_tokens"))
+    if "apply_chat_template" in saved:
+        forced = saved.pop("apply_chat_template")
+        template = saved.get("template")
+        if forced is not None and template in TEMPLATES and bool(forced) != rollout_config.uses_chat_template(template):
+            raise ValueError(
+                f"{where}: this run's samples were made with eval.apply_chat_template={forced!r} for template "
+                f"{template!r}; that key is gone (the chat template follows eval.rollout.template), so they cannot "
+                f"be resumed: start a new run with eval.run_name=<new name>"
+            )
+    return saved
 
 
 @dataclass(frozen=True)
@@ -69,26 +114,24 @@ class EvalConfig:
     model: str | None  # local dir, cached model id, DIR/file.gguf or pkg://package/file.gguf
     name: str = "eval"  # the preset; the run name starts with it
     backend: str = "hf"
-    template: str = "zero_tir"
-    apply_chat_template: bool | None = None  # None: only for the chat template
+    # the rollout node (conf/rollout/*.yaml, as training's tir.rollout): template, max_tool_calls (the default
+    # sweep), max_output_tokens, base_stops, sandbox; keys left out take the parsers' defaults
+    rollout: Mapping[str, Any] = field(default_factory=dict)
     datasets: tuple[str, ...] = ("aime24",)
     data_dir: str = "data/processed"
     limit: int | None = None  # first N problems of each dataset (demo, smoke runs)
     n_samples: int = 32
     temperature: float = 1.0
     top_p: float = 1.0
-    max_new_tokens: int = 8192
-    max_output_tokens: int = 256
-    base_stops: tuple[str, ...] = DEFAULT_BASE_STOPS
-    max_tool_calls: tuple[int, ...] = (2,)
+    response_length: int = 8192  # budget of one trajectory, output blocks included (training's response_length)
+    max_tool_calls: tuple[int, ...] = (2,)  # the sweep: one stop machine per value (rollout.max_tool_calls replaced)
     seed: int = 42
-    batch_size: int | None = None  # trajectories in flight; None: 64 (hf, vllm_offline) or 512 (vllm)
+    concurrency: int | None = None  # trajectories in flight; None: 64 (hf, vllm_offline) or 512 (vllm)
     pass_k: tuple[int, ...] = (1, 4, 8, 16, 32)
     checkpoints: tuple[str, ...] = ()
     run_name: str | None = None
     out_dir: str = "outputs/eval"
     transcripts: int = 1  # trajectories with executed code to print at the end
-    sandbox: dict = field(default_factory=dict)  # as tir.sandbox in conf/zerotir.yaml
     hf: dict = field(default_factory=lambda: {"device": "auto", "dtype": "auto"})
     vllm: dict = field(default_factory=dict)  # extra vLLM engine arguments; null values come from the model group
     model_group: str | None = None  # conf/model/<group>.yaml for vLLM's TP and max_model_len; None: guessed
@@ -99,13 +142,17 @@ class EvalConfig:
         known = {f.name: f for f in fields(cls)}
         unknown = [k for k in raw if k not in known]
         if unknown:
+            if unknown[0] in RENAMED:
+                raise ValueError(f"eval.{unknown[0]}: no longer a key; use {RENAMED[unknown[0]]}")
             raise ValueError(f"eval.{unknown[0]}: unknown key; known keys: {', '.join(sorted(known))}")
         kwargs = {}
         for key, value in raw.items():
-            if key in ("datasets", "base_stops", "max_tool_calls", "pass_k", "checkpoints") and value is not None:
+            if key in ("datasets", "max_tool_calls", "pass_k", "checkpoints") and value is not None:
                 value = (value,) if isinstance(value, (str, int)) else tuple(value)
-            if key in ("sandbox", "hf", "vllm", "wandb"):
+            if key in ("hf", "vllm", "wandb"):
                 value = {**cls.__dataclass_fields__[key].default_factory(), **dict(value or {})}
+            if key == "rollout":
+                value = dict(value or {})
             kwargs[key] = value
         config = cls(**kwargs)
         config.check()
@@ -116,8 +163,7 @@ class EvalConfig:
             raise ValueError("eval.model: required (a local directory or cached model id), or give eval.checkpoints")
         if self.backend not in BACKENDS:
             raise ValueError(f"eval.backend must be one of {BACKENDS} (got {self.backend!r})")
-        if self.template not in template_names():
-            raise ValueError(f"eval.template must be one of {template_names()} (got {self.template!r})")
+        self.parse_rollout()  # template, stops, output cap, sandbox: the stop machine's and the sandbox's parsers
         for dataset in self.datasets:
             if dataset not in EVAL + TRAIN:
                 raise ValueError(f"eval.datasets: unknown dataset {dataset!r}; valid: {', '.join(EVAL)}")
@@ -131,31 +177,45 @@ class EvalConfig:
             raise ValueError(f"eval.limit must be >= 1 or null (got {self.limit})")
         if self.model_group:
             model_group_for("", self.model_group)
-        self.settings()  # range checks of the sweep settings
+        for name in ("n_samples", "response_length"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"eval.{name} must be >= 1 (got {getattr(self, name)})")
+        if self.concurrency is not None and self.concurrency < 1:
+            raise ValueError(f"eval.concurrency must be >= 1 or null (got {self.concurrency})")
+        if not self.max_tool_calls:
+            raise ValueError(f"eval.max_tool_calls must be a non-empty list of counts >= 0 (got {self.max_tool_calls})")
+        for calls in self.max_tool_calls:
+            StopMachineConfig.check({"max_tool_calls": calls}, where="eval")
 
-    def settings(self) -> SweepSettings:
-        return SweepSettings(
-            n_samples=self.n_samples,
-            max_tool_calls=tuple(int(t) for t in self.max_tool_calls),
-            max_new_tokens=self.max_new_tokens,
-            max_output_tokens=self.max_output_tokens,
-            base_stops=tuple(self.base_stops),
-            seed=self.seed,
-            concurrency=self.batch_size or (ASYNC_IN_FLIGHT if self.backend == "vllm" else 64),
-            apply_chat_template=self.apply_chat_template,
+    @property
+    def template(self) -> str:
+        return self.rollout.get("template", rollout_config.DEFAULT_TEMPLATE)
+
+    def parse_rollout(self) -> rollout_config.Rollout:
+        return rollout_config.parse(self.rollout, where="eval.rollout")
+
+    def machine_config(self, max_tool_calls: int, eos_token_ids: Sequence[int]) -> StopMachineConfig:
+        """The stop machine of one sweep point: the rollout node with its max_tool_calls replaced."""
+        return StopMachineConfig.from_mapping(
+            self.rollout, eos_token_ids, "eval.rollout", max_tool_calls=max_tool_calls
         )
 
+    def in_flight(self) -> int:
+        """Trajectories in flight: eval.concurrency, else 512 for the async vllm engine and 64 for the batch ones."""
+        return self.concurrency or (ASYNC_IN_FLIGHT if self.backend == "vllm" else BATCH_IN_FLIGHT)
+
     def sampling_fingerprint(self, model: str) -> dict[str, Any]:
-        """What a sample depends on; a resumed run must match it (n_samples, datasets and the sweep may grow)."""
+        """What a sample depends on (run.json; FINGERPRINT names each key's path); a resumed run must match it
+        (n_samples, datasets and the sweep may grow). The chat template is not in it: it follows the template."""
+        machine = self.machine_config(0, ())
         return {
             "model": model,
             "template": self.template,
-            "apply_chat_template": self.apply_chat_template,
             "temperature": self.temperature,
             "top_p": self.top_p,
-            "max_new_tokens": self.max_new_tokens,
-            "max_output_tokens": self.max_output_tokens,
-            "base_stops": list(self.base_stops),
+            "response_length": self.response_length,
+            "max_output_tokens": machine.max_output_tokens,
+            "base_stops": list(machine.base_stops),
         }
 
     def resolved_run_name(self) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 from data_prep.atomic import write_atomic
 from evaluation import checkpoints as ckpt
 from evaluation.backends import Backend
-from evaluation.config import EvalConfig
+from evaluation.config import FINGERPRINT, EvalConfig, upgrade_fingerprint
 from evaluation.metrics import TOOL_USE_KEYS, MetricRow, summarize
 from evaluation.plot import plot_interactions, plot_steps
 from evaluation.problems import Problem, load_problems
@@ -42,7 +42,6 @@ class EvalOutcome:
 
 
 def build_backend(config: EvalConfig, model: str) -> Backend:
-    settings = config.settings()
     if config.backend in ("vllm", "vllm_offline"):
         from evaluation.config import vllm_engine_kwargs
 
@@ -53,7 +52,7 @@ def build_backend(config: EvalConfig, model: str) -> Backend:
             return AsyncVLLMBackend(model, config.temperature, config.top_p, config.seed, engine)
         from evaluation.backends.vllm_engine import VLLMBackend
 
-        return VLLMBackend(model, config.temperature, config.top_p, settings.concurrency, config.seed, None, engine)
+        return VLLMBackend(model, config.temperature, config.top_p, config.in_flight(), config.seed, None, engine)
     import torch
 
     from evaluation.backends.hf import HFBackend, ModelSource, load_hf
@@ -61,17 +60,19 @@ def build_backend(config: EvalConfig, model: str) -> Backend:
     device = config.hf.get("device", "auto")
     device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
     tokenizer, hf_model = load_hf(ModelSource.parse(model), device, config.hf.get("dtype", "auto"))
-    return HFBackend(tokenizer, hf_model, config.temperature, config.top_p, settings.concurrency, config.seed)
+    return HFBackend(tokenizer, hf_model, config.temperature, config.top_p, config.in_flight(), config.seed)
 
 
 def check_run_json(run_dir: Path, fingerprint: dict[str, Any]) -> None:
     """Write run.json on the first run; on a rerun, refuse a fingerprint that differs from it."""
     path = run_dir / "run.json"
     if path.exists():
-        saved = json.loads(path.read_text())
+        saved = upgrade_fingerprint(json.loads(path.read_text()), str(path))
         diff = sorted(k for k in set(saved) | set(fingerprint) if saved.get(k) != fingerprint.get(k))
         if diff:
-            changes = "; ".join(f"eval.{k}: {saved.get(k)!r} on disk, {fingerprint.get(k)!r} now" for k in diff)
+            changes = "; ".join(
+                f"{FINGERPRINT.get(k, k)}: {saved.get(k)!r} on disk, {fingerprint.get(k)!r} now" for k in diff
+            )
             raise ValueError(
                 f"{path}: this run's samples were made with other settings ({changes}); "
                 f"keep them, or start a new run with eval.run_name=<new name>"
@@ -83,7 +84,7 @@ def check_run_json(run_dir: Path, fingerprint: dict[str, Any]) -> None:
 def in_scope(records: list[SampleRecord], problems: list[Problem], config: EvalConfig) -> list[SampleRecord]:
     """The records this config asks for (a file may hold more, from a larger earlier run)."""
     ids = {(p.dataset, p.problem_id) for p in problems}
-    calls = set(config.settings().max_tool_calls)
+    calls = set(config.max_tool_calls)
     return [
         r
         for r in records
@@ -106,18 +107,16 @@ def evaluate_model(
     store = SampleStore(run_dir / "samples.jsonl")
     store.load()
     finished = 0
-    if plan(problems, config.settings(), store):
+    if plan(problems, config, store):
         backend = backend_factory(config, model)
         executor = None
         if execute is None:
             from tir_rollout.sandbox import make_executor
 
-            executor = make_executor(config.sandbox)
+            executor = make_executor(config.parse_rollout().sandbox)
             execute = executor.run_async
         try:
-            finished = run_sweep(
-                problems, backend, execute, store, config.settings(), grader, desc=run_dir.name
-            ).finished
+            finished = run_sweep(problems, backend, execute, store, config, grader, desc=run_dir.name).finished
         finally:
             backend.close()
             if executor is not None:

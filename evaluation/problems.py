@@ -13,6 +13,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from data_prep import TEMPLATES, ensure_parquet
+from tir_rollout.rollout_config import uses_chat_template
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ def template_names() -> list[str]:
 def load_problems(dataset: str, template: str, data_dir: str | Path, limit: int | None = None) -> list[Problem]:
     """The first `limit` problems (all when None) of one dataset in one template."""
     if template not in template_names():
-        raise ValueError(f"eval.template: unknown template {template!r}; valid: {', '.join(template_names())}")
+        raise ValueError(f"eval.rollout.template: unknown template {template!r}; valid: {', '.join(template_names())}")
     path = ensure_parquet(Path(data_dir) / f"{dataset}.{template}.parquet")
     rows = pq.read_table(path).to_pylist()
     problems = []
@@ -46,24 +47,21 @@ def load_problems(dataset: str, template: str, data_dir: str | Path, limit: int 
                 index=int(extra["index"]),
                 messages=messages,
                 gold=str(row["reward_model"]["ground_truth"]),
-                chat=TEMPLATES[template].chat,
+                chat=uses_chat_template(template),
             )
         )
     return problems
 
 
-def prompt_ids(tokenizer: Any, problem: Problem, apply_chat_template: bool | None = None) -> list[int]:
-    """Token ids of the prompt: raw text verbatim with no special tokens (as training), or the chat template.
-
-    apply_chat_template None follows the template (chat -> yes, raw templates -> no).
-    """
-    chat = problem.chat if apply_chat_template is None else apply_chat_template
-    if chat:
+def prompt_ids(tokenizer: Any, problem: Problem) -> list[int]:
+    """Token ids of the prompt: raw text verbatim with no special tokens (as training), or the chat template when the
+    template is a chat one (problem.chat, from the template's TemplateSpec: the same rule as training)."""
+    if problem.chat:
         text = tokenizer.apply_chat_template(list(problem.messages), tokenize=False, add_generation_prompt=True)
         return list(tokenizer.encode(text, add_special_tokens=False))
     if len(problem.messages) != 1:
         raise ValueError(
             f"{problem.dataset} problem {problem.problem_id}: a raw-text template needs one message "
-            f"(got {len(problem.messages)}); use a raw template or eval.apply_chat_template=true"
+            f"(got {len(problem.messages)}); rebuild the parquet file for eval.rollout.template"
         )
     return list(tokenizer.encode(problem.messages[0]["content"], add_special_tokens=False))

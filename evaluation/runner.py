@@ -19,45 +19,14 @@ from typing import Any
 from tqdm import tqdm
 
 from evaluation.backends import Backend
+from evaluation.config import EvalConfig
 from evaluation.problems import Problem, prompt_ids
 from evaluation.samples import SampleRecord, SampleStore
-from tir_rollout.stop_machine import (
-    ExecResultLike,
-    Segment,
-    SegmentRequest,
-    StopMachine,
-    StopMachineConfig,
-    TIRResult,
-    run_stop_machine,
-)
+from tir_rollout.stop_machine import ExecResultLike, Segment, SegmentRequest, StopMachine, TIRResult, run_stop_machine
 
 logger = logging.getLogger(__name__)
 
 ExecuteFn = Callable[[str], Awaitable[ExecResultLike]]
-DEFAULT_BASE_STOPS = ("User:", "Human:", "Assistant:", "</answer>")  # docs/reference.md §3.1, as conf/zerotir.yaml
-
-
-@dataclass(frozen=True)
-class SweepSettings:
-    n_samples: int  # samples per problem and sweep point (the k of avg@k)
-    max_tool_calls: tuple[int, ...]  # the sweep
-    max_new_tokens: int  # response budget of one trajectory, output blocks included (training's response_length)
-    max_output_tokens: int = 256  # output-block cap, as tir.max_output_tokens
-    base_stops: tuple[str, ...] = DEFAULT_BASE_STOPS
-    seed: int = 42
-    concurrency: int = 32  # trajectories in flight (the backend batches their segments)
-    apply_chat_template: bool | None = None  # None: follow the template
-
-    def __post_init__(self):
-        for name in ("n_samples", "max_new_tokens", "max_output_tokens", "concurrency"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"eval.{name} must be >= 1 (got {getattr(self, name)})")
-        if not self.max_tool_calls or any(t < 0 for t in self.max_tool_calls):
-            raise ValueError(f"eval.max_tool_calls must be a non-empty list of counts >= 0 (got {self.max_tool_calls})")
-
-    def machine_config(self, max_tool_calls: int, eos_token_ids: Sequence[int]) -> StopMachineConfig:
-        tir = {"max_tool_calls": max_tool_calls, "max_output_tokens": self.max_output_tokens}
-        return StopMachineConfig.from_mapping({**tir, "base_stops": list(self.base_stops)}, eos_token_ids)
 
 
 @dataclass(frozen=True)
@@ -85,13 +54,13 @@ class Grader:
         return cls(grade=grade_answer, extract=lambda text: extract_answer(text, strict=False))
 
 
-def plan(problems: Sequence[Problem], settings: SweepSettings, store: SampleStore) -> list[WorkItem]:
+def plan(problems: Sequence[Problem], config: EvalConfig, store: SampleStore) -> list[WorkItem]:
     """Every sample not on disk yet, sweep point by sweep point (so early points finish first)."""
     return [
         item
-        for calls in settings.max_tool_calls
+        for calls in config.max_tool_calls
         for problem in problems
-        for sample in range(settings.n_samples)
+        for sample in range(config.n_samples)
         if not store.done((item := WorkItem(problem, calls, sample)).key)
     ]
 
@@ -136,11 +105,11 @@ async def run_items(
     backend: Backend,
     execute: ExecuteFn,
     store: SampleStore,
-    settings: SweepSettings,
+    config: EvalConfig,
     grader: Grader,
     on_done: Callable[[SampleRecord], None] = lambda record: None,
 ) -> None:
-    """Drive the items with at most `settings.concurrency` trajectories in flight; append each when done."""
+    """Drive the items with at most `config.in_flight()` trajectories in flight; append each when done."""
     queue: asyncio.Queue[WorkItem] = asyncio.Queue()
     for item in items:
         queue.put_nowait(item)
@@ -154,21 +123,21 @@ async def run_items(
                 return
             pkey = (item.problem.dataset, item.problem.problem_id)
             if pkey not in prompts:
-                prompts[pkey] = prompt_ids(backend.tokenizer, item.problem, settings.apply_chat_template)
-            config = settings.machine_config(item.max_tool_calls, backend.eos_token_ids)
-            machine = StopMachine(config, backend.tokenizer, prompts[pkey], settings.max_new_tokens)
+                prompts[pkey] = prompt_ids(backend.tokenizer, item.problem)
+            machine_config = config.machine_config(item.max_tool_calls, backend.eos_token_ids)
+            machine = StopMachine(machine_config, backend.tokenizer, prompts[pkey], config.response_length)
             turn = [0]
 
             async def generate(request: SegmentRequest, item=item, turn=turn) -> Segment:
                 turn[0] += 1
-                return await backend.generate(request, sample_seed(settings.seed, item.key, turn[0]))
+                return await backend.generate(request, sample_seed(config.seed, item.key, turn[0]))
 
             result = await run_stop_machine(machine, generate, execute)
             record = await asyncio.to_thread(to_record, item, result, backend.tokenizer, grader)
             store.append(record)
             on_done(record)
 
-    workers = [asyncio.create_task(worker()) for _ in range(min(settings.concurrency, len(items)))]
+    workers = [asyncio.create_task(worker()) for _ in range(min(config.in_flight(), len(items)))]
     try:
         await asyncio.gather(*workers)
     finally:
@@ -181,15 +150,15 @@ def run_sweep(
     backend: Backend,
     execute: ExecuteFn,
     store: SampleStore,
-    settings: SweepSettings,
+    config: EvalConfig,
     grader: Grader | None = None,
     desc: str = "eval",
 ) -> SweepRun:
-    """Complete samples.jsonl for these problems and settings; samples already on disk are never recomputed."""
+    """Complete samples.jsonl for these problems and this config; samples already on disk are never recomputed."""
     grader = grader or Grader.default()
     store.load()
-    items = plan(problems, settings, store)
-    total = len(problems) * settings.n_samples * len(settings.max_tool_calls)
+    items = plan(problems, config, store)
+    total = len(problems) * config.n_samples * len(config.max_tool_calls)
     run = SweepRun(planned=len(items), finished=0, already_done=total - len(items))
     if run.already_done:
         logger.info(
@@ -206,7 +175,7 @@ def run_sweep(
 
     try:
         if items:
-            asyncio.run(run_items(items, backend, execute, store, settings, grader, on_done))
+            asyncio.run(run_items(items, backend, execute, store, config, grader, on_done))
     finally:
         bar.close()
     return run

@@ -4,8 +4,8 @@ Only verl-facing glue lives here: raw-text prompt ids, one sticky request id per
 params (string stops kept in the output, max_tokens = remaining budget), the sandbox executor, and the
 AgentLoopOutput with `extra_fields` (`tir_*`) and generation/tool timers. The rollout logic is
 `tir_rollout.stop_machine`. Needs `rollout.skip_tokenizer_init=false` (string stops need vLLM's
-detokenizer) and reads the `tir` config section (max_tool_calls, max_output_tokens, base_stops,
-apply_chat_template, sandbox, optional executor_factory).
+detokenizer) and reads the rollout node `tir.rollout` (template, max_tool_calls, max_output_tokens, base_stops,
+sandbox; conf/rollout/*.yaml, parsed by tir_rollout.rollout_config) and the optional `tir.executor_factory`.
 """
 
 from __future__ import annotations
@@ -23,14 +23,8 @@ from verl.experimental.agent_loop.agent_loop import AgentLoopBase, AgentLoopMetr
 from verl.experimental.agent_loop.tool_agent_loop import SPEC_DECODE_EXTRA_KEYS
 from verl.utils.rollout_trace import rollout_trace_op
 
-from tir_rollout.stop_machine import (
-    Segment,
-    SegmentRequest,
-    StopMachine,
-    StopMachineConfig,
-    eos_token_ids,
-    run_stop_machine,
-)
+from tir_rollout import rollout_config
+from tir_rollout.stop_machine import Segment, SegmentRequest, StopMachine, eos_token_ids, run_stop_machine
 
 logger = logging.getLogger(__name__)
 
@@ -44,13 +38,13 @@ def _plain(cfg: Any) -> Any:
 
 
 def get_executor(tir: Mapping[str, Any], workers_per_node: int = 1) -> Any:
-    """The process-wide executor for `tir.sandbox`, built by `tir.executor_factory` (a dotted path).
+    """The process-wide executor for `tir.rollout.sandbox`, built by `tir.executor_factory` (a dotted path).
 
     Every agent-loop worker process builds its own pool, so an unset `concurrency` shares the node's cores
     among the `workers_per_node` pools instead of giving each one all of them (8 x 128 warm workers would
     not fit in memory)."""
     factory_path = tir.get("executor_factory") or DEFAULT_EXECUTOR_FACTORY
-    sandbox_cfg = dict(_plain(tir.get("sandbox")) or {})
+    sandbox_cfg = dict(_plain((tir.get("rollout") or {}).get("sandbox")) or {})
     if sandbox_cfg.get("concurrency") is None and workers_per_node > 1:
         sandbox_cfg["concurrency"] = max(1, (os.cpu_count() or 1) // workers_per_node)
     key = factory_path + json.dumps(sandbox_cfg, sort_keys=True, default=str)
@@ -97,8 +91,10 @@ class ZeroTIRAgentLoop(AgentLoopBase):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         tir = self.config.get("tir")
-        if tir is None:
-            raise ValueError("config key `tir` is missing: the zerotir agent loop reads tir.max_tool_calls etc.")
+        if tir is None or tir.get("rollout") is None:
+            raise ValueError(
+                "config key `tir.rollout` is missing: the zerotir agent loop reads its template, stops etc."
+            )
         if self.rollout_config.get("skip_tokenizer_init", False):
             raise ValueError(
                 "actor_rollout_ref.rollout.skip_tokenizer_init must be false for zerotir_agent: "
@@ -106,8 +102,9 @@ class ZeroTIRAgentLoop(AgentLoopBase):
             )
         self.tir = tir
         # the same end-of-text ids as evaluation (eos_token_ids): vLLM is told them as stop_token_ids below
-        self.machine_config = StopMachineConfig.from_mapping(tir, eos_token_ids=eos_token_ids(self.tokenizer))
-        self.apply_chat_template = bool(tir.get("apply_chat_template", False))
+        rollout = rollout_config.parse(tir.rollout, "tir.rollout", eos_token_ids=eos_token_ids(self.tokenizer))
+        self.machine_config = rollout.machine
+        self.apply_chat_template = rollout.chat  # follows the template: only `chat` uses the chat template
         self.response_length = int(self.rollout_config.response_length)
         workers = OmegaConf.select(self.rollout_config, "agent.num_workers", default=1)
         self.executor = get_executor(tir, workers_per_node=workers_on_this_node(int(workers or 1)))
@@ -118,8 +115,8 @@ class ZeroTIRAgentLoop(AgentLoopBase):
             return await self.ct_build_initial_tokens(messages)
         if len(messages) != 1 or "content" not in messages[0]:
             raise ValueError(
-                f"zerotir_agent with tir.apply_chat_template=false expects raw_prompt to be one message holding "
-                f"the full template text; got {len(messages)} message(s). Re-run data_prep or set the flag."
+                f"zerotir_agent with a raw-text template (tir.rollout.template) expects raw_prompt to be one message "
+                f"holding the full template text; got {len(messages)} message(s). Re-run data_prep for the template."
             )
         ids = self.tokenizer.encode(messages[0]["content"], add_special_tokens=False)
         return self._cap_text_prompt_length(list(ids))

@@ -14,7 +14,7 @@ executor itself (status ``sandbox_error``, or an exception from ``execute``) is 
 
 Driver API (for the eval harness)::
 
-    machine = StopMachine(StopMachineConfig.from_mapping(cfg.tir), tokenizer, prompt_ids, response_length)
+    machine = StopMachine(StopMachineConfig.from_mapping(cfg.tir.rollout), tokenizer, prompt_ids, response_length)
     result = await run_stop_machine(machine, generate, execute)
     # generate(SegmentRequest(prompt_ids, stops, max_tokens)) -> Segment(token_ids, log_probs, aborted)
     # execute(code: str) -> ExecResult-like (status, stdout, stderr, truncated); exceptions become errors
@@ -31,7 +31,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from enum import Enum
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from tir_rollout.tool_use import ToolUse
 
@@ -54,7 +54,8 @@ _STDERR_FILE_PREFIX = re.compile(r'File ".*?", ')
 
 @dataclass(frozen=True)
 class StopMachineConfig:
-    """Rollout knobs, built from the ``tir`` config section so eval builds the same machine without verl."""
+    """The stop machine's knobs, parsed from the rollout node (`tir.rollout` in training, `eval.rollout` in
+    evaluation; conf/rollout/*.yaml) so eval builds the same machine without verl. The only checker of these keys."""
 
     max_tool_calls: int = 2  # ENV_ITER_NUM; every closed ```python block counts, even an empty one
     max_output_tokens: int = 256  # HEAD's cap on the whole output block, fences included
@@ -62,21 +63,34 @@ class StopMachineConfig:
     eos_token_ids: tuple[int, ...] = ()  # besides these, a short segment with no stop string is taken as EOS
     max_empty_aborts: int = 8  # consecutive aborted segments with no tokens before giving up
 
+    # The fields that are config keys of the rollout node (the others come from the tokenizer or are internal).
+    CONFIG_KEYS: ClassVar[tuple[str, ...]] = ("max_tool_calls", "max_output_tokens", "base_stops")
+
     def __post_init__(self):
-        if self.max_tool_calls < 0:
-            raise ValueError(f"tir.max_tool_calls must be >= 0 (got {self.max_tool_calls})")
-        if self.max_output_tokens < 1:
-            raise ValueError(f"tir.max_output_tokens must be >= 1 (got {self.max_output_tokens})")
+        self.check(vars(self))
+
+    @staticmethod
+    def check(values: Mapping[str, Any], where: str = "rollout") -> None:
+        """Raise a ValueError naming `where`.<key> for a value the machine cannot run with."""
+        for key, low in (("max_tool_calls", 0), ("max_output_tokens", 1)):
+            value = values.get(key, low)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"{where}.{key} must be an integer >= {low} (got {value!r})")
+        stops = values.get("base_stops", ())
+        if isinstance(stops, str) or not all(isinstance(stop, str) and stop for stop in stops):
+            raise ValueError(f"{where}.base_stops must be a list of non-empty strings (got {stops!r})")
 
     @classmethod
-    def from_mapping(cls, tir: Mapping[str, Any], eos_token_ids: Sequence[int] = ()) -> StopMachineConfig:
-        """Build from the ``tir`` config mapping (keys max_tool_calls, max_output_tokens, base_stops)."""
-        return cls(
-            max_tool_calls=int(tir.get("max_tool_calls", cls.max_tool_calls)),
-            max_output_tokens=int(tir.get("max_output_tokens", cls.max_output_tokens)),
-            base_stops=tuple(tir.get("base_stops", cls.base_stops)),
-            eos_token_ids=tuple(int(t) for t in eos_token_ids),
-        )
+    def from_mapping(
+        cls, node: Mapping[str, Any], eos_token_ids: Sequence[int] = (), where: str = "rollout", **override: Any
+    ) -> StopMachineConfig:
+        """Build from a rollout node (keys CONFIG_KEYS; others, such as template and sandbox, are not ours);
+        `override` replaces keys (evaluation's sweep of max_tool_calls). Errors name `where`.<key>."""
+        values = {key: node[key] for key in cls.CONFIG_KEYS if key in node} | override
+        cls.check(values, where)
+        if "base_stops" in values:
+            values["base_stops"] = tuple(values["base_stops"])
+        return cls(**values, eos_token_ids=tuple(int(t) for t in eos_token_ids))
 
 
 class State(Enum):

@@ -17,8 +17,7 @@ from recipes.zerotir import launch
 @hydra.main(config_path="../../conf", config_name="zerotir", version_base=None)
 def main(cfg) -> None:
     try:
-        hydra_cfg = HydraConfig.get()
-        code = launch.main(cfg, hydra_cfg.job.override_dirname, sys.argv[1:], list(hydra_cfg.overrides.task))
+        code = launch.main(cfg, sys.argv[1:], list(HydraConfig.get().overrides.task))
     except launch.ConfigError as err:
         print(f"zerotir: config error: {err}", file=sys.stderr)
         code = 1

@@ -14,6 +14,7 @@ from pathlib import Path
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from recipes.zerotir import runs
+from recipes.zerotir.runs import run_dir
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Estimators whose baseline is the group of rollout.n samples of one prompt.
@@ -43,9 +44,27 @@ def run_name(override_dirname: str | None) -> str:
     return override_dirname or "default"
 
 
+def experiment_name(*, _root_: DictConfig) -> str:
+    """The experiment is Hydra's choice in the `experiment` group (`+experiment=NAME`); 'default' without one.
+    Read from the config's own `hydra` node while Hydra composes (its sweeper resolves hydra.sweep.dir before any
+    job exists), from Hydra's job config afterwards (the job config has no `hydra` node)."""
+    if "hydra" in _root_:
+        choices = _root_.hydra.runtime.choices
+    else:
+        from hydra.core.hydra_config import HydraConfig
+
+        choices = HydraConfig.get().runtime.choices
+    return choices.get("experiment") or "default"
+
+
 def register_resolvers() -> None:
+    """The resolvers conf/zerotir.yaml uses, and the rollout node's schema (conf/rollout/*.yaml start from it)."""
+    from tir_rollout import rollout_config
+
     OmegaConf.register_new_resolver("zerotir_parquet", parquet_paths, replace=True)
     OmegaConf.register_new_resolver("zerotir_run_name", run_name, replace=True)
+    OmegaConf.register_new_resolver("zerotir_experiment", experiment_name, replace=True)
+    rollout_config.register()
 
 
 def resolve_attention(cfg: DictConfig, flash_ok: tuple[bool, str] | None = None) -> str:
@@ -74,23 +93,18 @@ def _abs(path: str) -> str:
     return str(Path(path).expanduser().resolve()) if path else path
 
 
-def finalize(cfg: DictConfig, override_dirname: str | None = None) -> DictConfig:
-    """Fill the run name and attention choice, make every path absolute (Ray workers may run elsewhere),
-    resolve interpolations."""
+def finalize(cfg: DictConfig) -> DictConfig:
+    """Fill the attention choice, make every path absolute (Ray workers may run elsewhere), resolve interpolations
+    (the experiment and run names come from Hydra's choices and override_dirname: Hydra's config must be set)."""
     note = resolve_attention(cfg)
     with open_dict(cfg):
         cfg.tir.attention_note = note
-        cfg.tir.run_name = run_name(override_dirname)
         cfg.tir.data_dir = _abs(cfg.tir.data_dir)
         cfg.trainer.default_local_dir = _abs(cfg.trainer.default_local_dir)
         agent = cfg.actor_rollout_ref.rollout.agent
         agent.agent_loop_config_path = _abs(str(REPO_ROOT / agent.agent_loop_config_path))
     OmegaConf.resolve(cfg)
     return cfg
-
-
-def run_dir(cfg: DictConfig) -> Path:
-    return Path("outputs") / cfg.tir.experiment / cfg.tir.run_name
 
 
 def _fail(key: str, problem: str) -> None:
@@ -100,28 +114,18 @@ def _fail(key: str, problem: str) -> None:
 def validate(cfg: DictConfig) -> None:
     """Our checks (recipe keys, with the full key path), then verl's own validate_config. Runs before Ray."""
     tir, rollout = cfg.tir, cfg.actor_rollout_ref.rollout
-    if not isinstance(tir.max_tool_calls, int) or tir.max_tool_calls < 0:
-        _fail("tir.max_tool_calls", f"must be an integer >= 0 (got {tir.max_tool_calls!r})")
-    if not isinstance(tir.max_output_tokens, int) or tir.max_output_tokens < 1:
-        _fail("tir.max_output_tokens", f"must be an integer >= 1 (got {tir.max_output_tokens!r})")
+    from tir_rollout import rollout_config
+
+    try:  # the stop machine's and the sandbox's own parsers; their messages start with the full key path
+        rollout_config.parse(tir.rollout, where="tir.rollout")
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
     import data_prep
 
-    if tir.template not in data_prep.TEMPLATES:
-        _fail("tir.template", f"must be one of {', '.join(data_prep.TEMPLATES)} (got {tir.template!r})")
     for key, known in (("train_sets", data_prep.TRAIN), ("val_sets", data_prep.EVAL)):
         for i, name in enumerate(tir[key]):
             if name not in known:
                 _fail(f"tir.{key}[{i}]", f"unknown dataset {name!r}; one of {', '.join(known)}")
-    if (tir.template == "chat") != bool(tir.apply_chat_template):
-        _fail(
-            "tir.apply_chat_template", "must be true exactly when tir.template=chat (raw templates are for base models)"
-        )
-    from tir_rollout.sandbox import parse_config
-
-    try:
-        parse_config(tir.sandbox, where="tir.sandbox")
-    except ValueError as err:  # its message starts with the full key path
-        raise ConfigError(str(err)) from None
     if cfg.algorithm.adv_estimator in GROUP_ESTIMATORS and rollout.n < 2:
         _fail("actor_rollout_ref.rollout.n", f"must be > 1 for {cfg.algorithm.adv_estimator} (got {rollout.n})")
     if rollout.skip_tokenizer_init:
@@ -254,8 +258,8 @@ def summary(cfg: DictConfig) -> str:
                 f"lr {cfg.actor_rollout_ref.actor.optim.lr}"
             ),
             (
-                f"  TIR        template {t.template}, max {t.max_tool_calls} tool calls, response "
-                f"{r.response_length} tokens, sandbox {t.sandbox.backend}"
+                f"  TIR        template {t.rollout.template}, max {t.rollout.max_tool_calls} tool calls, response "
+                f"{r.response_length} tokens, sandbox {t.rollout.sandbox.backend}"
             ),
             f"  data       train {', '.join(t.train_sets)}; val {', '.join(t.val_sets)}",
             f"  attention  {t.get('attention_note', t.get('attention'))}",
@@ -298,8 +302,8 @@ def preflight_gate(cfg: DictConfig, argv: list[str]) -> int:
     return 2
 
 
-def main(cfg: DictConfig, override_dirname: str | None, argv: list[str], overrides: list[str] | None = None) -> int:
-    cfg = finalize(cfg, override_dirname)
+def main(cfg: DictConfig, argv: list[str], overrides: list[str] | None = None) -> int:
+    cfg = finalize(cfg)
     validate(cfg)
     print(summary(cfg))
     if cfg.tir.dry_run:

@@ -1,7 +1,9 @@
 """Runs and resuming: which overrides name a run, whether a launch resumes it, and what a new run is not.
 
-verl resumes from `trainer.default_local_dir` (`resume_mode: auto`), which is `outputs/<experiment>/<run>/checkpoints`,
-and the run is named by Hydra's override_dirname. Keys that do not change what is trained are left out of the
+The run folder is `tir.run_dir` = `outputs/<experiment>/<run>` (conf/zerotir.yaml; `run_dir` reads it, Hydra's
+`hydra/` and verl's `trainer.default_local_dir` = `<run_dir>/checkpoints` derive from it). verl resumes from its
+checkpoints (`resume_mode: auto`); the experiment is Hydra's `experiment` choice and the run is named by Hydra's
+override_dirname. Keys that do not change what is trained are left out of the
 name (conf/zerotir.yaml `exclude_keys` = `RUN_NAME_IGNORES`), so a relaunch with more steps or another logger
 resumes; any other override names a new run, and the launch says which existing runs it differs from.
 """
@@ -24,6 +26,11 @@ RUN_NAME_IGNORES = (
     "trainer.val_before_train", "trainer.log_val_generations", "trainer.resume_mode", "trainer.resume_from_path",
     "trainer.rollout_data_dir",
 )  # fmt: skip
+
+
+def run_dir(cfg: DictConfig) -> Path:
+    """outputs/<experiment>/<run>: the one run folder (`tir.run_dir`); everything the run writes goes under it."""
+    return Path(cfg.tir.run_dir)
 
 
 def override_key(override: str) -> str:
@@ -49,10 +56,11 @@ def resume_note(cfg: DictConfig, overrides: list[str] | None = None) -> str:
     if step:
         return f"run {name}: resuming from step {step} ({ckpt}), up to step {cfg.trainer.total_training_steps}"
     lines = [f"run {name}: new run, starting at step 0 (no checkpoint in {ckpt})"]
-    mine = set(run_overrides(overrides) if overrides is not None else _recorded_overrides(ckpt.parent))
-    experiment_dir = ckpt.parent.parent
+    folder = run_dir(cfg)
+    mine = set(run_overrides(overrides) if overrides is not None else _recorded_overrides(folder))
+    experiment_dir = folder.parent
     siblings = sorted(p for p in experiment_dir.iterdir() if p.is_dir()) if experiment_dir.is_dir() else []
-    for other in (p for p in siblings if p != ckpt.parent):
+    for other in (p for p in siblings if p.name != folder.name):
         other_step = latest_step(other / "checkpoints")
         if other_step:
             theirs = set(_recorded_overrides(other))
@@ -74,7 +82,7 @@ def _recorded_overrides(run_folder: Path) -> list[str]:
 
 def record_run(cfg: DictConfig, overrides: list[str]) -> None:
     """outputs/<experiment>/<run>/run.json: the overrides that define the run (read by later launches' notes)."""
-    folder = Path(cfg.trainer.default_local_dir).parent
+    folder = run_dir(cfg)
     folder.mkdir(parents=True, exist_ok=True)
     record = {"overrides": run_overrides(overrides), "model_group": cfg.tir.get("model_name")}  # eval reads the group
     (folder / "run.json").write_text(json.dumps(record, indent=1) + "\n")

@@ -44,8 +44,7 @@ def test_two_style_template_shows_both_styles_and_stops_at_the_next_problem():
     text = templates.render("two_style", "What is 123 * 45?")
     assert text.endswith("Problem: What is 123 * 45?\nSolution:")
     assert text.count("```python\n") == 1 and "Solution: 25 + 17 = 42." in text  # one code, one prose example
-    spec = templates.spec("two_style")
-    assert (spec.chat, spec.prefill, spec.stop_strings) == (False, None, ("Problem:",))
+    assert templates.spec("two_style").chat is False  # raw text; its stop is conf/rollout/two_style.yaml's base_stops
     # the stop string starts each example and nothing else: the model's next example is where it stops
     assert text.count("Problem:") == 3 and all(
         line.startswith("Problem: ") for line in text.split("\n") if "Problem:" in line

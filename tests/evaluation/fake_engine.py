@@ -133,16 +133,17 @@ def problems(n: int) -> list:
 
 
 def drive(backend: Any, execute: Any, n_problems: int, n_samples: int, concurrency: int, out_dir,
-          max_tool_calls: int = 2, max_new_tokens: int = 8192) -> tuple[float, list]:  # fmt: skip
+          max_tool_calls: int = 2, response_length: int = 8192) -> tuple[float, list]:  # fmt: skip
     """Run the eval runner's trajectories (real stop machine, store and grading) over the fake engine.
     Returns (wall seconds, records)."""
     from pathlib import Path
 
-    from evaluation.runner import Grader, SweepSettings, plan, run_items
+    from evaluation.config import EvalConfig
+    from evaluation.runner import Grader, plan, run_items
     from evaluation.samples import SampleStore
 
-    settings = SweepSettings(n_samples=n_samples, max_tool_calls=(max_tool_calls,), max_new_tokens=max_new_tokens,
-                             concurrency=concurrency)  # fmt: skip
+    settings = EvalConfig(model="fake", n_samples=n_samples, max_tool_calls=(max_tool_calls,),
+                          response_length=response_length, concurrency=concurrency)  # fmt: skip
     store = SampleStore(Path(out_dir) / "samples.jsonl")
     store.load()
     items = plan(problems(n_problems), settings, store)

@@ -15,8 +15,9 @@ def run_eval(*args, timeout=300):
 
 def test_the_cli_runs_a_sweep_and_prints_the_table(tmp_path, tiny_qwen2_dir, eval_data_dir):
     out = run_eval(
-        "eval=demo", f"eval.model={tiny_qwen2_dir}", "eval.template=zero_tir", "eval.datasets=[aime24]", "eval.limit=1",
-        "eval.max_new_tokens=6", f"eval.out_dir={tmp_path}", f"eval.data_dir={eval_data_dir}", "eval.run_name=cli",
+        "eval=demo", f"eval.model={tiny_qwen2_dir}", "eval.rollout.template=zero_tir", "eval.datasets=[aime24]",
+        "eval.limit=1", "eval.response_length=6", f"eval.out_dir={tmp_path}", f"eval.data_dir={eval_data_dir}",
+        "eval.run_name=cli",
         "eval.n_samples=1", "eval.pass_k=[1]",  # the demo preset's sample count may change; this test pins its own
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-2000:]

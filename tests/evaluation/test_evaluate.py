@@ -11,19 +11,20 @@ from evaluation.backends.hf import HFBackend, ModelSource, load_hf
 from evaluation.config import EvalConfig
 from evaluation.evaluate import evaluate
 from tests.fakes import REPO_ROOT, FakeExecutor
+from tir_rollout import rollout_config
 
 
 @pytest.fixture(scope="module")
 def tiny_factory(tiny_qwen2_dir):
     """A backend factory that reuses one loaded tiny model (loading is tested once, in the first test)."""
     tokenizer, model = load_hf(ModelSource(str(tiny_qwen2_dir)), device="cpu", dtype="float32")
-    return lambda config, path: HFBackend(tokenizer, model, config.temperature, config.top_p, config.batch_size)
+    return lambda config, path: HFBackend(tokenizer, model, config.temperature, config.top_p, config.concurrency)
 
 
 def tiny_config(tmp_path, model, data_dir, **overrides):
     raw = {
         "model": str(model), "datasets": ["aime24"], "limit": 2, "n_samples": 2, "max_tool_calls": [0, 1],
-        "max_new_tokens": 8, "batch_size": 8, "pass_k": [1, 2], "out_dir": str(tmp_path / "out"),
+        "response_length": 8, "concurrency": 8, "pass_k": [1, 2], "out_dir": str(tmp_path / "out"),
         "data_dir": str(data_dir), "hf": {"device": "cpu", "dtype": "float32"},
     }  # fmt: skip
     return EvalConfig.from_mapping({**raw, **overrides})
@@ -41,7 +42,7 @@ def test_a_run_writes_samples_summary_and_plot_and_a_rerun_loads_no_model(tmp_pa
         ("aime24", 0, 2),
         ("aime24", 1, 2),
     ]
-    assert summary["complete"] and summary["settings"]["max_new_tokens"] == 8
+    assert summary["complete"] and summary["settings"]["response_length"] == 8
 
     def no_backend(*args):
         raise AssertionError("a finished run must not load the model")
@@ -55,6 +56,36 @@ def test_resuming_with_other_sampling_settings_is_refused(tmp_path, tiny_qwen2_d
     evaluate(config, backend_factory=tiny_factory, execute=FakeExecutor().run_async)
     with pytest.raises(ValueError, match=r"run.json: .*eval.temperature: 1.0 on disk, 0.5 now.*eval.run_name"):
         evaluate(tiny_config(tmp_path, tiny_qwen2_dir, eval_data_dir, run_name="r", temperature=0.5))
+
+
+OLD_RUN_JSON = {  # as written before eval shared the rollout node with training (keys max_new_tokens, apply_...)
+    "template": "zero_tir", "apply_chat_template": None, "temperature": 1.0, "top_p": 1.0, "max_new_tokens": 8,
+    "max_output_tokens": 256, "base_stops": ["User:", "Human:", "Assistant:", "</answer>"],
+}  # fmt: skip
+
+
+def test_a_run_json_with_the_old_key_names_still_resumes(tmp_path, tiny_qwen2_dir, eval_data_dir, tiny_factory):
+    config = tiny_config(tmp_path, tiny_qwen2_dir, eval_data_dir, run_name="old")
+    first = evaluate(config, backend_factory=tiny_factory, execute=FakeExecutor().run_async)
+    run_json = tmp_path / "out" / "old" / "run.json"
+    run_json.write_text(json.dumps({"model": str(tiny_qwen2_dir), **OLD_RUN_JSON}))
+
+    def no_backend(*args):
+        raise AssertionError("every sample is on disk: nothing to generate")
+
+    again = evaluate(config, backend_factory=no_backend)
+    assert first.finished == 8 and again.finished == 0
+    with pytest.raises(ValueError, match=r"eval.response_length: 8 on disk, 16 now"):
+        evaluate(tiny_config(tmp_path, tiny_qwen2_dir, eval_data_dir, run_name="old", response_length=16))
+
+
+def test_a_run_json_that_forced_the_chat_template_is_refused_naming_the_key(tmp_path, tiny_qwen2_dir, eval_data_dir):
+    config = tiny_config(tmp_path, tiny_qwen2_dir, eval_data_dir, run_name="forced")
+    (tmp_path / "out" / "forced").mkdir(parents=True)
+    forced = {"model": str(tiny_qwen2_dir), **OLD_RUN_JSON, "apply_chat_template": True}
+    (tmp_path / "out" / "forced" / "run.json").write_text(json.dumps(forced))
+    with pytest.raises(ValueError, match=r"eval.apply_chat_template=True for template 'zero_tir'; that key is gone"):
+        evaluate(config, backend_factory=lambda *a: None)
 
 
 def make_checkpoint(root, step, model_dir, merged=True):
@@ -117,6 +148,7 @@ def test_steps_are_ordered_and_duplicates_refused():
 
 
 def compose_eval(*overrides):
+    rollout_config.register()  # the schema conf/rollout/*.yaml start from (recipes.zerotir registers it too)
     with initialize_config_dir(config_dir=str(REPO_ROOT / "conf"), version_base=None):
         return compose(config_name="eval", overrides=list(overrides))
 
@@ -124,7 +156,7 @@ def compose_eval(*overrides):
 @pytest.mark.parametrize("preset", ["paper", "sweep", "demo"])
 def test_every_preset_composes_into_a_valid_config(preset):
     config = EvalConfig.from_mapping(compose_eval(f"eval={preset}", "eval.model=some/dir").eval)
-    assert config.name == preset and config.sandbox["backend"] == "local"
+    assert config.name == preset and config.parse_rollout().sandbox.backend == "local"
 
 
 def test_the_sweep_preset_sweeps_powers_of_two_at_the_paper_protocol():
@@ -141,7 +173,13 @@ CONFIG_ERRORS = [
     ({"modle": "x"}, "eval.modle: unknown key"),
     ({"model": None}, "eval.model: required"),
     ({"backend": "tgi"}, "eval.backend must be one of"),
-    ({"template": "nope"}, "eval.template must be one of"),
+    ({"rollout": {"template": "nope"}}, "eval.rollout.template must be one of"),
+    ({"rollout": {"max_output_tokens": 0}}, "eval.rollout.max_output_tokens must be an integer >= 1"),
+    ({"rollout": {"sandbox": {"timeout_s": -1}}}, "eval.rollout.sandbox.timeout_s must be a positive number"),
+    ({"max_tool_calls": [2, -1]}, "eval.max_tool_calls must be an integer >= 0"),
+    ({"max_new_tokens": 64}, "eval.max_new_tokens: no longer a key; use eval.response_length"),
+    ({"rollout": {"max_tool_call": 4}}, "eval.rollout.max_tool_call: unknown rollout key"),
+    ({"apply_chat_template": True}, "eval.apply_chat_template: no longer a key; use nothing: it follows"),
     ({"datasets": ["aime2099"]}, "eval.datasets: unknown dataset 'aime2099'"),
     ({"top_p": 0}, "eval.top_p must be in"),
     ({"max_tool_calls": []}, "eval.max_tool_calls must be a non-empty list"),

@@ -5,8 +5,9 @@ import asyncio
 import pytest
 
 from evaluation.backends.hf import HFBackend, ModelSource, load_hf
+from evaluation.config import EvalConfig
 from evaluation.problems import Problem
-from evaluation.runner import SweepSettings, run_sweep
+from evaluation.runner import run_sweep
 from evaluation.samples import SampleStore
 from tests.fakes import FakeExecutor
 from tir_rollout.stop_machine import SegmentRequest
@@ -56,7 +57,7 @@ def test_sweep_with_the_tiny_model_writes_every_sample_within_budget(tiny, tmp_p
         Problem("toy", f"p{i}", i, ({"role": "user", "content": f"Compute {i}+1.\nAssistant:"},), str(i + 1), False)
         for i in range(2)
     ]
-    settings = SweepSettings(n_samples=2, max_tool_calls=(0, 1), max_new_tokens=16, concurrency=8)
+    settings = EvalConfig(model="m", n_samples=2, max_tool_calls=(0, 1), response_length=16, concurrency=8)
     store = SampleStore(tmp_path / "samples.jsonl")
     run = run_sweep(problems, HFBackend(tokenizer, model, seed=1), FakeExecutor().run_async, store, settings)
     records = SampleStore(store.path).load()

@@ -2,9 +2,10 @@
 
 import pytest
 
+from evaluation.config import EvalConfig
 from evaluation.metrics import summarize
 from evaluation.problems import Problem, prompt_ids
-from evaluation.runner import SweepSettings, plan, run_sweep, sample_seed
+from evaluation.runner import plan, run_sweep, sample_seed
 from evaluation.samples import SampleStore
 from tests.evaluation.fakes import ScriptedBackend
 from tests.fakes import FakeExecutor
@@ -36,8 +37,8 @@ def make_backend(tokenizer, problems, **kw):
 
 
 def settings(**kw):
-    base = {"n_samples": 2, "max_tool_calls": (1, 2, 4), "max_new_tokens": 400, "concurrency": 3}
-    return SweepSettings(**{**base, **kw})
+    base = {"model": "m", "n_samples": 2, "max_tool_calls": (1, 2, 4), "response_length": 400, "concurrency": 3}
+    return EvalConfig(**{**base, **kw})
 
 
 def run(tokenizer, tmp_path, backend=None, **kw):
@@ -118,7 +119,10 @@ def test_seeds_are_stable_per_sample_and_differ_between_samples():
     assert len({sample_seed(42, key, 1), sample_seed(42, key, 2), sample_seed(42, (*key[:3], 1), 1)}) == 3
 
 
-@pytest.mark.parametrize(("field", "value"), [("n_samples", 0), ("max_tool_calls", ()), ("max_tool_calls", (2, -1))])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("n_samples", 0), ("response_length", 0), ("concurrency", 0), ("max_tool_calls", ()), ("max_tool_calls", (2, -1))],
+)
 def test_settings_reject_impossible_values_naming_the_key(field, value):
-    with pytest.raises(ValueError, match=f"eval.{field}"):
-        settings(**{field: value})
+    with pytest.raises(ValueError, match=f"^eval.{field}"):
+        EvalConfig.from_mapping({"model": "m", field: value})

@@ -95,8 +95,9 @@ def test_vllm_defaults_come_from_the_model_group(tmp_path):
     hf.mkdir(parents=True)
     (run / "run.json").write_text('{"overrides": [], "model_group": "qwen14b"}')
     assert model_group_for(str(hf)) == "qwen14b"
-    assert EvalConfig.from_mapping({"model": "x"}).settings().concurrency == 64
-    assert EvalConfig.from_mapping({"model": "x", "backend": "vllm"}).settings().concurrency == 512
+    assert EvalConfig.from_mapping({"model": "x"}).in_flight() == 64
+    assert EvalConfig.from_mapping({"model": "x", "backend": "vllm"}).in_flight() == 512
+    assert EvalConfig.from_mapping({"model": "x", "backend": "vllm", "concurrency": 8}).in_flight() == 8
     with pytest.raises(ValueError, match="eval.model_group: unknown group 'qwen9b'"):
         EvalConfig.from_mapping({"model": "x", "model_group": "qwen9b"})
 

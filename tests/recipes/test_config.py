@@ -34,7 +34,7 @@ def test_groups_are_complete():
 @pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("experiment", GPU_EXPERIMENTS)
 def test_experiment_composes_and_validates_at_every_size(experiment, model, tiny_qwen2_dir):
-    cfg = make_cfg(f"+experiment={experiment}", f"model={model}", override_dirname=f"model={model}")
+    cfg = make_cfg(f"+experiment={experiment}", f"model={model}")
     assert cfg.actor_rollout_ref.model.path == f"Qwen/Qwen2.5-{SIZES_B[model]}"
     if cfg.critic.enable:
         # verl validates the critic by loading its model config: point it at a local folder (no Hub in tests)
@@ -46,7 +46,9 @@ def test_experiment_composes_and_validates_at_every_size(experiment, model, tiny
         Path(cfg.trainer.default_local_dir)
         == (Path("outputs") / experiment / f"model={model}" / "checkpoints").resolve()
     )
-    assert all(Path(f).is_absolute() and f.endswith(f".{cfg.tir.template}.parquet") for f in cfg.data.train_files)
+    assert all(
+        Path(f).is_absolute() and f.endswith(f".{cfg.tir.rollout.template}.parquet") for f in cfg.data.train_files
+    )
 
 
 @pytest.mark.parametrize(
@@ -56,8 +58,8 @@ def test_experiment_composes_and_validates_at_every_size(experiment, model, tiny
         ("qwen7b_ppo", "algorithm.adv_estimator", "gae"),
         ("qwen7b_ppo", "critic.enable", True),
         ("qwen7b_reinforce_pp", "algorithm.adv_estimator", "reinforce_plus_plus_baseline"),
-        ("qwen7b_zerorl_grpo", "tir.template", "zero_v2"),
-        ("qwen7b_zerorl_grpo", "tir.max_tool_calls", 0),
+        ("qwen7b_zerorl_grpo", "tir.rollout.template", "zero_v2"),
+        ("qwen7b_zerorl_grpo", "tir.rollout.max_tool_calls", 0),
         ("qwen32b_grpo", "trainer.nnodes", 8),
         ("qwen0.5b_grpo_smoke", "trainer.total_training_steps", 2),
         ("qwen0.5b_grpo_smoke", "trainer.n_gpus_per_node", 1),
@@ -80,7 +82,9 @@ def test_experiment_sets_what_it_claims(experiment, key, expected):
         ("actor_rollout_ref.rollout.temperature", 1.0),
         ("actor_rollout_ref.actor.clip_ratio_low", 0.2),
         ("actor_rollout_ref.actor.clip_ratio_high", 0.28),
-        ("tir.max_tool_calls", 2),
+        ("tir.rollout.max_tool_calls", 2),
+        ("tir.rollout.max_output_tokens", 256),
+        ("tir.rollout.template", "zero_tir"),
         ("data.max_response_length", 8192),
         ("actor_rollout_ref.rollout.skip_tokenizer_init", False),
         ("actor_rollout_ref.rollout.agent.default_agent_loop", "zerotir_agent"),
@@ -104,14 +108,14 @@ def test_validation_sets_are_the_papers():
 @pytest.mark.parametrize(
     "override, key",
     [
-        ("tir.max_tool_calls=-1", "tir.max_tool_calls"),
-        ("tir.template=zero_tirr", "tir.template"),
-        ("tir.template=chat", "tir.apply_chat_template"),
+        ("tir.rollout.max_tool_calls=-1", "tir.rollout.max_tool_calls"),
+        ("tir.rollout.max_output_tokens=0", "tir.rollout.max_output_tokens"),
+        ("tir.rollout.base_stops=[User:,'']", "tir.rollout.base_stops"),
+        ("tir.rollout.template=zero_tirr", "tir.rollout.template"),
         ("actor_rollout_ref.rollout.n=1", "actor_rollout_ref.rollout.n"),
         ("actor_rollout_ref.rollout.skip_tokenizer_init=true", "actor_rollout_ref.rollout.skip_tokenizer_init"),
-        ("tir.sandbox.backend=docker", "tir.sandbox.backend"),
-        ("tir.sandbox.timeout_s=0", "tir.sandbox.timeout_s"),
-        ("+tir.sandbox.timeout=5", "tir.sandbox.timeout"),
+        ("tir.rollout.sandbox.backend=docker", "tir.rollout.sandbox.backend"),
+        ("tir.rollout.sandbox.timeout_s=0", "tir.rollout.sandbox.timeout_s"),
         ("tir.val_sets=[aime24,aime2024]", "tir.val_sets[1]"),
         ("tir.train_sets=[aime24]", "tir.train_sets[0]"),
         ("actor_rollout_ref.rollout.max_model_len=4096", "actor_rollout_ref.rollout.max_model_len"),
@@ -125,9 +129,9 @@ def test_bad_config_names_the_key(override, key):
 
 def test_run_name_comes_from_the_overrides():
     assert make_cfg("+experiment=qwen7b_grpo").tir.run_name == "default"
-    cfg = make_cfg("+experiment=qwen7b_grpo", "tir.max_tool_calls=4", override_dirname="tir.max_tool_calls=4")
-    assert cfg.trainer.experiment_name == "qwen7b_grpo__tir.max_tool_calls=4"
-    assert launch.run_dir(cfg) == Path("outputs/qwen7b_grpo/tir.max_tool_calls=4")
+    cfg = make_cfg("+experiment=qwen7b_grpo", "tir.rollout.max_tool_calls=4", "trainer.logger=[console]")
+    assert cfg.trainer.experiment_name == "qwen7b_grpo__tir.rollout.max_tool_calls=4"
+    assert runs.run_dir(cfg) == Path("outputs/qwen7b_grpo/tir.rollout.max_tool_calls=4")
 
 
 def test_worker_env_reaches_ray_init_and_keeps_existing_vars():
@@ -200,9 +204,9 @@ def test_run_overrides_keep_only_experiment_altering_keys():
         "trainer.resume_mode=auto",
         "attention=sdpa",
         "actor_rollout_ref.actor.optim.lr=2e-6",
-        "tir.max_tool_calls=4",
+        "tir.rollout.max_tool_calls=4",
     ]
-    assert runs.run_overrides(overrides) == ["actor_rollout_ref.actor.optim.lr=2e-6", "tir.max_tool_calls=4"]
+    assert runs.run_overrides(overrides) == ["actor_rollout_ref.actor.optim.lr=2e-6", "tir.rollout.max_tool_calls=4"]
 
 
 def test_checkpoint_policy_composes_with_verls_hooks():

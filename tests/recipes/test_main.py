@@ -51,8 +51,8 @@ def test_multirun_over_two_model_sizes_composes_both_jobs():
     assert "Qwen/Qwen2.5-1.5B" in out.stdout
 
 
-@pytest.mark.parametrize("override, key", [("tir.max_tool_calls=-2", "tir.max_tool_calls")])
+@pytest.mark.parametrize("override, key", [("tir.rollout.max_tool_calls=-2", "tir.rollout.max_tool_calls")])
 def test_config_error_exits_1_naming_the_key(override, key):
     out = run_main("+experiment=qwen7b_grpo", override)
     assert out.returncode == 1
-    assert f"zerotir: config error: {key}:" in out.stderr
+    assert f"zerotir: config error: {key} must be an integer >= 0 (got -2)" in out.stderr

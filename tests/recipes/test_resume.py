@@ -11,6 +11,7 @@ from tests.recipes.compose import make_cfg
 def cfg_in(tmp_path, run_name: str, *overrides: str):
     cfg = make_cfg("+experiment=qwen7b_grpo", *overrides)
     cfg.tir.run_name = run_name
+    cfg.tir.run_dir = str(tmp_path / "qwen7b_grpo" / run_name)  # resolved: set what tir.run_dir derives
     cfg.trainer.default_local_dir = str(tmp_path / "qwen7b_grpo" / run_name / "checkpoints")
     return cfg
 
@@ -55,10 +56,10 @@ def test_the_run_name_drops_non_experiment_overrides():
     """As a user launches it: Hydra's override_dirname with conf/zerotir.yaml's exclude_keys names the run."""
     out = subprocess.run(
         [sys.executable, "-m", "recipes.zerotir", "-m", "+experiment=qwen7b_grpo", "tir.dry_run=true",
-         "tir.max_tool_calls=1,4", "trainer.total_training_steps=800", "trainer.logger=[console]",
+         "tir.rollout.max_tool_calls=1,4", "trainer.total_training_steps=800", "trainer.logger=[console]",
          "trainer.save_freq=25", "trainer.resume_mode=auto", "attention=sdpa"],
         cwd=launch.REPO_ROOT, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     names = [line.split()[2] for line in out.stdout.splitlines() if line.startswith("zerotir run ")]
-    assert names == ["qwen7b_grpo/tir.max_tool_calls=1", "qwen7b_grpo/tir.max_tool_calls=4"]
+    assert names == ["qwen7b_grpo/tir.rollout.max_tool_calls=1", "qwen7b_grpo/tir.rollout.max_tool_calls=4"]

@@ -34,7 +34,7 @@ EXTRA_KEYS = {
 SAMPLING = {"temperature": 1.0, "top_p": 1.0, "top_k": -1, "repetition_penalty": 1.0, "logprobs": False}
 
 
-def make_config(response_length=256, **tir):
+def make_config(response_length=256, executor_factory="tests.fakes.make_fake_executor", **rollout):
     return OmegaConf.create(
         {
             "actor_rollout_ref": {
@@ -43,13 +43,15 @@ def make_config(response_length=256, **tir):
             },
             "data": {"apply_chat_template_kwargs": {}},
             "tir": {
-                "max_tool_calls": 2,
-                "max_output_tokens": 256,
-                "base_stops": ["User:", "Human:", "Assistant:", "</answer>"],
-                "apply_chat_template": False,
-                "sandbox": {"backend": "local", "timeout_s": 10},
-                "executor_factory": "tests.fakes.make_fake_executor",
-                **tir,
+                "rollout": {
+                    "template": "zero_tir",
+                    "max_tool_calls": 2,
+                    "max_output_tokens": 256,
+                    "base_stops": ["User:", "Human:", "Assistant:", "</answer>"],
+                    "sandbox": {"backend": "local", "timeout_s": 10},
+                    **rollout,
+                },
+                "executor_factory": executor_factory,
             },
         }
     )
@@ -123,10 +125,18 @@ async def test_sampling_params_follow_the_generate_contract(tokenizer):
     assert third["prompt_ids"] == out.prompt_ids + out.response_ids[: len(third["prompt_ids"]) - len(out.prompt_ids)]
 
 
-async def test_chat_template_when_asked(tokenizer):
-    loop, _ = make_loop(tokenizer, [SCRIPT], make_config(apply_chat_template=True))
+async def test_the_chat_template_follows_the_template(tokenizer):
+    loop, _ = make_loop(tokenizer, [SCRIPT], make_config(template="chat"))
     out = await loop.run(dict(SAMPLING), raw_prompt=raw_prompt("What is 6*7?"))
     assert tokenizer.decode(out.prompt_ids).startswith("<|im_start|>")
+    raw, _ = make_loop(tokenizer, [SCRIPT], make_config(template="two_style"))
+    out = await raw.run(dict(SAMPLING), raw_prompt=raw_prompt("Problem: What is 6*7?\nSolution:"))
+    assert tokenizer.decode(out.prompt_ids) == "Problem: What is 6*7?\nSolution:"  # raw text, verbatim
+
+
+def test_a_bad_rollout_value_names_its_key(tokenizer):
+    with pytest.raises(ValueError, match=r"^tir\.rollout\.max_output_tokens must be an integer >= 1"):
+        make_loop(tokenizer, [SCRIPT], make_config(max_output_tokens=0))
 
 
 async def test_raw_prompt_must_be_one_message(tokenizer):
@@ -210,7 +220,7 @@ def _recording_factory(cfg):
     ids=["shared", "at-least-one", "explicit", "single-worker"],
 )
 def test_unset_sandbox_concurrency_shares_the_node_among_agent_loop_workers(sandbox, workers, expected):
-    tir = {"executor_factory": f"{__name__}._recording_factory", "sandbox": {**sandbox, "timeout_s": 7}}
+    tir = {"executor_factory": f"{__name__}._recording_factory", "rollout": {"sandbox": {**sandbox, "timeout_s": 7}}}
     built = agent_loop.get_executor(tir, workers_per_node=workers)
     assert built["concurrency"] == expected
     assert built["timeout_s"] == 7

@@ -21,11 +21,13 @@ SCRIPTS = [
     "Surely 41.</think> <answer>\\boxed{41}</answer>",
 ]
 TIR = {
-    "max_tool_calls": 2,
-    "max_output_tokens": 256,
-    "base_stops": ["User:", "Human:", "Assistant:", "</answer>"],
-    "apply_chat_template": False,
-    "sandbox": {"backend": "local", "timeout_s": 10},
+    "rollout": {
+        "template": "zero_tir",
+        "max_tool_calls": 2,
+        "max_output_tokens": 256,
+        "base_stops": ["User:", "Human:", "Assistant:", "</answer>"],
+        "sandbox": {"backend": "local", "timeout_s": 10},
+    },
     "executor_factory": "tests.fakes.make_fake_executor",
 }
 

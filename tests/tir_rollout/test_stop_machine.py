@@ -273,8 +273,29 @@ def test_observation_text(status, stdout, stderr, expected):
 def test_config_from_mapping_and_validation():
     cfg = StopMachineConfig.from_mapping({"max_tool_calls": 4, "max_output_tokens": 512, "base_stops": ["</answer>"]})
     assert (cfg.max_tool_calls, cfg.max_output_tokens, cfg.base_stops) == (4, 512, ("</answer>",))
-    with pytest.raises(ValueError, match="tir.max_tool_calls"):
+    with pytest.raises(ValueError, match=r"^rollout\.max_tool_calls must be an integer >= 0 \(got -1\)"):
         StopMachineConfig(max_tool_calls=-1)
+    # a rollout node: other keys (template, sandbox) are not the machine's; errors name the caller's key path
+    node = {"template": "zero_tir", "max_tool_calls": 1, "sandbox": {}}
+    assert StopMachineConfig.from_mapping(node, [7], max_tool_calls=3).max_tool_calls == 3  # eval's sweep point
+    assert StopMachineConfig.from_mapping(node, [7]).eos_token_ids == (7,)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "problem"),
+    [
+        ("max_tool_calls", -1, "an integer >= 0"),
+        ("max_tool_calls", 2.5, "an integer >= 0"),
+        ("max_tool_calls", True, "an integer >= 0"),
+        ("max_output_tokens", 0, "an integer >= 1"),
+        ("max_output_tokens", "256", "an integer >= 1"),
+        ("base_stops", "</answer>", "a list of non-empty strings"),
+        ("base_stops", ["User:", ""], "a list of non-empty strings"),
+    ],
+)
+def test_config_errors_name_the_full_key_path(key, value, problem):
+    with pytest.raises(ValueError, match=rf"^eval\.rollout\.{key} must be {problem}"):
+        StopMachineConfig.from_mapping({key: value}, where="eval.rollout")
 
 
 # ---- property: budgets and masks hold for random scripts ---------------------------------------------
