@@ -235,7 +235,8 @@ def _patch_init_process_group() -> None:
 
 
 # ---------------------------------------------------------------------------------------------- environment
-# The environment every process of a CPU run needs: `activate` puts it in this process and in Ray's runtime_env.
+# The environment every process of a CPU run needs: `activate` puts it in this process and returns it for Ray's
+# runtime_env.
 RUN_ENV = {
     # verl picks its platform from this (docs/verl.md §7); it also tells recipes/zerotir/verl_plugin.py to
     # import this module in each process, before anything asks verl for the platform.
@@ -247,14 +248,12 @@ RUN_ENV = {
 }
 
 
-def activate(cfg: Any) -> None:
-    """Make this process and the Ray workers it starts use the CPU platform (a value already in the environment
-    wins, as before)."""
-    from recipes.zerotir.launch import add_worker_env
-
+def activate() -> dict[str, str]:
+    """Make this process use the CPU platform; the environment it returns is what the Ray workers need too (the
+    launcher merges it into Ray's runtime_env with `launch.add_worker_env`). A value already set wins."""
     os.environ.update({k: os.environ.get(k, v) for k, v in RUN_ENV.items()})
     _patch_init_process_group()
-    add_worker_env(cfg, {k: os.environ[k] for k in RUN_ENV})
+    return {k: os.environ[k] for k in RUN_ENV}
 
 
 # ---------------------------------------------------------------------------------------------- vLLM plugin

@@ -13,7 +13,7 @@ import pytest
 import torch.distributed
 from omegaconf import OmegaConf
 
-from recipes.zerotir import cpu_models, cpu_platform
+from recipes.zerotir import cpu_models, cpu_platform, launch
 
 
 @pytest.mark.parametrize(
@@ -59,7 +59,7 @@ def test_unknown_cpu_model_names_the_key(tmp_path):
         cpu_models.prepare_model("gpt2", tmp_path)
 
 
-def test_activate_puts_the_run_env_into_every_workers_env(monkeypatch):
+def test_activate_sets_and_returns_the_run_env_which_reaches_every_workers_env(monkeypatch):
     monkeypatch.setattr(torch.distributed, "init_process_group", torch.distributed.init_process_group)
     for key in cpu_platform.RUN_ENV:
         monkeypatch.setenv(key, "")  # restored after the test
@@ -67,7 +67,7 @@ def test_activate_puts_the_run_env_into_every_workers_env(monkeypatch):
     monkeypatch.setenv("VLLM_CPU_KVCACHE_SPACE", "2")  # a value already set wins
     cfg = OmegaConf.create({"ray_kwargs": {"ray_init": {"runtime_env": {"env_vars": {"KEEP": "yes"}}}}})
 
-    cpu_platform.activate(cfg)
+    launch.add_worker_env(cfg, cpu_platform.activate())  # as launch.main does
 
     expected = {"VERL_PLATFORM": "cpu", "VERL_ENGINE_DEVICE": "cuda", "VLLM_CPU_KVCACHE_SPACE": "2"}
     assert dict(cfg.ray_kwargs.ray_init.runtime_env.env_vars) == {"KEEP": "yes", **expected}
