@@ -28,11 +28,17 @@ def attributes_from_config(config: dict) -> dict[str, str]:
     if not isinstance(tir, dict):
         return {}
     out = {}
-    for key, name in (("model_name", "model"), ("algorithm_name", "algorithm"), ("template", "template")):
-        if isinstance(tir.get(key), str) and "${" not in tir[key]:
-            out[name] = tir[key]
-    if isinstance(tir.get("max_tool_calls"), int):
-        out["max_tool_calls"] = str(tir["max_tool_calls"])
+    # the rollout knobs live in `tir.rollout` (conf/rollout/); runs made before it kept them in `tir` itself
+    rollout = tir.get("rollout") if isinstance(tir.get("rollout"), dict) else tir
+    for source, key, name in (
+        (tir, "model_name", "model"),
+        (tir, "algorithm_name", "algorithm"),
+        (rollout, "template", "template"),
+    ):
+        if isinstance(source.get(key), str) and "${" not in source[key]:
+            out[name] = source[key]
+    if isinstance(rollout.get("max_tool_calls"), int):
+        out["max_tool_calls"] = str(rollout["max_tool_calls"])
     if "template" in out or "max_tool_calls" in out:
         no_tool = out.get("template") == "zero_v2" or out.get("max_tool_calls") == "0"
         out["tool"] = "no tool" if no_tool else "tool"
@@ -56,10 +62,10 @@ def attributes_from_names(experiment: str, run: str) -> dict[str, str]:
             out["model"] = value
         elif key in ("algorithm", "+algorithm"):
             out["algorithm"] = value
-        elif key == "tir.max_tool_calls":
+        elif key in ("tir.rollout.max_tool_calls", "tir.max_tool_calls"):  # the second: runs before conf/rollout/
             out["max_tool_calls"] = value
             out["tool"] = "no tool" if value == "0" else out["tool"]
-        elif key == "tir.template":
+        elif key in ("tir.rollout.template", "rollout@tir.rollout", "tir.template"):
             out["tool"] = "no tool" if value == "zero_v2" else "tool"
     return out
 

@@ -12,7 +12,9 @@ NAMES = [
     ("no-tool-baseline", "qwen7b_zerorl_grpo", "default", {"model": "qwen7b", "algorithm": "grpo", "tool": "no tool"}),
     ("reinforce-pp-not-ppo", "qwen7b_reinforce_pp", "default", {"model": "qwen7b", "algorithm": "reinforce_pp"}),
     ("smoke-model-size", "qwen0.5b_grpo_smoke", "default", {"model": "qwen0.5b", "algorithm": "grpo"}),
-    ("sweep-calls", "max_calls_sweep", "tir.max_tool_calls=4", {"max_tool_calls": "4", "tool": "tool"}),
+    ("sweep-calls", "max_calls_sweep", "tir.rollout.max_tool_calls=4", {"max_tool_calls": "4", "tool": "tool"}),
+    ("sweep-calls-old-key", "max_calls_sweep", "tir.max_tool_calls=4", {"max_tool_calls": "4", "tool": "tool"}),
+    ("rollout-variant", "qwen7b_grpo", "rollout@tir.rollout=zero_v2", {"tool": "no tool"}),
     ("sweep-zero-calls", "max_calls_sweep", "tir.max_tool_calls=0", {"max_tool_calls": "0", "tool": "no tool"}),
     ("model-sweep", "model_size_sweep", "model=qwen3b", {"model": "qwen3b"}),
     ("two-overrides", "qwen7b_grpo", "algorithm=ppo,tir.template=zero_v2", {"algorithm": "ppo", "tool": "no tool"}),
@@ -28,6 +30,11 @@ def test_attributes_from_names(exp, run, expected):
 
 CONFIGS = [
     ("tool", {"tir": {"template": "zero_tir", "max_tool_calls": 2}}, {"tool": "tool", "max_tool_calls": "2"}),
+    (
+        "rollout-node",
+        {"tir": {"rollout": {"template": "zero_v2", "max_tool_calls": 0}}},
+        {"tool": "no tool", "max_tool_calls": "0"},
+    ),
     ("zero-v2-is-no-tool", {"tir": {"template": "zero_v2", "max_tool_calls": 2}}, {"tool": "no tool"}),
     ("zero-calls-is-no-tool", {"tir": {"template": "zero_tir", "max_tool_calls": 0}}, {"tool": "no tool"}),
     ("names", {"tir": {"model_name": "qwen32b", "algorithm_name": "ppo"}}, {"model": "qwen32b", "algorithm": "ppo"}),
