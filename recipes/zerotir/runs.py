@@ -15,6 +15,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
+from data_prep.atomic import write_atomic
 from recipes.zerotir.checkpoints import latest_step
 
 # Overrides that do not change what is trained: a relaunch that differs only in these resumes the same run.
@@ -85,4 +86,4 @@ def record_run(cfg: DictConfig, overrides: list[str]) -> None:
     folder = run_dir(cfg)
     folder.mkdir(parents=True, exist_ok=True)
     record = {"overrides": run_overrides(overrides), "model_group": cfg.tir.get("model_name")}  # eval reads the group
-    (folder / "run.json").write_text(json.dumps(record, indent=1) + "\n")
+    write_atomic(folder / "run.json", json.dumps(record, indent=1) + "\n")
