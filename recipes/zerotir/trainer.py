@@ -7,7 +7,7 @@ mode "zerotir" but runs as "sync": verl branches on the literal mode name (repla
 resume). The registry is per process: verl's own TaskRunnerV1 finds the mode because every process of a run
 imports this module through `recipes/zerotir/verl_plugin.py` (verl's `VERL_USE_EXTERNAL_MODULES` hook).
 
-The sandbox guard: a step in which more than `tir.sandbox.max_sandbox_error_rate` of the executions failed in
+The sandbox guard: a step in which more than `tir.rollout.sandbox.max_sandbox_error_rate` of the executions failed in
 the sandbox itself stops the run inside `step`, before verl writes that step's checkpoint (verl's fit calls
 `_save_checkpoint` after `step`), so training never silently turns into RL without tools."""
 
@@ -19,7 +19,7 @@ import os
 
 import torch
 import transfer_queue as tq
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 from verl.trainer.ppo.v1 import PPOTrainerSync, register_trainer
 
 from data_prep.atomic import write_atomic
@@ -29,6 +29,7 @@ from tir_rollout.sandbox.config import parse_config
 logger = logging.getLogger(__name__)
 
 TRAINER_MODE = "zerotir"
+SANDBOX_KEY = "tir.rollout.sandbox"
 COUNTERS_FILE = "tir_counters.json"
 
 
@@ -41,8 +42,7 @@ class ZeroTIRTrainer(PPOTrainerSync):
             config.trainer.v1.trainer_mode = "sync"  # verl's code paths test `trainer_mode == "sync"`
         super().__init__(config)
         self.tir_counters = CumulativeCounters()
-        sandbox = parse_config((config.get("tir") or {}).get("sandbox"), "tir.sandbox")
-        self.sandbox_backend, self.max_sandbox_error_rate = sandbox.backend, sandbox.max_sandbox_error_rate
+        self.sandbox_backend, self.max_sandbox_error_rate = sandbox_guard(config)
 
     def step(self, metrics: dict, timing_raw: dict):
         """verl's step, then the `tir/*` metrics of its samples: here rather than in `_compute_metrics`,
@@ -87,6 +87,15 @@ class ZeroTIRTrainer(PPOTrainerSync):
             logger.warning("resumed at step %d without %s; tir/cum_* restart from 0", self.global_steps, path)
 
 
+def sandbox_guard(config: DictConfig) -> tuple[str, float]:
+    """(backend, max_sandbox_error_rate) of the run's sandbox: `tir.rollout.sandbox`, the one rollout node."""
+    sandbox = OmegaConf.select(config, SANDBOX_KEY)
+    if sandbox is None:
+        raise ValueError(f"{SANDBOX_KEY}: missing; the zerotir trainer reads its sandbox guard there")
+    parsed = parse_config(sandbox, SANDBOX_KEY)
+    return parsed.backend, parsed.max_sandbox_error_rate
+
+
 class SandboxFailureError(RuntimeError):
     """Too many executions of one step failed in the sandbox itself; the run stops before that step's checkpoint."""
 
@@ -99,10 +108,10 @@ def check_sandbox_errors(metrics: dict, max_rate: float, backend: str, step: int
     count, calls = int(metrics.get("tir/sandbox_errors", 0)), int(metrics.get("tir/code_calls", 0))
     raise SandboxFailureError(
         f"step {step}: {count} of {calls} code executions ({rate:.1%}) failed in the sandbox itself "
-        f"(tir.sandbox.backend={backend}), above tir.sandbox.max_sandbox_error_rate={max_rate:g}. Stopped before "
+        f"({SANDBOX_KEY}.backend={backend}), above {SANDBOX_KEY}.max_sandbox_error_rate={max_rate:g}. Stopped before "
         "this step's checkpoint, so the last checkpoint is the last good one. The model saw a neutral "
         "'sandbox failed' text for each of them; see the sandbox warnings in the rollout workers' logs, fix the "
-        "backend (docs/sandbox.md), then resume, or set tir.sandbox.max_sandbox_error_rate=0 to disable this check."
+        f"backend (docs/sandbox.md), then resume, or set {SANDBOX_KEY}.max_sandbox_error_rate=0 to disable this check."
     )
 
 
