@@ -1,4 +1,5 @@
-"""The `sandbox` config block (put under `tir.sandbox` in conf/zerotir.yaml), parsed and validated.
+"""The `sandbox` config block of the rollout node (conf/rollout/: `tir.rollout.sandbox` in training,
+`eval.rollout.sandbox` in evaluation), parsed and validated.
 
 Every key is optional; an unknown key raises a ValueError that names it, so a typo fails before Ray starts.
 """
