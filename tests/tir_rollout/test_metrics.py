@@ -119,9 +119,10 @@ def test_sandbox_failures_are_their_own_rate_not_code_errors():
 @pytest.fixture(scope="module")
 def trainer_config():
     from hydra import compose, initialize_config_module
+    from omegaconf import open_dict
 
     with initialize_config_module("verl.trainer.config", version_base=None):
-        return compose(
+        config = compose(
             "ppo_trainer",
             overrides=[
                 "actor_rollout_ref.rollout.name=vllm",
@@ -130,6 +131,9 @@ def trainer_config():
                 "trainer.n_gpus_per_node=1",
             ],
         )
+    with open_dict(config):
+        config.tir = {"rollout": {"sandbox": {"backend": "local"}}}  # what the guard reads (conf/rollout/)
+    return config
 
 
 def test_registry_resolves_zerotir():
