@@ -25,6 +25,14 @@ BANNER = (
 )
 
 
+def _correlation_cells(c) -> str:
+    """r, its block-bootstrap and Fisher-z intervals, n and the note: the cells both correlation tables end with."""
+    return (
+        f"{_num(c.r)} | [{_num(c.ci_low)}, {_num(c.ci_high)}] | [{_num(c.fisher_low)}, {_num(c.fisher_high)}] "
+        f"| {c.n} | {c.note} |"
+    )
+
+
 def _num(x: float) -> str:
     if x is None or not math.isfinite(x):
         return "–"
@@ -173,10 +181,7 @@ def render(analysis: Analysis, images: list[Path], out: Path, inputs: list[str])
             "|---|---|---|---|---|---|---|---|---|",
         ]
         for ra, c in corr:
-            lines.append(
-                f"| {ra.run.label} | {c.x} | {c.y} | {c.method} | {_num(c.r)} | [{_num(c.ci_low)}, {_num(c.ci_high)}] "
-                f"| [{_num(c.fisher_low)}, {_num(c.fisher_high)}] | {c.n} | {c.note} |"
-            )
+            lines.append(f"| {ra.run.label} | {c.x} | {c.y} | {c.method} | {_correlation_cells(c)}")
     trends = [(ra, c) for ra in analysis.runs for c in ra.trends]
     if trends:
         lines += [
@@ -192,10 +197,7 @@ def render(analysis: Analysis, images: list[Path], out: Path, inputs: list[str])
             "|---|---|---|---|---|---|---|",
         ]
         for ra, c in trends:
-            lines.append(
-                f"| {ra.run.label} | {c.y} | {_num(c.r)} | [{_num(c.ci_low)}, {_num(c.ci_high)}] "
-                f"| [{_num(c.fisher_low)}, {_num(c.fisher_high)}] | {c.n} | {c.note} |"
-            )
+            lines.append(f"| {ra.run.label} | {c.y} | {_correlation_cells(c)}")
     if analysis.groupings:
         lines += ["", "## Comparisons", ""]
         for attr, groups in analysis.groupings.items():
