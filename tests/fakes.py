@@ -20,6 +20,14 @@ from typing import Any
 from tir_rollout.stop_machine import Segment, SegmentRequest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# The paper's rollout node (conf/rollout/zero_tir.yaml) as the agent-loop tests hand it to the loop in `tir.rollout`.
+PAPER_ROLLOUT = {
+    "template": "zero_tir",
+    "max_tool_calls": 2,
+    "max_output_tokens": 256,
+    "base_stops": ["User:", "Human:", "Assistant:", "</answer>"],
+    "sandbox": {"backend": "local", "timeout_s": 10},
+}
 QWEN2_TOKENIZER = REPO_ROOT / "assets" / "tokenizers" / "qwen2"
 
 

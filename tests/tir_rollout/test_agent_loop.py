@@ -8,7 +8,7 @@ import os
 import pytest
 from omegaconf import OmegaConf
 
-from tests.fakes import FakeExecutor, FakeServer, build_agent_loop
+from tests.fakes import PAPER_ROLLOUT, FakeExecutor, FakeServer, build_agent_loop
 from tir_rollout import agent_loop
 from tir_rollout.stop_machine import OUTPUT_PREFIX, OUTPUT_SUFFIX, SANDBOX_ERROR_TEXT, eos_token_ids
 
@@ -43,14 +43,7 @@ def make_config(response_length=256, executor_factory="tests.fakes.make_fake_exe
             },
             "data": {"apply_chat_template_kwargs": {}},
             "tir": {
-                "rollout": {
-                    "template": "zero_tir",
-                    "max_tool_calls": 2,
-                    "max_output_tokens": 256,
-                    "base_stops": ["User:", "Human:", "Assistant:", "</answer>"],
-                    "sandbox": {"backend": "local", "timeout_s": 10},
-                    **rollout,
-                },
+                "rollout": {**PAPER_ROLLOUT, **rollout},
                 "executor_factory": executor_factory,
             },
         }

@@ -13,7 +13,14 @@ import pytest
 from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf, open_dict
 
-from tests.fakes import REPO_ROOT, FakeServer, FakeTransferQueue, load_qwen2_tokenizer, write_tiny_qwen2_folder
+from tests.fakes import (
+    PAPER_ROLLOUT,
+    REPO_ROOT,
+    FakeServer,
+    FakeTransferQueue,
+    load_qwen2_tokenizer,
+    write_tiny_qwen2_folder,
+)
 
 PROMPT = "A conversation between User and Assistant.\nUser: What is 6*7?\nAssistant: <think>"
 SCRIPTS = [
@@ -21,13 +28,7 @@ SCRIPTS = [
     "Surely 41.</think> <answer>\\boxed{41}</answer>",
 ]
 TIR = {
-    "rollout": {
-        "template": "zero_tir",
-        "max_tool_calls": 2,
-        "max_output_tokens": 256,
-        "base_stops": ["User:", "Human:", "Assistant:", "</answer>"],
-        "sandbox": {"backend": "local", "timeout_s": 10},
-    },
+    "rollout": PAPER_ROLLOUT,
     "executor_factory": "tests.fakes.make_fake_executor",
 }
 
