@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from data_prep import aime, amc, arithmetic, gsm8k, hendrycks_math, matharena, minerva, olympiadbench, simplerl
 from data_prep.sources import Problem
+from reward.answer_types import INTEGER, MATH, check_answer_type
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,12 @@ class DatasetSpec:
     split: str  # "train" or "eval"
     load: Callable[[], list[Problem]]
     rows: int  # expected number of output rows
+    # what the gold is (reward.answer_types): `integer` golds take only a number written out, so that a box that
+    # restates the question (`381 * 49`) earns nothing; `math` keeps the grader's full equivalence
+    answer_type: str = MATH
+
+    def __post_init__(self) -> None:
+        check_answer_type(self.answer_type, f"data_prep/catalog.py: dataset {self.name}")
 
 
 DATASETS: dict[str, DatasetSpec] = {
@@ -38,8 +46,10 @@ DATASETS: dict[str, DatasetSpec] = {
         DatasetSpec("hmmt_feb_2024", "eval", matharena.load_hmmt_feb_2024, 30),
         DatasetSpec("hmmt_feb_2025", "eval", matharena.load_hmmt_feb_2025, 30),
         DatasetSpec("cmimc_2024", "eval", matharena.load_cmimc_2024, 30),
-        DatasetSpec("arith_mul_train", "train", arithmetic.load_train, arithmetic.TRAIN_ROWS),  # generated
-        DatasetSpec("arith_mul_test", "eval", arithmetic.load_test, arithmetic.TEST_ROWS),  # generated
+        *(
+            DatasetSpec(name, split, partial(arithmetic.load, name), rows, INTEGER)  # generated
+            for name, (split, rows) in arithmetic.DATASETS.items()
+        ),
     )
 }
 TRAIN = [name for name, spec in DATASETS.items() if spec.split == "train"]

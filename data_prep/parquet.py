@@ -39,6 +39,7 @@ SCHEMA = pa.schema(
                     ("id", pa.string()),
                     ("question", pa.string()),
                     ("unit", pa.string()),  # OlympiadBench's answer unit, null elsewhere
+                    ("answer_type", pa.string()),  # reward.answer_types: how the reward reads the gold
                 ]
             ),
         ),
@@ -86,6 +87,7 @@ def rows(dataset: str, template: str) -> list[dict]:
                 "id": problem.id,
                 "question": problem.question,
                 "unit": problem.unit,
+                "answer_type": spec.answer_type,
             },
         }
         for index, problem in enumerate(tqdm(problems, desc=f"{dataset}.{template}", disable=quiet))

@@ -1,4 +1,5 @@
-"""Prompt templates: zero_tir (the paper's), zero_v2 (the same without the Python sentence), chat, two_style.
+"""Prompt templates: zero_tir (the paper's), zero_v2 (the same without the Python sentence), chat, two_style,
+prose_style (two_style's no-tool twin).
 
 zero_tir and zero_v2 are raw base-model text, tokenised verbatim with NO chat template; the prompt ends
 with "Assistant: <think>", so generation starts inside the thinking block. `chat` is our own variant for
@@ -55,6 +56,17 @@ TWO_STYLE = (
     "Problem: {query}\nSolution:"
 )
 
+# Ours, the no-tool arm of the paper in miniature (conf/experiment/cpu_mini_no_tool.yaml, the ZeroRL analogue of
+# zero_v2): two_style with its python example replaced by the same product worked in prose, and no sentence about
+# code. The same two problems, answers and layout, so that the arms differ by the tool and not by the examples.
+PROSE_STYLE = (
+    "Solve the problem. Show your working in words and numbers. Put the final answer in \\boxed{}.\n\n"
+    "Problem: What is 25 + 17?\nSolution: 25 + 17 = 42. The answer is \\boxed{42}.\n\n"
+    "Problem: What is 418 * 37?\nSolution: 418 * 37 = 418 * 30 + 418 * 7 = 12540 + 2926 = 15466. "
+    "The answer is \\boxed{15466}.\n\n"
+    "Problem: {query}\nSolution:"
+)
+
 
 @dataclass(frozen=True)
 class TemplateSpec:
@@ -70,8 +82,9 @@ TEMPLATES: dict[str, TemplateSpec] = {
     "zero_v2": TemplateSpec("zero_v2", chat=False),
     "chat": TemplateSpec("chat", chat=True),
     "two_style": TemplateSpec("two_style", chat=False),
+    "prose_style": TemplateSpec("prose_style", chat=False),
 }
-_RAW_TEXT = {"zero_tir": ZERO_TIR, "zero_v2": ZERO_V2, "two_style": TWO_STYLE}
+_RAW_TEXT = {"zero_tir": ZERO_TIR, "zero_v2": ZERO_V2, "two_style": TWO_STYLE, "prose_style": PROSE_STYLE}
 
 
 def spec(template: str) -> TemplateSpec:

@@ -13,6 +13,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from data_prep import TEMPLATES, ensure_parquet
+from reward.answer_types import MATH, check_answer_type
 from tir_rollout.rollout_config import uses_chat_template
 
 
@@ -24,6 +25,7 @@ class Problem:
     messages: tuple[dict[str, str], ...]  # one user message of raw text, or chat messages
     gold: str
     chat: bool  # the template is meant for a chat template
+    answer_type: str = MATH  # reward.answer_types, from the row's extra_info: how the grader reads the gold
 
 
 def template_names() -> list[str]:
@@ -48,6 +50,7 @@ def load_problems(dataset: str, template: str, data_dir: str | Path, limit: int 
                 messages=messages,
                 gold=str(row["reward_model"]["ground_truth"]),
                 chat=uses_chat_template(template),
+                answer_type=check_answer_type(extra.get("answer_type") or MATH, f"{path}: extra_info.answer_type"),
             )
         )
     return problems

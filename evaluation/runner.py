@@ -44,14 +44,17 @@ class WorkItem:
 class Grader:
     """reward.grader's lenient pair; a test may pass its own functions."""
 
-    grade: Callable[[str, str], bool]
+    grade: Callable[[str, str, str], bool]  # (response, gold, answer_type)
     extract: Callable[[str], str | None]
 
     @classmethod
     def default(cls) -> Grader:
         from reward.grader import extract_answer, grade_answer
 
-        return cls(grade=grade_answer, extract=lambda text: extract_answer(text, strict=False))
+        return cls(
+            grade=lambda text, gold, answer_type: grade_answer(text, gold, answer_type=answer_type),
+            extract=lambda text: extract_answer(text, strict=False),
+        )
 
 
 def plan(problems: Sequence[Problem], config: EvalConfig, store: SampleStore) -> list[WorkItem]:
@@ -82,7 +85,7 @@ def to_record(item: WorkItem, result: TIRResult, tokenizer: Any, grader: Grader)
         response=response,
         prediction=grader.extract(response),
         gold=item.problem.gold,
-        correct=bool(grader.grade(response, item.problem.gold)),
+        correct=bool(grader.grade(response, item.problem.gold, item.problem.answer_type)),
         tool_use=result.tool_use,
         generate_s=round(result.generate_s, 4),
         tool_s=round(result.tool_s, 4),

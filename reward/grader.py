@@ -17,6 +17,7 @@ from functools import lru_cache
 
 import sympy
 
+from reward.answer_types import INTEGER, MATH, integer_equal
 from reward.deadline import GradeTimeout, bounded
 from reward.equations import assignment_groups, relation, split_equation
 from reward.extract import answer_candidates, extract_answer, gold_answer
@@ -424,14 +425,25 @@ def _reset_sympy_flags() -> None:
     global_parameters.distribute = True
 
 
-def grade_prediction_timed(pred: str | None, gold: object, timeout_s: float = DEFAULT_TIMEOUT_S) -> tuple[bool, bool]:
+def _typed_grade(pred: str, gold: str, answer_type: str) -> bool:
+    """`_grade`, or for an `integer` gold only the same integer written out (reward.answer_types: an expression
+    that evaluates to the gold restates the question and earns nothing)."""
+    if answer_type == INTEGER:
+        return integer_equal(pred, gold)
+    return _grade(pred, gold)
+
+
+def grade_prediction_timed(
+    pred: str | None, gold: object, timeout_s: float = DEFAULT_TIMEOUT_S, answer_type: str = MATH
+) -> tuple[bool, bool]:
     """(correct, timed_out) for an extracted answer `pred` against `gold`. Gold and pred are not interchangeable:
-    gold decides whether a list is ordered, whether alternatives are allowed, and which units are dropped."""
+    gold decides whether a list is ordered, whether alternatives are allowed, and which units are dropped; the
+    gold's `answer_type` (reward.answer_types) whether an expression may stand for a number."""
     if not isinstance(pred, str):
         return False, False
     try:
         gold_s = coerce_gold(gold)
-        verdict = bounded(lambda: _grade(pred.strip(), gold_s), timeout_s, False)
+        verdict = bounded(lambda: _typed_grade(pred.strip(), gold_s, answer_type), timeout_s, False)
         if verdict[1]:
             _reset_sympy_flags()
         return verdict
@@ -442,20 +454,25 @@ def grade_prediction_timed(pred: str | None, gold: object, timeout_s: float = DE
         return False, False
 
 
-def grade_prediction(pred: str | None, gold: object, timeout_s: float = DEFAULT_TIMEOUT_S) -> bool:
+def grade_prediction(
+    pred: str | None, gold: object, timeout_s: float = DEFAULT_TIMEOUT_S, answer_type: str = MATH
+) -> bool:
     """True when the extracted answer `pred` is mathematically the gold answer (see `grade_prediction_timed`)."""
-    return grade_prediction_timed(pred, gold, timeout_s)[0]
+    return grade_prediction_timed(pred, gold, timeout_s, answer_type)[0]
 
 
-def grade_answer(response_text: str, gold: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> bool:
+def grade_answer(response_text: str, gold: str, timeout_s: float = DEFAULT_TIMEOUT_S, answer_type: str = MATH) -> bool:
     """True when the final answer of a whole response (lenient extraction, `reward.extract`) is mathematically
-    `gold`; a gold that is itself a worked solution is read for its answer first (`gold_answer`)."""
+    `gold`; a gold that is itself a worked solution is read for its answer first (`gold_answer`). An `integer`
+    gold takes only the final answer, written out (reward.answer_types)."""
     if not isinstance(response_text, str):
         return False
 
     def run() -> bool:
         candidates = answer_candidates(response_text)
         gold_s = gold_answer(coerce_gold(gold))
+        if answer_type == INTEGER:
+            return bool(candidates) and integer_equal(candidates[0], gold_s)
         gold_text = normalize(gold_s).text
         bracket = _bracketed(gold_text)
         multi = len(_items(gold_text)) > 1 or (bracket is not None and len(bracket[2]) > 1)

@@ -1,8 +1,9 @@
 """The ZeroTIR reward as verl's `compute_score`: binary outcome reward gated on format and a normal finish.
 
 Default (paper, reference `math_reward_tir.py`): 1 when the response has the ZeroTIR format, finished
-normally, and its strict answer grades correct; else 0. Shaping terms (format penalty, DAPO overlong
-penalty, tool-use bonus) are reward_kwargs, all off by default. Tool output blocks are environment text:
+normally, and its strict answer grades correct against the gold's answer type (`extra_info.answer_type`,
+reward.answer_types: an `integer` gold takes only a number written out); else 0. Shaping terms (format penalty,
+DAPO overlong penalty, tool-use bonus) are reward_kwargs, all off by default. Tool output blocks are environment text:
 they are removed before the format check and extraction, so a `\\boxed{}` printed by code never counts.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+from reward.answer_types import MATH, check_answer_type
 from reward.extract import answer_text, find_boxes, strip_tool_output
 from reward.grader import DEFAULT_TIMEOUT_S, grade_prediction_timed
 from reward.normalize import normalize
@@ -119,6 +121,13 @@ def _tool_stats(extra_info: dict | None) -> tuple[dict[str, int], str | None]:
     return {key: getattr(use, key) for key in _TOOL_KEYS}, use.finish_reason
 
 
+def _answer_type(extra_info: dict | None) -> str:
+    """The gold's answer type from the row's `extra_info.answer_type` (data_prep writes it; rows from elsewhere
+    without it are `math`). An unknown one is a data bug and raises, never a silent 0 reward."""
+    value = (extra_info or {}).get("answer_type") if isinstance(extra_info, dict) else None
+    return MATH if value is None else check_answer_type(value, "extra_info.answer_type")
+
+
 def _response_tokens(extra_info: dict | None) -> int:
     for source in (extra_info or {}, (extra_info or {}).get("tool_extra_fields") or {}):
         for key in ("tir_response_tokens", "response_length"):
@@ -166,7 +175,10 @@ def compute_score(
     span = fmt.answer_span if shaping.require_format or fmt.ok else text
     boxes = find_boxes(answer_text(span))
     pred = boxes[-1].content if boxes else ""
-    correct, timed_out = grade_prediction_timed(pred, ground_truth, shaping.grade_timeout_s) if pred else (False, False)
+    answer_type = _answer_type(extra_info)
+    correct, timed_out = (
+        grade_prediction_timed(pred, ground_truth, shaping.grade_timeout_s, answer_type) if pred else (False, False)
+    )
 
     stats, finish = _tool_stats(extra_info)
     finished = finish == "stop" if finish is not None else fmt.ends_with_answer

@@ -13,6 +13,11 @@ COUNTS = {
     "aime_1983_2023": 975,
     "arith_mul_train": 2000,  # generated (data_prep/arithmetic.py)
     "arith_mul_test": 200,
+    "arith_ladder_train": 2000,  # 500 per tier
+    "arith_2x1_test": 100,
+    "arith_3x2_test": 100,
+    "arith_3x3_test": 100,
+    "arith_2step_test": 100,
     "aime24": 30,
     "aime25": 30,
     "amc23": 40,
@@ -57,7 +62,14 @@ def built(tmp_path_factory):
 
 
 def test_dataset_names_are_the_agreed_contract():
-    assert data_prep.TRAIN == ["simplerl_math_l3to5", "math_train", "gsm8k_train", "aime_1983_2023", "arith_mul_train"]
+    assert data_prep.TRAIN == [
+        "simplerl_math_l3to5",
+        "math_train",
+        "gsm8k_train",
+        "aime_1983_2023",
+        "arith_mul_train",
+        "arith_ladder_train",
+    ]
     assert data_prep.EVAL == [
         "aime24",
         "aime25",
@@ -70,8 +82,12 @@ def test_dataset_names_are_the_agreed_contract():
         "hmmt_feb_2025",
         "cmimc_2024",
         "arith_mul_test",
+        "arith_2x1_test",
+        "arith_3x2_test",
+        "arith_3x3_test",
+        "arith_2step_test",
     ]
-    assert list(data_prep.TEMPLATES) == ["zero_tir", "zero_v2", "chat", "two_style"]
+    assert list(data_prep.TEMPLATES) == ["zero_tir", "zero_v2", "chat", "two_style", "prose_style"]
 
 
 @pytest.mark.parametrize("name", list(COUNTS))

@@ -147,7 +147,7 @@ def drive(backend: Any, execute: Any, n_problems: int, n_samples: int, concurren
     store = SampleStore(Path(out_dir) / "samples.jsonl")
     store.load()
     items = plan(problems(n_problems), settings, store)
-    grader = Grader(grade=lambda response, gold: "42" in response, extract=lambda response: None)
+    grader = Grader(grade=lambda response, gold, answer_type: "42" in response, extract=lambda response: None)
     start = time.perf_counter()
     asyncio.run(run_items(items, backend, execute, store, settings, grader))
     return time.perf_counter() - start, store.load()

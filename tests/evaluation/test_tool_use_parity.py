@@ -58,7 +58,7 @@ def test_training_metrics_and_evaluation_summary_agree_on_tool_use(trajectories,
     ]
     training = step_metrics(records)
     # evaluation: sample records through samples.jsonl, then one summary cell
-    grader = Grader(grade=lambda text, gold: False, extract=lambda text: None)
+    grader = Grader(grade=lambda text, gold, answer_type: False, extract=lambda text: None)
     store = SampleStore(tmp_path / "samples.jsonl", fsync=False)
     for i, (result, ok) in enumerate(zip(trajectories, correct, strict=True)):
         item = WorkItem(Problem("toy", f"p{i}", i, (), "4", chat=False), 2, 0)

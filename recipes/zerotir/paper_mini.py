@@ -1,0 +1,162 @@
+"""The paper in miniature in one command (`make paper-mini`): every arm x seed run, resumably; evaluations; a report.
+
+Why a driver: the claims need several runs of ~30 minutes each on a laptop, more than one sitting. Each stage skips
+what is finished and resumes what is not, so a killed driver (or a new session) just runs again:
+
+* train: `python -m recipes.zerotir +experiment=cpu_mini_<arm> tir.seed=<s>` for each missing run, under
+  benchmarks.run_meter (wall time and peak memory per launch); a run whose final checkpoint exists is done; a run
+  killed midway resumes from its newest checkpoint (verl's resume_mode auto). After each launch the run's logs are
+  copied to the committed log folder (`--logs`), so each run can be committed as it lands.
+* eval: each final checkpoint and the initial model on every ladder tier at every interaction budget (eval=paper_mini),
+  and the tool arm with its outputs withheld (eval=paper_mini_withheld); each evaluation resumes sample by sample.
+* report: `scaling.paper_mini` reads the committed folder and writes the claim table and figures.
+
+A run that did not finish is listed in the report as missing, never dropped. Docs: docs/paper_mini.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from recipes.zerotir.checkpoints import latest_step
+
+REPO = Path(__file__).resolve().parents[2]
+ARMS = ("tool", "no_tool")
+SEEDS = (1, 2, 3)
+LOGS = Path("examples/logs/real/paper_mini")
+# what the committed log folder keeps of a run (the run folder's own names); checkpoints stay in outputs/
+KEEP = ("metrics", "rollouts", "run.json", "hydra/.hydra/config.yaml", "hydra/.hydra/overrides.yaml")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run of the miniature: an experiment (an arm, or an algorithm for claim d) and a seed."""
+
+    experiment: str  # conf/experiment/<experiment>.yaml
+    seed: int
+    total_steps: int
+
+    @property
+    def name(self) -> str:
+        return f"tir.seed={self.seed}"  # Hydra's override_dirname for the one override a run has
+
+    def run_dir(self, outputs: Path) -> Path:
+        return outputs / self.experiment / self.name
+
+    def final_hf(self, outputs: Path) -> Path:
+        return self.run_dir(outputs) / "checkpoints" / f"global_step_{self.total_steps}" / "actor" / "huggingface"
+
+    def done(self, outputs: Path) -> bool:
+        return (latest_step(self.run_dir(outputs) / "checkpoints") or 0) >= self.total_steps and self.final_hf(
+            outputs
+        ).is_dir()
+
+    def log_dir(self, logs: Path) -> Path:
+        return logs / "runs" / self.experiment / f"seed={self.seed}"
+
+    def command(self, python: str) -> list[str]:
+        return [python, "-m", "recipes.zerotir", f"+experiment={self.experiment}", f"tir.seed={self.seed}"]
+
+
+def _composed_steps(experiment: str) -> int:
+    from hydra import compose, initialize_config_dir
+
+    from recipes.zerotir.launch import register_resolvers
+
+    register_resolvers()
+    with initialize_config_dir(str(REPO / "conf"), version_base=None):
+        cfg = compose("zerotir", overrides=[f"+experiment={experiment}"])
+    return int(cfg.trainer.total_training_steps)
+
+
+def git_state(repo: Path = REPO) -> str:
+    """The commit, then `git status --short` (empty: a clean tree): what launch_state.txt records."""
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout
+        except (OSError, subprocess.CalledProcessError):
+            return "unknown\n"
+
+    return git("rev-parse", "HEAD") + git("status", "--short")
+
+
+def copy_logs(run: Run, outputs: Path, logs: Path) -> Path:
+    """Copy what a run wrote (metrics, rollouts, config, meters, launch states) into the committed folder."""
+    src, dst = run.run_dir(outputs), run.log_dir(logs)
+    dst.mkdir(parents=True, exist_ok=True)
+    for rel in KEEP:
+        path = src / rel
+        target = dst / Path(rel).name if rel.startswith("hydra/") else dst / rel
+        if path.is_dir():
+            shutil.copytree(path, target, dirs_exist_ok=True)
+        elif path.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+    for extra in sorted(src.glob("meter-*.json")) + sorted(src.glob("launch_state-*.txt")):
+        shutil.copy2(extra, dst / extra.name)
+    return dst
+
+
+def train(runs: list[Run], python: str, outputs: Path, logs: Path) -> list[Run]:
+    """Launch every run that is not done (resuming where it stopped); returns the runs still not done."""
+    for run in runs:
+        if run.done(outputs):
+            print(f"paper-mini: {run.experiment} seed {run.seed}: done (step {run.total_steps})", flush=True)
+            copy_logs(run, outputs, logs)
+            continue
+        folder = run.run_dir(outputs)
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        (folder / f"launch_state-{stamp}.txt").write_text(git_state())
+        step = latest_step(folder / "checkpoints")
+        print(
+            f"paper-mini: {run.experiment} seed {run.seed}: "
+            + (f"resuming from step {step}" if step else "starting")
+            + f" (log {folder / f'driver-{stamp}.log'})",
+            flush=True,
+        )
+        meter = [python, "-m", "benchmarks.run_meter", "--out", str(folder / f"meter-{stamp}.json"), "--"]
+        with open(folder / f"driver-{stamp}.log", "w") as log:
+            code = subprocess.run(
+                meter + run.command(python), stdout=log, stderr=subprocess.STDOUT, check=False
+            ).returncode
+        copy_logs(run, outputs, logs)
+        print(f"paper-mini: {run.experiment} seed {run.seed}: exit {code}, done={run.done(outputs)}", flush=True)
+    return [run for run in runs if not run.done(outputs)]
+
+
+def plan(experiments: list[str], seeds: list[int]) -> list[Run]:
+    """Seed-major order (every arm's seed 1, then seed 2, ...): a session cut short leaves matched arms."""
+    steps = {experiment: _composed_steps(experiment) for experiment in experiments}
+    return [Run(experiment, seed, steps[experiment]) for seed in seeds for experiment in experiments]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m recipes.zerotir.paper_mini", description=__doc__.splitlines()[0])
+    parser.add_argument("stages", nargs="*", default=["train"], choices=["train"], help="what to do, in order")
+    parser.add_argument("--experiments", default=",".join(f"cpu_mini_{arm}" for arm in ARMS))
+    parser.add_argument("--seeds", default=",".join(map(str, SEEDS)))
+    parser.add_argument("--outputs", type=Path, default=Path("outputs"), help="where runs write (checkpoints)")
+    parser.add_argument("--logs", type=Path, default=LOGS, help="the committed log folder")
+    parser.add_argument("--python", default=sys.executable, help="the CPU-training interpreter")
+    args = parser.parse_args(argv)
+    runs = plan(args.experiments.split(","), [int(s) for s in args.seeds.split(",")])
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    missing = train(runs, args.python, args.outputs, args.logs)
+    for run in missing:
+        print(f"paper-mini: MISSING {run.experiment} seed {run.seed}: not finished", flush=True)
+    print(json.dumps({"runs": len(runs), "missing": len(missing)}), flush=True)
+    return 1 if missing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
