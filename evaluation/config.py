@@ -18,6 +18,7 @@ from typing import Any
 
 from data_prep import EVAL, TEMPLATES, TRAIN
 from evaluation.backends import BACKENDS
+from evaluation.provenance import model_weights_sha256
 from tir_rollout import rollout_config
 from tir_rollout.stop_machine import StopMachineConfig
 
@@ -87,7 +88,11 @@ FINGERPRINT = {
     "response_length": "eval.response_length",
     "max_output_tokens": "eval.rollout.max_output_tokens",
     "base_stops": "eval.rollout.base_stops",
+    "withhold_output": "eval.rollout.withhold_output",
+    "weights_sha256": "eval.model (its weight files)",
 }
+# keys a run.json written before they existed lacks, with the value such a run had (None: not known, not compared)
+ADDED_KEYS = {"withhold_output": False, "weights_sha256": None}
 
 
 def upgrade_fingerprint(saved: Mapping[str, Any], where: str) -> dict[str, Any]:
@@ -95,6 +100,7 @@ def upgrade_fingerprint(saved: Mapping[str, Any], where: str) -> dict[str, Any]:
     response_length; apply_chat_template (null: follow the template) is dropped where it agrees with the template,
     and refused where it forced the other choice, since the chat template now always follows the template."""
     saved = dict(saved)
+    saved.pop("provenance", None)  # recorded, never compared (evaluation.evaluate.check_run_json)
     if "max_new_tokens" in saved:
         saved.setdefault("response_length", saved.pop("max_new_tokens"))
     if "apply_chat_template" in saved:
@@ -216,6 +222,8 @@ class EvalConfig:
             "response_length": self.response_length,
             "max_output_tokens": machine.max_output_tokens,
             "base_stops": list(machine.base_stops),
+            "withhold_output": machine.withhold_output,
+            "weights_sha256": model_weights_sha256(model),
         }
 
     def resolved_run_name(self) -> str:

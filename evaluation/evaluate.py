@@ -19,10 +19,11 @@ from typing import Any
 from data_prep.atomic import write_atomic
 from evaluation import checkpoints as ckpt
 from evaluation.backends import Backend
-from evaluation.config import FINGERPRINT, EvalConfig, upgrade_fingerprint
+from evaluation.config import ADDED_KEYS, FINGERPRINT, EvalConfig, upgrade_fingerprint
 from evaluation.metrics import TOOL_USE_KEYS, MetricRow, summarize
 from evaluation.plot import plot_interactions, plot_steps
 from evaluation.problems import Problem, load_problems
+from evaluation.provenance import git_commit
 from evaluation.report import transcript_order, write_summary
 from evaluation.runner import Grader, plan, run_sweep
 from evaluation.samples import SampleRecord, SampleStore
@@ -64,10 +65,16 @@ def build_backend(config: EvalConfig, model: str) -> Backend:
 
 
 def check_run_json(run_dir: Path, fingerprint: dict[str, Any]) -> None:
-    """Write run.json on the first run; on a rerun, refuse a fingerprint that differs from it."""
+    """Write run.json on the first run, with its provenance (commit, when); on a rerun, refuse a fingerprint that
+    differs from it. Keys a run.json from before them lacks compare as their old value (ADDED_KEYS)."""
     path = run_dir / "run.json"
     if path.exists():
         saved = upgrade_fingerprint(json.loads(path.read_text()), str(path))
+        for key, old in ADDED_KEYS.items():
+            if key not in saved and old is not None:
+                saved[key] = old
+            elif key not in saved:
+                saved[key] = fingerprint.get(key)  # not known then: not compared
         diff = sorted(k for k in set(saved) | set(fingerprint) if saved.get(k) != fingerprint.get(k))
         if diff:
             changes = "; ".join(
@@ -78,7 +85,8 @@ def check_run_json(run_dir: Path, fingerprint: dict[str, Any]) -> None:
                 f"keep them, or start a new run with eval.run_name=<new name>"
             )
         return
-    write_atomic(path, json.dumps(fingerprint, indent=2) + "\n")
+    provenance = {"commit": git_commit(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    write_atomic(path, json.dumps(fingerprint | {"provenance": provenance}, indent=2) + "\n")
 
 
 def in_scope(records: list[SampleRecord], problems: list[Problem], config: EvalConfig) -> list[SampleRecord]:

@@ -11,7 +11,7 @@ tool output included, as the reference's `length_rewards`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tir_rollout.tool_use import ToolUse, tool_use_rates
@@ -86,6 +86,34 @@ class CumulativeCounters:
         }
 
 
+@dataclass
+class CollapseAlarm:
+    """Tool-use collapse: code use falling well below the best it has reached (a recurring complaint in TIR trackers).
+
+    Per-step rates rest on few samples (24 on the laptop: a standard error near 0.1), so the alarm compares the mean
+    of the last `window` steps with the highest such mean so far, and fires when it is below `drop` x that peak once
+    the peak is at least `min_peak` (a run that never used the tool has nothing to collapse from). Pure, so the
+    analysis can replay it on logged curves; its state is saved with checkpoints, so a resumed run keeps its peak."""
+
+    window: int = 3
+    drop: float = 0.5
+    min_peak: float = 0.2
+    recent: list[float] = field(default_factory=list)
+    peak: float = 0.0
+
+    def update(self, code_exec_ratio: float) -> dict[str, float]:
+        self.recent = [*self.recent, float(code_exec_ratio)][-self.window :]
+        smoothed = _mean(self.recent)
+        if len(self.recent) == self.window:
+            self.peak = max(self.peak, smoothed)
+        collapsed = self.peak >= self.min_peak and smoothed < self.drop * self.peak
+        return {
+            PREFIX + "code_exec_smoothed": smoothed,
+            PREFIX + "code_exec_peak": self.peak,
+            PREFIX + "code_use_collapse": float(collapsed),
+        }
+
+
 METRIC_NAMES = (
     "tir/code_exec_ratio",
     "tir/code_calls_mean",
@@ -104,4 +132,7 @@ METRIC_NAMES = (
     "tir/generated_tokens_mean",
     "tir/cum_generated_tokens",
     "tir/cum_sandbox_calls",
+    "tir/code_exec_smoothed",
+    "tir/code_exec_peak",
+    "tir/code_use_collapse",
 )

@@ -62,9 +62,12 @@ class StopMachineConfig:
     base_stops: tuple[str, ...] = ("User:", "Human:", "Assistant:", "</answer>")
     eos_token_ids: tuple[int, ...] = ()  # besides these, a short segment with no stop string is taken as EOS
     max_empty_aborts: int = 8  # consecutive aborted segments with no tokens before giving up
+    # An ablation, never training's setting: the code runs (and its errors count) but the model is shown an empty
+    # output block, so an evaluation can tell how much accuracy comes from reading the output (docs/paper_mini.md).
+    withhold_output: bool = False
 
     # The fields that are config keys of the rollout node (the others come from the tokenizer or are internal).
-    CONFIG_KEYS: ClassVar[tuple[str, ...]] = ("max_tool_calls", "max_output_tokens", "base_stops")
+    CONFIG_KEYS: ClassVar[tuple[str, ...]] = ("max_tool_calls", "max_output_tokens", "base_stops", "withhold_output")
 
     def __post_init__(self):
         self.check(vars(self))
@@ -76,6 +79,10 @@ class StopMachineConfig:
             value = values.get(key, low)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"{where}.{key} must be an integer >= {low} (got {value!r})")
+        if not isinstance(values.get("withhold_output", False), bool):
+            raise ValueError(  # noqa: TRY004  (config errors are ValueErrors, as above)
+                f"{where}.withhold_output must be true or false (got {values['withhold_output']!r})"
+            )
         stops = values.get("base_stops", ())
         if isinstance(stops, str) or not all(isinstance(stop, str) and stop for stop in stops):
             raise ValueError(f"{where}.base_stops must be a list of non-empty strings (got {stops!r})")
@@ -303,7 +310,8 @@ class StopMachine:
             self.counts["sandbox_errors"] += 1
         elif result.status != "ok":
             self.counts["code_errors"] += 1
-        block_ids = self._encode(output_block(observation_text(result)))
+        shown = "" if self.config.withhold_output else observation_text(result)
+        block_ids = self._encode(output_block(shown))
         truncated = bool(getattr(result, "truncated", False))
         if len(block_ids) > self.config.max_output_tokens:
             block_ids, truncated = self._overlong_ids(), True

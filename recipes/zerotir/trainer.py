@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from verl.trainer.ppo.v1 import PPOTrainerSync, register_trainer
 
 from data_prep.atomic import write_atomic
-from tir_rollout.metrics import CumulativeCounters, ResponseRecord, is_correct, step_metrics
+from tir_rollout.metrics import CollapseAlarm, CumulativeCounters, ResponseRecord, is_correct, step_metrics
 from tir_rollout.sandbox.config import parse_config
 
 logger = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ class ZeroTIRTrainer(PPOTrainerSync):
             config.trainer.v1.trainer_mode = "sync"  # verl's code paths test `trainer_mode == "sync"`
         super().__init__(config)
         self.tir_counters = CumulativeCounters()
+        self.collapse_alarm = CollapseAlarm()
         self.sandbox_backend, self.max_sandbox_error_rate = sandbox_guard(config)
 
     def step(self, metrics: dict, timing_raw: dict):
@@ -64,7 +65,16 @@ class ZeroTIRTrainer(PPOTrainerSync):
         records = tir_records(
             _as_list(data["extra_fields"]), _row_lengths(data["responses"]), _row_sums(data["rm_scores"])
         )
-        return {**step_metrics(records), **self.tir_counters.update(records)}
+        metrics = {**step_metrics(records), **self.tir_counters.update(records)}
+        if "tir/code_exec_ratio" in metrics:
+            metrics |= self.collapse_alarm.update(metrics["tir/code_exec_ratio"])
+            if metrics["tir/code_use_collapse"]:
+                logger.warning(
+                    "tool-use collapse at step %s: code use %.2f over the last %d steps, below %.0f%% of its peak %.2f",
+                    getattr(self, "global_steps", "?"), metrics["tir/code_exec_smoothed"], self.collapse_alarm.window,
+                    100 * self.collapse_alarm.drop, self.collapse_alarm.peak,
+                )  # fmt: skip
+        return metrics
 
     def _counters_path(self, loading: bool = False) -> str:
         trainer = self.config.trainer
@@ -75,14 +85,17 @@ class ZeroTIRTrainer(PPOTrainerSync):
 
     def _save_checkpoint(self):
         super()._save_checkpoint()
-        write_atomic(self._counters_path(), json.dumps(vars(self.tir_counters)))
+        state = {**vars(self.tir_counters), "collapse_alarm": vars(self.collapse_alarm)}
+        write_atomic(self._counters_path(), json.dumps(state))
 
     def _load_checkpoint(self):
         super()._load_checkpoint()
         path = self._counters_path(loading=True)
         if self.global_steps > 0 and os.path.exists(path):
             with open(path) as f:
-                self.tir_counters = CumulativeCounters(**json.load(f))
+                state = json.load(f)
+            self.collapse_alarm = CollapseAlarm(**state.pop("collapse_alarm", {}))  # older files: a fresh alarm
+            self.tir_counters = CumulativeCounters(**state)
         elif self.global_steps > 0:
             logger.warning("resumed at step %d without %s; tir/cum_* restart from 0", self.global_steps, path)
 

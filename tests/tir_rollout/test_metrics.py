@@ -270,3 +270,34 @@ def test_step_stops_the_run_when_the_sandbox_fails_too_often(trainer_config, mon
     with pytest.raises(trainer_module.SandboxFailureError, match=r"step 3: 2 of 4 code executions \(50\.0%\)"):
         trainer.step(metrics, {})
     assert metrics["tir/sandbox_error_rate"] == 0.5  # logged before the stop, for the error report
+
+
+def test_the_collapse_alarm_fires_when_code_use_falls_well_below_its_peak():
+    from tir_rollout.metrics import CollapseAlarm
+
+    alarm = CollapseAlarm(window=3, drop=0.5, min_peak=0.2)
+    fired = [alarm.update(r)["tir/code_use_collapse"] for r in (0.5, 0.9, 1.0, 0.95, 0.9, 0.2, 0.1, 0.1)]
+    assert fired == [0, 0, 0, 0, 0, 0, 1, 1]  # smoothed: ... 0.93, 0.68, 0.40 (< 0.5 x 0.95), 0.13
+    assert alarm.peak == pytest.approx(0.95)
+
+
+def test_the_collapse_alarm_ignores_noise_and_runs_that_never_used_the_tool():
+    from tir_rollout.metrics import CollapseAlarm
+
+    noisy = CollapseAlarm()
+    assert not any(noisy.update(r)["tir/code_use_collapse"] for r in (0.9, 0.6, 1.0, 0.7, 0.9, 0.5, 0.8))
+    never = CollapseAlarm()
+    assert not any(never.update(r)["tir/code_use_collapse"] for r in (0.1, 0.15, 0.0, 0.05, 0.0))
+
+
+def test_the_collapse_alarm_state_survives_a_resume_as_json():
+    import json
+
+    from tir_rollout.metrics import CollapseAlarm
+
+    alarm = CollapseAlarm()
+    for r in (1.0, 1.0, 1.0):
+        alarm.update(r)
+    resumed = CollapseAlarm(**json.loads(json.dumps(vars(alarm))))
+    assert resumed.update(0.0)["tir/code_use_collapse"] == 0  # smoothed 0.67: not yet
+    assert resumed.update(0.0)["tir/code_use_collapse"] == 1  # 0.33 < 0.5 x 1.0

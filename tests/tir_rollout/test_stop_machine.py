@@ -151,6 +151,19 @@ def test_timeout_shows_status_string(tokenizer):
     assert blocks_text(tokenizer, result) == [OUTPUT_PREFIX + "TimeLimitExceeded" + OUTPUT_SUFFIX]
 
 
+def test_withheld_output_runs_the_code_and_shows_an_empty_block(tokenizer):
+    """The paper-mini ablation: the call runs and is counted (errors too), the model sees only the empty fences."""
+    script = CODE_OK + "\nAgain:\n```python\nprint(1/0)\n```" + ANSWER
+    result, executor, _ = run(tokenizer, script, max_tool_calls=2, withhold_output=True)
+    assert executor.codes == ["print(2+2)", "print(1/0)"]
+    assert (result.tool_use.code_calls, result.tool_use.code_errors) == (2, 1)
+    assert blocks_text(tokenizer, result) == [OUTPUT_PREFIX + OUTPUT_SUFFIX] * 2
+    shown, _, _ = run(tokenizer, CODE_OK + ANSWER)
+    assert blocks_text(tokenizer, shown) == [OUTPUT_PREFIX + "4\n" + OUTPUT_SUFFIX]
+    with pytest.raises(ValueError, match="rollout.withhold_output must be true or false"):
+        StopMachineConfig.from_mapping({"withhold_output": "yes"})
+
+
 def test_executor_exception_becomes_a_sandbox_error_output(tokenizer):
     result, _, _ = run(tokenizer, CODE_OK + ANSWER, executor=FakeExecutor(raise_on="print"))
     assert result.tool_use.finish_reason == "stop"
