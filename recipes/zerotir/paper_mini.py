@@ -134,6 +134,74 @@ def train(runs: list[Run], python: str, outputs: Path, logs: Path) -> list[Run]:
     return [run for run in runs if not run.done(outputs)]
 
 
+INITIAL_MODEL = Path("outputs/cpu_models/smollm2_135m_instruct")  # the CPU experiments' tir.cpu_model, as built
+# which evaluations each kind of model gets (conf/eval/<preset>.yaml); the no-tool arm is evaluated in its own prompt
+EVALS_OF = {
+    "initial": ("paper_mini", "paper_mini_no_tool"),
+    "tool": ("paper_mini", "paper_mini_withheld"),
+    "no_tool": ("paper_mini_no_tool",),
+}
+EVAL_KEEP = ("run.json", "summary.json", "samples.jsonl")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    preset: str  # conf/eval/<preset>.yaml
+    label: str  # "initial" or "<experiment>__seed=<s>"
+    model: Path
+
+    @property
+    def run_name(self) -> str:
+        return f"{self.preset}__{self.label}"
+
+    def command(self, python: str, out_dir: Path) -> list[str]:
+        return [
+            python, "-m", "recipes.zerotir.eval", f"eval={self.preset}", f"eval.model={self.model}",
+            f"eval.run_name={self.run_name}", f"eval.out_dir={out_dir}", "eval.transcripts=0",
+        ]  # fmt: skip
+
+    def done(self, out_dir: Path) -> bool:
+        try:
+            return bool(json.loads((out_dir / self.run_name / "summary.json").read_text()).get("complete"))
+        except (OSError, ValueError):
+            return False
+
+
+def arm_of(experiment: str) -> str:
+    """`cpu_mini_no_tool` -> `no_tool`; every other miniature experiment trains with the tool."""
+    return "no_tool" if experiment.endswith("no_tool") else "tool"
+
+
+def evaluations(runs: list[Run], outputs: Path, initial: Path = INITIAL_MODEL) -> list[Evaluation]:
+    """The initial model's evaluations, then each finished run's (an unfinished run has no final weights yet)."""
+    found = [Evaluation(preset, "initial", initial) for preset in EVALS_OF["initial"]]
+    for run in runs:
+        if run.done(outputs):
+            label = f"{run.experiment}__seed={run.seed}"
+            found += [Evaluation(p, label, run.final_hf(outputs)) for p in EVALS_OF[arm_of(run.experiment)]]
+    return found
+
+
+def evaluate(items: list[Evaluation], python: str, out_dir: Path, logs: Path) -> list[Evaluation]:
+    """Run every evaluation not complete (each resumes sample by sample); copy its records to the log folder."""
+    for item in items:
+        folder = out_dir / item.run_name
+        if not item.done(out_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            meter = [python, "-m", "benchmarks.run_meter", "--out", str(folder / f"meter-{stamp}.json"), "--"]
+            print(f"paper-mini: evaluating {item.run_name}", flush=True)
+            with open(folder / f"eval-{stamp}.log", "w") as log:
+                subprocess.run(meter + item.command(python, out_dir), stdout=log, stderr=subprocess.STDOUT, check=False)
+        dst = logs / "eval" / item.run_name
+        dst.mkdir(parents=True, exist_ok=True)
+        for name in (*EVAL_KEEP, *sorted(p.name for p in folder.glob("meter-*.json"))):
+            if (folder / name).is_file():
+                shutil.copy2(folder / name, dst / name)
+        print(f"paper-mini: {item.run_name}: complete={item.done(out_dir)}", flush=True)
+    return [item for item in items if not item.done(out_dir)]
+
+
 def plan(experiments: list[str], seeds: list[int]) -> list[Run]:
     """Seed-major order (every arm's seed 1, then seed 2, ...): a session cut short leaves matched arms."""
     steps = {experiment: _composed_steps(experiment) for experiment in experiments}
@@ -142,20 +210,33 @@ def plan(experiments: list[str], seeds: list[int]) -> list[Run]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m recipes.zerotir.paper_mini", description=__doc__.splitlines()[0])
-    parser.add_argument("stages", nargs="*", default=["train"], choices=["train"], help="what to do, in order")
+    parser.add_argument(
+        "stages", nargs="*", default=["train", "eval"], choices=["train", "eval"], help="what to do, in order"
+    )
     parser.add_argument("--experiments", default=",".join(f"cpu_mini_{arm}" for arm in ARMS))
     parser.add_argument("--seeds", default=",".join(map(str, SEEDS)))
     parser.add_argument("--outputs", type=Path, default=Path("outputs"), help="where runs write (checkpoints)")
     parser.add_argument("--logs", type=Path, default=LOGS, help="the committed log folder")
+    parser.add_argument("--eval-out", type=Path, default=Path("outputs/paper_mini_eval"), help="evaluations' folder")
+    parser.add_argument("--initial", type=Path, default=INITIAL_MODEL, help="the initial model's folder")
     parser.add_argument("--python", default=sys.executable, help="the CPU-training interpreter")
     args = parser.parse_args(argv)
     runs = plan(args.experiments.split(","), [int(s) for s in args.seeds.split(",")])
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    missing = train(runs, args.python, args.outputs, args.logs)
+    missing = train(runs, args.python, args.outputs, args.logs) if "train" in args.stages else []
     for run in missing:
         print(f"paper-mini: MISSING {run.experiment} seed {run.seed}: not finished", flush=True)
-    print(json.dumps({"runs": len(runs), "missing": len(missing)}), flush=True)
-    return 1 if missing else 0
+    unfinished: list[Evaluation] = []
+    if "eval" in args.stages:
+        if not args.initial.is_dir():
+            from recipes.zerotir.cpu_models import prepare_model
+
+            prepare_model(args.initial.name, args.initial.parent)
+        unfinished = evaluate(evaluations(runs, args.outputs, args.initial), args.python, args.eval_out, args.logs)
+    for item in unfinished:
+        print(f"paper-mini: MISSING evaluation {item.run_name}: not complete", flush=True)
+    print(json.dumps({"runs": len(runs), "missing": len(missing), "evaluations_missing": len(unfinished)}), flush=True)
+    return 1 if missing or unfinished else 0
 
 
 if __name__ == "__main__":
