@@ -45,7 +45,8 @@ def draw_curves(report, out: Path) -> Path:
         ax.set_title(label)
         if "length" not in metric:
             ax.set_ylim(-0.02, 1.02)
-    axes[0].legend(fontsize=8)
+    if axes[0].get_legend_handles_labels()[0]:
+        axes[0].legend(fontsize=8)
     fig.suptitle("SmolLM2-135M on the arithmetic ladder: mean and 95 % band over seeds", fontsize=10)
     path = out / "curves.png"
     _save(fig, path)

@@ -211,7 +211,10 @@ def plan(experiments: list[str], seeds: list[int]) -> list[Run]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m recipes.zerotir.paper_mini", description=__doc__.splitlines()[0])
     parser.add_argument(
-        "stages", nargs="*", default=["train", "eval", "report"], choices=["train", "eval", "report"],
+        "stages",
+        nargs="*",
+        default=["train", "eval", "report"],
+        choices=["train", "eval", "report"],
         help="what to do, in order (default: all three)",
     )
     parser.add_argument("--experiments", default=",".join(f"cpu_mini_{arm}" for arm in ARMS))

@@ -73,3 +73,59 @@ def test_two_style_example_has_the_runtime_tokens_of_an_output_block():
     block = tokenizer.encode(output_block("15466\n"), add_special_tokens=False)
     windows = {tuple(prompt[i : i + len(block)]) for i in range(len(prompt) - len(block) + 1)}
     assert tuple(block) in windows
+
+
+@pytest.mark.parametrize("tier", arithmetic.TIERS)
+def test_ladder_golds_are_the_value_of_each_question(tier):
+    for question, answer in arithmetic.generate_tier(tier, rows=200):
+        if tier == "2step":
+            a, b, c = map(int, re.fullmatch(r"Let x = (\d{3}) \* (\d{2})\. What is x \* ([2-9])\?", question).groups())
+            assert answer == a * b * c
+        else:
+            a, b = map(int, re.fullmatch(r"What is (\d+) \* (\d+)\?", question).groups())
+            assert answer == a * b
+        assert arithmetic.tier_of(question) == tier
+
+
+def test_the_tiers_set_the_operand_digits():
+    rng = random.Random(0)
+    assert re.fullmatch(r"What is \d{2} \* [2-9]\?", arithmetic.make_tier_problem(rng, "2x1")[0])
+    assert re.fullmatch(r"What is \d{3} \* \d{3}\?", arithmetic.make_tier_problem(rng, "3x3")[0])
+    with pytest.raises(ValueError, match="tier must be one of 2x1, 3x2, 3x3, 2step"):
+        arithmetic.make_tier_problem(rng, "4x4")
+
+
+def test_the_ladder_train_set_is_balanced_disjoint_from_every_tier_test_and_pinned():
+    train = catalog.load("arith_ladder_train")
+    tiers = [arithmetic.tier_of(p.question) for p in train]
+    assert tiers[:4] == list(arithmetic.TIERS)  # interleaved: any prefix is balanced
+    assert {t: tiers.count(t) for t in arithmetic.TIERS} == dict.fromkeys(
+        arithmetic.TIERS, arithmetic.LADDER_TRAIN_ROWS
+    )
+    questions = {p.question for p in train}
+    assert len(questions) == len(train)
+    for name in arithmetic.LADDER_TESTS:
+        test = catalog.load(name)
+        assert len(test) == arithmetic.LADDER_TEST_ROWS and not questions & {p.question for p in test}
+        assert {arithmetic.tier_of(p.question) for p in test} == {name.split("_")[1]}
+
+
+def test_a_restated_question_earns_nothing_on_the_ladder():
+    problem = catalog.load("arith_2step_test")[0]
+    a, b, c = re.findall(r"\d+", problem.question)
+    extra = {"tir_finish_reason": "stop", "answer_type": catalog.dataset("arith_2step_test").answer_type}
+    for box in (f"{a} * {b} * {c}", problem.answer):
+        score = compute_score("arith_2step_test", f"\\boxed{{{box}}}", problem.answer, extra, require_format=False)
+        assert score["score"] == (1.0 if box == problem.answer else 0.0)
+
+
+def test_prose_style_is_two_style_without_code():
+    tool, prose = templates.render("two_style", "Q?"), templates.render("prose_style", "Q?")
+    assert "```" not in prose and "python" not in prose.lower()
+    for shared in (
+        "Problem: What is 25 + 17?",
+        "Problem: What is 418 * 37?",
+        "\\boxed{15466}",
+        "Problem: Q?\nSolution:",
+    ):
+        assert shared in tool and shared in prose

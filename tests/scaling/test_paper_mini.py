@@ -1,0 +1,136 @@
+"""The paper-in-miniature report: verdicts from intervals over seeds, missing runs listed, the sigmoid's kinds."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from scaling import paper_mini
+from scaling.sigmoid import difference_interval, fit_sigmoid, seed_interval
+
+STEPS = 12
+
+
+def _write_run(logs, experiment, seed, code, acc, length, total=STEPS):
+    folder = logs / "runs" / experiment / f"seed={seed}"
+    (folder / "metrics").mkdir(parents=True)
+    lines = [
+        json.dumps(
+            {
+                "step": s,
+                "data": {"tir/code_exec_ratio": code(s), "tir/acc": acc(s), "tir/response_length/all": length(s)},
+            }
+        )
+        for s in range(1, STEPS + 1)
+    ]
+    (folder / "metrics" / "20261206-000000.jsonl").write_text("\n".join(lines) + "\n")
+    (folder / "config.yaml").write_text(f"trainer:\n  total_training_steps: {total}\n")
+    (folder / f"meter-{seed}.json").write_text(json.dumps({"wall_s": 600.0 + seed, "peak_pss_gib": 13.0}))
+    return folder
+
+
+def _summary(logs, name, acc_by_budget):
+    folder = logs / "eval" / name
+    folder.mkdir(parents=True)
+    rows = [
+        {"dataset": t, "max_tool_calls": b, "problems": 50, "avg_at_k": acc, "length_rate": 0.1, "code_calls_mean": 1.0,
+         "code_error_rate": 0.0}
+        for b, acc in acc_by_budget.items() for t in paper_mini.TIERS
+    ]  # fmt: skip
+    (folder / "summary.json").write_text(json.dumps({"complete": True, "rows": rows}))
+
+
+@pytest.fixture
+def logs(tmp_path):
+    rng = np.random.default_rng(0)
+    for seed in (1, 2, 3):
+
+        def noise(rng=rng):
+            return float(rng.normal(0, 0.02))
+
+        _write_run(tmp_path, "cpu_mini_tool", seed, lambda s: 0.4 + 0.5 * s / STEPS + noise(),
+                   lambda s: 0.1 + 0.6 * s / STEPS + noise(), lambda s: 40 + s + noise())  # fmt: skip
+        _write_run(tmp_path, "cpu_mini_no_tool", seed, lambda s: 0.0, lambda s: 0.2 + noise(), lambda s: 60 + noise())
+        sweep = {0: 0.05, 1: 0.6 + 0.01 * seed, 2: 0.7 + 0.01 * seed, 4: 0.7, 8: 0.69 + 0.005 * seed}
+        _summary(tmp_path, f"paper_mini__cpu_mini_tool__seed={seed}", sweep)
+        _summary(tmp_path, f"paper_mini_no_tool__cpu_mini_no_tool__seed={seed}", {0: 0.2 + 0.02 * seed})
+    return tmp_path
+
+
+def test_claims_follow_the_intervals_over_seeds(logs):
+    report = paper_mini.build(logs)
+    verdicts = {c.claim: c.verdict for c in report.claims}
+    assert verdicts["(a) code use rises with training steps (tool arm)"] == "supported"
+    assert verdicts["(a) accuracy rises with training steps (tool arm)"] == "supported"
+    assert verdicts["(b) the tool arm beats the no-tool arm (held-out, all tiers)"] == "supported"
+    assert verdicts["(c) running code helps (tool arm)"] == "supported"
+    peak = next(c for c in report.claims if c.claim.startswith("(c) accuracy peaks"))
+    assert "(4 calls)" in peak.claim or "(2 calls)" in peak.claim
+    gap = next(c for c in report.claims if c.claim.startswith("(b)")).value
+    assert gap.mean == pytest.approx(0.72 - 0.24, abs=1e-9) and gap.n == 3
+    assert report.missing == []
+
+
+def test_a_missing_or_unfinished_run_is_listed_and_its_claims_are_inconclusive(tmp_path):
+    _write_run(tmp_path, "cpu_mini_tool", 1, lambda s: 0.5, lambda s: s / STEPS, lambda s: 50.0, total=20)
+    report = paper_mini.build(tmp_path, expected=[("cpu_mini_tool", 1), ("cpu_mini_no_tool", 1)])
+    assert "run cpu_mini_no_tool seed 1: not started" in report.missing
+    assert "run cpu_mini_tool seed 1: 12 of 20 steps" in report.missing
+    assert all(c.verdict.startswith("inconclusive") for c in report.claims)
+    assert any("**missing**" in line for line in report.lines)
+
+
+def test_one_seed_never_gives_a_verdict(logs):
+    for seed in (2, 3):
+        for arm in ("cpu_mini_tool", "cpu_mini_no_tool"):
+            import shutil
+
+            shutil.rmtree(logs / "runs" / arm / f"seed={seed}")
+    report = paper_mini.build(logs)
+    assert all(c.verdict.startswith("inconclusive") for c in report.claims)
+
+
+def test_write_produces_one_set_and_notes_a_figure_it_cannot_draw(logs, tmp_path):
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "stale.png").write_bytes(b"old")
+    paper_mini.write(logs, out)
+    assert not (out / "stale.png").exists() and (out / "curves.png").is_file() and (out / "budget_sweep.png").is_file()
+    claims = json.loads((out / "claims.json").read_text())
+    assert len(claims["claims"]) == 6 and "| (b) the tool arm beats" in (out / "report.md").read_text()
+    empty = tmp_path / "empty"
+    (empty / "runs").mkdir(parents=True)
+    paper_mini.write(empty, empty / "report")
+    assert "draw_budget_sweep: not drawn" in (empty / "report" / "report.md").read_text()
+
+
+def test_the_printed_gold_but_wrong_count_reads_output_blocks(tmp_path):
+    samples = tmp_path / "samples.jsonl"
+    base = {"dataset": "d", "max_tool_calls": 1, "gold": "123"}
+    records = [
+        base | {"correct": False, "response": "```output\n123\n```\n\\boxed{12}"},
+        base | {"correct": True, "response": "```output\n123\n```\n\\boxed{123}"},
+        base | {"correct": False, "response": "```output\n1234\n```"},
+    ]
+    samples.write_text("\n".join(map(json.dumps, records)))
+    assert paper_mini.derived_counts(samples)["d|1"] == {"samples": 3, "printed_gold_but_wrong": pytest.approx(1 / 3)}
+
+
+def test_the_sigmoid_recovers_a_law_and_names_a_step_and_an_out_of_range_fit():
+    x = np.arange(1, 16, dtype=float)
+    fit = fit_sigmoid(x, 0.2 + 0.7 / (1 + (5 / x) ** 3))
+    assert fit.kind == "law" and fit.a == pytest.approx(0.9, abs=0.01) and fit.c_mid == pytest.approx(5, rel=0.02)
+    assert fit_sigmoid(x, np.where(x < 3, 0.3, 0.95)).kind == "step change"
+    assert fit_sigmoid(x, 0.1 * x - 0.3).kind == "out of range"  # a linear rise past 1: no ceiling in range
+    assert fit_sigmoid(x[:4], x[:4]) is None and fit_sigmoid(x, np.ones_like(x)) is None
+
+
+def test_seed_intervals():
+    one = seed_interval([0.5])
+    assert (one.n, one.cell()) == (1, "0.50 (1 seed)")
+    three = seed_interval([0.8, 0.9, float("nan"), 0.85])
+    assert three.n == 3 and three.low < 0.85 < three.high
+    diff = difference_interval([0.8, 0.9, 0.85], [0.1, 0.2, 0.15])
+    assert diff.mean == pytest.approx(0.7) and diff.low > 0.5
+    assert math.isnan(seed_interval([]).mean)
