@@ -47,6 +47,8 @@ class SeedRun:
     wall_s: float = 0.0
     peak_gib: float = 0.0
     total_steps: int | None = None
+    trained_to: int | None = None  # the newest checkpoint's step (status.json, written by the driver)
+    launches: int = 0  # run_meter files: launches whose wall time and memory were measured
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -55,7 +57,8 @@ class SeedRun:
 
     @property
     def complete(self) -> bool:
-        return self.total_steps is not None and self.steps >= self.total_steps
+        trained = self.trained_to if self.trained_to is not None else self.steps
+        return self.total_steps is not None and trained >= self.total_steps
 
     def curve(self, metric: str) -> tuple[np.ndarray, np.ndarray]:
         if self.table is None or metric not in self.table:
@@ -83,12 +86,26 @@ def load_runs(logs: Path) -> list[SeedRun]:
             data = json.loads(meter.read_text())
             run.wall_s += float(data.get("wall_s", 0.0))
             run.peak_gib = max(run.peak_gib, float(data.get("peak_pss_gib", 0.0)))
+            run.launches += 1
+        status = folder / "status.json"
+        if status.is_file():
+            run.trained_to = int(json.loads(status.read_text()).get("trained_to") or 0)
+        launched = len(list(folder.glob("launch_state-*.txt")))
+        if launched > run.launches:
+            run.notes.append(f"{launched - run.launches} of {launched} launches have no meter (killed before it wrote)")
+        if run.trained_to is not None and run.steps < run.trained_to:
+            run.notes.append(f"trained to step {run.trained_to} but logged {run.steps} steps (a launch died after a "
+                             "checkpoint, before its log line)")  # fmt: skip
         runs.append(run)
     return runs
 
 
+ARMS = {"cpu_mini_tool": "tool", "cpu_mini_no_tool": "no_tool"}  # the GRPO arms; other cpu_mini_* vary the algorithm
+
+
 def arm_of(experiment: str) -> str:
-    return "no_tool" if experiment.endswith("no_tool") else "tool"
+    """`tool` or `no_tool` for the two arms of claims (a)-(c); `algorithm` for claim (d)'s other algorithms."""
+    return ARMS.get(experiment, "algorithm")
 
 
 def load_evals(logs: Path) -> dict[str, dict]:
@@ -200,7 +217,12 @@ def build(logs: Path, expected: Iterable[tuple[str, int]] = ()) -> Report:
     by_arm = {arm: [r for r in runs if arm_of(r.experiment) == arm and r.complete] for arm in ("tool", "no_tool")}
     present = {(r.experiment, r.seed) for r in runs}
     missing = [f"run {e} seed {s}: not started" for e, s in expected if (e, s) not in present]
-    missing += [f"run {r.experiment} seed {r.seed}: {r.steps} of {r.total_steps} steps" for r in runs if not r.complete]
+    missing += [
+        f"run {r.experiment} seed {r.seed}: trained to step {r.trained_to if r.trained_to is not None else r.steps} "
+        f"of {r.total_steps}"
+        for r in runs
+        if not r.complete
+    ]
     tool, no_tool = by_arm["tool"], by_arm["no_tool"]
     claims: list[Claim] = []
     data: dict = {"curves": {}, "sigmoid": {}, "evals": {}}
@@ -290,13 +312,18 @@ def render(runs, evals, claims, missing, data, by_arm) -> list[str]:
         "|---|---|---|---|",
     ]
     lines += [c.row() for c in claims]
-    lines += ["", "## Runs", "", "| experiment | seed | steps | wall time | peak memory (PSS) | status |",
-              "|---|---|---|---|---|---|"]  # fmt: skip
+    lines += ["", "## Runs", "",
+              "| experiment | seed | steps logged / trained / planned | wall time | peak PSS | status | notes |",
+              "|---|---|---|---|---|---|---|"]  # fmt: skip
     for r in runs:
         status = "complete" if r.complete else "**missing** (unfinished)"
+        wall = (
+            f"{r.wall_s / 60:.1f} min" + (f" ({r.launches} launches)" if r.launches > 1 else "") if r.launches else "-"
+        )
         lines.append(
-            f"| {r.experiment} | {r.seed} | {r.steps} / {r.total_steps} | {r.wall_s / 60:.1f} min | "
-            f"{r.peak_gib:.1f} GiB | {status} |"
+            f"| {r.experiment} | {r.seed} | {r.steps} / {r.trained_to if r.trained_to is not None else '-'} / "
+            f"{r.total_steps} | {wall} | {f'{r.peak_gib:.1f} GiB' if r.launches else '-'} | {status} | "
+            f"{'; '.join(r.notes) or '-'} |"
         )
     lines += ["", "## Curves (per seed)", "",
               "| experiment | seed | metric | first 3 steps | last 3 steps | Spearman with step | collapse alarm |",

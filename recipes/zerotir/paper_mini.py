@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from recipes.zerotir.checkpoints import latest_step
+from scaling.paper_mini import arm_of
 
 REPO = Path(__file__).resolve().parents[2]
 ARMS = ("tool", "no_tool")
@@ -103,6 +104,11 @@ def copy_logs(run: Run, outputs: Path, logs: Path) -> Path:
             shutil.copy2(path, target)
     for extra in sorted(src.glob("meter-*.json")) + sorted(src.glob("launch_state-*.txt")):
         shutil.copy2(extra, dst / extra.name)
+    # what the checkpoints say (they stay in outputs/): how far the run trained, which the metrics alone cannot show
+    # when a launch dies between a step's checkpoint and its log line
+    status = {"trained_to": latest_step(src / "checkpoints") or 0, "total_steps": run.total_steps,
+              "final_weights": run.final_hf(outputs).is_dir()}  # fmt: skip
+    (dst / "status.json").write_text(json.dumps(status) + "\n")
     return dst
 
 
@@ -140,6 +146,7 @@ EVALS_OF = {
     "initial": ("paper_mini", "paper_mini_no_tool"),
     "tool": ("paper_mini", "paper_mini_withheld"),
     "no_tool": ("paper_mini_no_tool",),
+    "algorithm": ("paper_mini",),  # claim (d): held-out accuracy at every budget, as the GRPO tool arm
 }
 EVAL_KEEP = ("run.json", "summary.json", "samples.jsonl")
 
@@ -165,11 +172,6 @@ class Evaluation:
             return bool(json.loads((out_dir / self.run_name / "summary.json").read_text()).get("complete"))
         except (OSError, ValueError):
             return False
-
-
-def arm_of(experiment: str) -> str:
-    """`cpu_mini_no_tool` -> `no_tool`; every other miniature experiment trains with the tool."""
-    return "no_tool" if experiment.endswith("no_tool") else "tool"
 
 
 def evaluations(runs: list[Run], outputs: Path, initial: Path = INITIAL_MODEL) -> list[Evaluation]:

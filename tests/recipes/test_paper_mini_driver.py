@@ -91,7 +91,9 @@ def test_evaluations_follow_finished_runs_and_resume(tmp_path, monkeypatch):
     assert (logs / "eval" / "paper_mini__initial" / "summary.json").is_file()
 
 
-@pytest.mark.parametrize("experiment, arm", [("cpu_mini_tool", "tool"), ("cpu_mini_no_tool", "no_tool")])
+@pytest.mark.parametrize(
+    "experiment, arm", [("cpu_mini_tool", "tool"), ("cpu_mini_no_tool", "no_tool"), ("cpu_mini_rloo", "algorithm")]
+)
 def test_arms(experiment, arm):
     assert paper_mini.arm_of(experiment) == arm
     assert Evaluation("paper_mini", "initial", Path("m")).command("py", Path("o"))[3:5] == [

@@ -76,7 +76,7 @@ def test_a_missing_or_unfinished_run_is_listed_and_its_claims_are_inconclusive(t
     _write_run(tmp_path, "cpu_mini_tool", 1, lambda s: 0.5, lambda s: s / STEPS, lambda s: 50.0, total=20)
     report = paper_mini.build(tmp_path, expected=[("cpu_mini_tool", 1), ("cpu_mini_no_tool", 1)])
     assert "run cpu_mini_no_tool seed 1: not started" in report.missing
-    assert "run cpu_mini_tool seed 1: 12 of 20 steps" in report.missing
+    assert "run cpu_mini_tool seed 1: trained to step 12 of 20" in report.missing
     assert all(c.verdict.startswith("inconclusive") for c in report.claims)
     assert any("**missing**" in line for line in report.lines)
 
@@ -134,3 +134,16 @@ def test_seed_intervals():
     diff = difference_interval([0.8, 0.9, 0.85], [0.1, 0.2, 0.15])
     assert diff.mean == pytest.approx(0.7) and diff.low > 0.5
     assert math.isnan(seed_interval([]).mean)
+
+
+def test_a_run_trained_past_its_last_log_line_is_complete_with_a_note(tmp_path):
+    folder = _write_run(tmp_path, "cpu_mini_tool", 1, lambda s: 0.5, lambda s: 0.5, lambda s: 50.0, total=13)
+    (folder / "status.json").write_text(json.dumps({"trained_to": 13, "total_steps": 13, "final_weights": True}))
+    (folder / "launch_state-a.txt").write_text("abc\n")
+    (folder / "launch_state-b.txt").write_text("abc\n")
+    (run,) = paper_mini.load_runs(tmp_path)
+    assert run.complete and run.steps == 12
+    assert run.notes == [
+        "1 of 2 launches have no meter (killed before it wrote)",
+        "trained to step 13 but logged 12 steps (a launch died after a checkpoint, before its log line)",
+    ]
