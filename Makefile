@@ -63,7 +63,7 @@ CPU_PY    := $(CPU_VENV)/bin/python
 CPU_PIP   := $(CPU_PY) -m pip --disable-pip-version-check -q
 CPU_STAMP := $(CPU_VENV)/.zerotir-cpu-train-installed
 
-.PHONY: setup-cpu-train train-cpu train-cpu-smollm2 train-cpu-learn test-e2e
+.PHONY: setup-cpu-train train-cpu train-cpu-smollm2 train-cpu-learn test-e2e paper-mini
 
 setup-cpu-train: $(CPU_STAMP)
 
@@ -87,6 +87,11 @@ train-cpu-smollm2: $(CPU_STAMP)
 train-cpu-learn: $(CPU_STAMP)
 	$(CPU_PY) -m benchmarks.run_meter --out outputs/cpu_learn/meter.json -- \
 	  $(CPU_PY) -m recipes.zerotir +experiment=cpu_learn
+
+# The paper in miniature (docs/paper_mini.md): tool and no-tool arms x 3 seeds, resumably (a killed run or a new
+# session continues where it stopped), their evaluations, and one report in examples/logs/real/paper_mini/report/.
+paper-mini: $(CPU_STAMP)
+	HF_HUB_OFFLINE=1 $(CPU_PY) -m recipes.zerotir.paper_mini
 
 # -s: the log shows each launch's wall time and peak memory (the launches' own output goes to files).
 test-e2e: setup $(CPU_STAMP)
