@@ -407,9 +407,9 @@ def _eval_tables(evals: dict, by_arm: dict) -> list[str]:
             printed = [v["printed_gold_but_wrong"] for s in summaries if s
                        for k, v in s["derived"].items() if k.endswith(f"|{budget}")]  # fmt: skip
             mean_of = {k: _fmt(np.nanmean([row_value(s, budget, k) for s in summaries]))
-                       for k in ("length_rate", "code_calls_mean", "code_error_rate")}  # fmt: skip
+                       for k in ("finish_length_rate", "code_calls_mean", "code_error_rate")}  # fmt: skip
             lines.append(
-                f"| {name} | {budget} | {acc.cell()} | {mean_of['length_rate']} | {mean_of['code_calls_mean']} "
+                f"| {name} | {budget} | {acc.cell()} | {mean_of['finish_length_rate']} | {mean_of['code_calls_mean']} "
                 f"| {mean_of['code_error_rate']} | {_fmt(np.nanmean(printed) if printed else math.nan)} |"
             )
     lines += ["", f"## Output withheld (tool arm, {TRAIN_BUDGET} calls: the code runs, the model sees an empty block)",

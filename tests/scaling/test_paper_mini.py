@@ -34,7 +34,7 @@ def _summary(logs, name, acc_by_budget):
     folder = logs / "eval" / name
     folder.mkdir(parents=True)
     rows = [
-        {"dataset": t, "max_tool_calls": b, "problems": 50, "avg_at_k": acc, "length_rate": 0.1, "code_calls_mean": 1.0,
+        {"dataset": t, "max_tool_calls": b, "problems": 50, "avg_at_k": acc, "finish_length_rate": 0.1, "code_calls_mean": 1.0,
          "code_error_rate": 0.0}
         for b, acc in acc_by_budget.items() for t in paper_mini.TIERS
     ]  # fmt: skip
@@ -98,7 +98,9 @@ def test_write_produces_one_set_and_notes_a_figure_it_cannot_draw(logs, tmp_path
     paper_mini.write(logs, out)
     assert not (out / "stale.png").exists() and (out / "curves.png").is_file() and (out / "budget_sweep.png").is_file()
     claims = json.loads((out / "claims.json").read_text())
-    assert len(claims["claims"]) == 6 and "| (b) the tool arm beats" in (out / "report.md").read_text()
+    text = (out / "report.md").read_text()
+    assert len(claims["claims"]) == 6 and "| (b) the tool arm beats" in text
+    assert "| tool arm | 2 | 0.72 [" in text and "| 0.10 | 1.00 | 0.00 |" in text  # the budget table reads the rows
     empty = tmp_path / "empty"
     (empty / "runs").mkdir(parents=True)
     paper_mini.write(empty, empty / "report")
