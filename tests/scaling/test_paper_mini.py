@@ -149,3 +149,15 @@ def test_a_run_trained_past_its_last_log_line_is_complete_with_a_note(tmp_path):
         "1 of 2 launches have no meter (killed before it wrote)",
         "trained to step 13 but logged 12 steps (a launch died after a checkpoint, before its log line)",
     ]
+
+
+def test_claim_d_rows_appear_with_a_second_algorithm(logs):
+    assert not any("Claim (d)" in line for line in paper_mini.build(logs).lines)  # GRPO alone: no comparison
+    for seed in (1, 2):
+        _write_run(logs, "cpu_mini_rloo", seed, lambda s: 0.3 + 0.05 * s, lambda s: 0.04 * s, lambda s: 50.0 + s)
+    report = paper_mini.build(logs)
+    text = "\n".join(report.lines)
+    assert "## Claim (d)" in text and "| grpo | 3 |" in text and "| rloo | 2 |" in text
+    assert "code use and accuracy rise under every algorithm: **supported**" in text
+    assert paper_mini.arm_of("cpu_mini_rloo") == "algorithm"  # never pooled into the tool arm's claims
+    assert all(r.experiment != "cpu_mini_rloo" for r in report.runs if paper_mini.arm_of(r.experiment) == "tool")
