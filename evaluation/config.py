@@ -9,8 +9,10 @@ The rollout (template, stops, output cap, sandbox) is `eval.rollout`, the node t
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
+import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -28,6 +30,13 @@ PROMPT_TOKENS = 1024  # [ref] --prompt_max_len 1024 (docs/reference.md §6); dat
 # waiting on the sandbox leave no engine slot idle. Not tuned on a GPU.
 ASYNC_IN_FLIGHT = 512
 BATCH_IN_FLIGHT = 64  # hf and vllm_offline: the batch their segments are generated in
+# eval on GPUs (vllm_engine_kwargs): conf/model/*.yaml size every group for 80 GB GPUs; nvidia-smi's figure wins
+GPU_MEMORY_GB = 80.0
+BF16_BYTES = 2  # Qwen2.5's torch_dtype: the weights vLLM loads with dtype=auto
+VLLM_MEMORY_UTILIZATION = 0.9  # vLLM's own gpu_memory_utilization default, when eval.vllm sets none
+# [ours] the weight shard may take up to half of a GPU's vLLM memory, the rest is KV cache for the trajectories in
+# flight (512 by default): 32B gets TP 2 on 80 GB GPUs, 7B and 14B TP 1. Not measured on a GPU.
+WEIGHT_SHARE = 0.5
 # Keys this node had before it shared the rollout node with training: a clear error instead of "unknown key".
 RENAMED = {
     "max_new_tokens": "eval.response_length",
@@ -64,18 +73,109 @@ def model_group_for(model: str, explicit: str | None = None) -> str | None:
     return None
 
 
-def vllm_engine_kwargs(config: EvalConfig, model: str) -> dict[str, Any]:
-    """eval.vllm with its null values filled from the model group: the tensor parallel size the group's rollout
-    uses and a context of prompt + eval.response_length (at least the group's max_model_len)."""
+def _cuda_gpus() -> int:
+    """CUDA devices this process sees (CUDA_VISIBLE_DEVICES applies); 0 without CUDA. Creates no CUDA context."""
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def _gpu_memory_gb() -> float:
+    """The smallest GPU's memory from nvidia-smi; GPU_MEMORY_GB when it does not answer (no CUDA context is made,
+    which vLLM's workers would otherwise have to work around)."""
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=memory.total", "--format=csv,noheader,nounits"],
+            capture_output=True, text=True, timeout=20, check=True,
+        ).stdout  # fmt: skip
+        return min(float(line) for line in out.split()) / 1024  # MiB
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return GPU_MEMORY_GB
+
+
+def _vllm_importable() -> bool:
+    return importlib.util.find_spec("vllm") is not None
+
+
+@dataclass(frozen=True)
+class Machine:
+    """What the eval defaults read from the machine; tests build one (or replace `detect`) instead of a GPU."""
+
+    gpus: int
+    vllm: bool
+    memory_gb: float = GPU_MEMORY_GB
+
+    @classmethod
+    def detect(cls) -> Machine:
+        gpus = _cuda_gpus()
+        return cls(gpus, _vllm_importable(), _gpu_memory_gb() if gpus else GPU_MEMORY_GB)
+
+
+def default_backend(machine: Machine | None = None) -> str:
+    """eval.backend=auto: vllm when CUDA sees a GPU and vLLM imports (the async engine), else hf. Without a machine
+    it asks torch and the import system only (no nvidia-smi: the GPUs' memory does not matter here)."""
+    gpus, vllm = (machine.gpus, machine.vllm) if machine else (_cuda_gpus(), _vllm_importable())
+    return "vllm" if gpus and vllm else "hf"
+
+
+def weights_gb(model: str, group: str | None) -> float | None:
+    """The model's weights as vLLM loads them: the group's parameters in bf16, else the weight files of a local
+    folder (bytes on disk: never less than bf16, so never a TP too small); None when neither is known."""
+    from omegaconf import OmegaConf
+
+    if group is not None:
+        params_b = OmegaConf.load(CONF_MODEL / f"{group}.yaml").tir.get("params_b")
+        if params_b:
+            return float(params_b) * BF16_BYTES
+    folder = Path(str(model)).expanduser()
+    if not folder.is_dir():
+        return None
+    files = list(folder.glob("*.safetensors")) or list(folder.glob("*.bin"))  # one format: vLLM loads one
+    return sum(f.stat().st_size for f in files) / 1e9 if files else None
+
+
+def tensor_parallel_for(weights: float, gpus: int, memory_gb: float, utilization: float) -> int:
+    """The smallest power-of-two TP whose weight shard takes at most WEIGHT_SHARE of each GPU's vLLM memory (the
+    rest is KV cache), capped at the visible GPUs: a 7B (15 GB) gets TP 1 on an 80 GB GPU, although training's
+    rollout uses TP 2 to share the GPU with FSDP."""
+    tp, budget = 1, WEIGHT_SHARE * utilization * memory_gb
+    while weights / tp > budget and tp * 2 <= gpus:
+        tp *= 2
+    return tp
+
+
+def parallel_defaults(config: EvalConfig, model: str, group: str | None, machine: Machine) -> dict[str, int]:
+    """tensor_parallel_size from the visible GPUs and the model's size, and data_parallel_size over the GPUs left
+    (the async engine only: vLLM's offline `LLM` refuses data_parallel_size > 1, vllm/entrypoints/llm.py). An
+    explicit eval.vllm.tensor_parallel_size is kept and the data parallelism fills the rest around it. Nothing
+    without a GPU (vLLM's CPU build) or when the model's size is unknown (vLLM's defaults: TP 1, one engine)."""
+    if not machine.gpus:
+        return {}
+    tp = config.vllm.get("tensor_parallel_size")
+    if tp is None:
+        weights = weights_gb(model, group)
+        if weights is None:
+            return {}
+        utilization = config.vllm.get("gpu_memory_utilization") or VLLM_MEMORY_UTILIZATION
+        tp = tensor_parallel_for(weights, machine.gpus, machine.memory_gb, utilization)
+    defaults = {"tensor_parallel_size": int(tp)}
+    if config.backend == "vllm" and machine.gpus // int(tp) > 1:
+        defaults["data_parallel_size"] = machine.gpus // int(tp)
+    return defaults
+
+
+def vllm_engine_kwargs(config: EvalConfig, model: str, machine: Machine | None = None) -> dict[str, Any]:
+    """eval.vllm with its null values filled: tensor and data parallelism from the visible GPUs and the model's
+    size (parallel_defaults), and a context of prompt + eval.response_length (at least the model group's
+    max_model_len). An explicit value always wins."""
     from omegaconf import OmegaConf
 
     explicit = {k: v for k, v in config.vllm.items() if v is not None}
     group = model_group_for(model, config.model_group)
-    if group is None:
-        return explicit
-    rollout = OmegaConf.load(CONF_MODEL / f"{group}.yaml").actor_rollout_ref.rollout
-    defaults = {"tensor_parallel_size": int(rollout.tensor_model_parallel_size)}
-    defaults["max_model_len"] = max(int(rollout.get("max_model_len") or 0), PROMPT_TOKENS + config.response_length)
+    defaults = parallel_defaults(config, model, group, machine or Machine.detect())
+    if group is not None:
+        rollout = OmegaConf.load(CONF_MODEL / f"{group}.yaml").actor_rollout_ref.rollout
+        defaults["max_model_len"] = max(int(rollout.get("max_model_len") or 0), PROMPT_TOKENS + config.response_length)
     return {**defaults, **explicit}
 
 
@@ -119,7 +219,7 @@ def upgrade_fingerprint(saved: Mapping[str, Any], where: str) -> dict[str, Any]:
 class EvalConfig:
     model: str | None  # local dir, cached model id, DIR/file.gguf or pkg://package/file.gguf
     name: str = "eval"  # the preset; the run name starts with it
-    backend: str = "hf"
+    backend: str = "auto"  # auto: vllm where CUDA sees a GPU and vLLM imports, else hf (resolved on construction)
     # the rollout node (conf/rollout/*.yaml, as training's tir.rollout): template, max_tool_calls (the default
     # sweep), max_output_tokens, base_stops, sandbox; keys left out take the parsers' defaults
     rollout: Mapping[str, Any] = field(default_factory=dict)
@@ -139,9 +239,14 @@ class EvalConfig:
     out_dir: str = "outputs/eval"
     transcripts: int = 1  # trajectories with executed code to print at the end
     hf: dict = field(default_factory=lambda: {"device": "auto", "dtype": "auto"})
-    vllm: dict = field(default_factory=dict)  # extra vLLM engine arguments; null values come from the model group
-    model_group: str | None = None  # conf/model/<group>.yaml for vLLM's TP and max_model_len; None: guessed
+    vllm: dict = field(default_factory=dict)  # extra vLLM engine arguments; nulls: from the GPUs and the model
+    model_group: str | None = None  # conf/model/<group>.yaml: the model's size and max_model_len; None: guessed
     wandb: dict = field(default_factory=lambda: {"enabled": False, "project": "zerotir", "entity": None})
+
+    def __post_init__(self) -> None:
+        """eval.backend=auto becomes the backend this machine runs (default_backend): every reader sees a real one."""
+        if self.backend == "auto":
+            object.__setattr__(self, "backend", default_backend())
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any]) -> EvalConfig:
@@ -168,7 +273,7 @@ class EvalConfig:
         if not self.model and not self.checkpoints:
             raise ValueError("eval.model: required (a local directory or cached model id), or give eval.checkpoints")
         if self.backend not in BACKENDS:
-            raise ValueError(f"eval.backend must be one of {BACKENDS} (got {self.backend!r})")
+            raise ValueError(f"eval.backend must be one of {BACKENDS} or auto (got {self.backend!r})")
         self.parse_rollout()  # template, stops, output cap, sandbox: the stop machine's and the sandbox's parsers
         for dataset in self.datasets:
             if dataset not in EVAL + TRAIN:

@@ -6,7 +6,9 @@ verdict on CPU. `python -m recipes.zerotir +experiment=... tir.preflight_only=tr
 
 Facts the checks rest on: the `.[gpu]` closure (torch 2.11.0, vLLM 0.24.0) is built for CUDA 13, which needs an
 NVIDIA driver of the R580 series or newer (NVIDIA's CUDA 13.0 release notes: >= 580.65.06); both wheels are
-manylinux_2_28 (glibc >= 2.28). verl's remove-padding path runs flash-attn's varlen kernels on CUDA.
+manylinux_2_28 (glibc >= 2.28). verl's remove-padding path runs flash-attn's varlen kernels on CUDA. torch is
+asked first: when it sees the GPUs the node passes, and an old or unreadable driver version only warns (container
+images ship forward-compatibility libraries); the driver version explains why torch sees none.
 """
 
 from __future__ import annotations
@@ -181,11 +183,12 @@ def check_attention(cfg: DictConfig, probes: Probes) -> Check:
 
 
 def check_cuda(cfg: DictConfig, probes: Probes, cluster: list | None) -> list[Check]:
-    """torch's and vLLM's CUDA build against the driver; on a CPU-only head of a GPU cluster, the workers' job."""
+    """torch's and vLLM's CUDA build; on a CPU-only head of a GPU cluster, the workers' job. torch is asked first:
+    the driver version only explains why torch sees no GPU (container images ship forward-compatibility libraries,
+    so an old driver, or no nvidia-smi at all, can still run CUDA 13)."""
     if cfg.trainer.device == "cpu":
         return [Check("cuda", "trainer.device=cpu", "skip")]
-    info, driver = probes.torch(), probes.driver()
-    cudart = probes.vllm_cudart()
+    info, cudart = probes.torch(), probes.vllm_cudart()
     build = f"torch CUDA {info['cuda']}, vLLM {cudart or 'not installed'}"
     if cluster is not None and not info["available"]:
         return [Check("cuda", f"{build}; head node has no GPU", "skip", "checked on the GPU workers when they start")]
@@ -196,23 +199,73 @@ def check_cuda(cfg: DictConfig, probes: Probes, cluster: list | None) -> list[Ch
     checks = []
     if cudart is None:
         checks.append(Check("vllm", "not installed", "fail", "pip install -e '.[gpu]' (vLLM 0.24.0 for the rollouts)"))
-    need = MIN_DRIVER.get(_version(info["cuda"])[0])
-    need_text = f"R{need[0]}+ (>= {'.'.join(map(str, need))})" if need else "?"
-    if driver is None:
-        fix = f"no NVIDIA driver (nvidia-smi missing): install driver {need_text} for CUDA {info['cuda']}"
-        checks.append(Check("driver", f"none found; {build}", "fail", fix))
-    elif need and _version(driver) < need:
-        fix = f"CUDA {info['cuda']} needs driver {need_text}: upgrade the driver (docs/gpu.md)"
-        checks.append(Check("driver", f"{driver}; {build}", "fail", fix))
-    elif not info["available"]:
-        fix = "driver present but CUDA is unusable: check CUDA_VISIBLE_DEVICES and the container's GPU access"
-        checks.append(Check("driver", f"{driver}; {build}; torch.cuda.is_available() is False", "fail", fix))
-    else:
-        checks.append(Check("driver", f"{driver} >= {need_text}; {build}", "ok"))
+    checks.append(check_driver(info, probes.driver(), build))
     libc, version = probes.glibc()
     if libc == "glibc" and _version(version) < MIN_GLIBC:
         checks.append(Check("glibc", version, "fail", "the torch/vLLM wheels need glibc >= 2.28 (manylinux_2_28)"))
     return checks
+
+
+def _driver_need(cuda: str) -> tuple[tuple[int, ...] | None, str]:
+    """The minimum driver for torch's CUDA build, and how to say it ("R580+ (>= 580.65.6)")."""
+    need = MIN_DRIVER.get(_version(cuda)[0])
+    return need, f"R{need[0]}+ (>= {'.'.join(map(str, need))})" if need else "?"
+
+
+def check_driver(info: dict[str, Any], driver: str | None, build: str) -> Check:
+    """torch sees the GPUs: pass, warning when the driver is older than the build needs or cannot be read.
+    torch sees none: fail, and let the driver version say why (none, too old, or fine: then torch's CUDA build
+    or the GPU access is at fault)."""
+    need, need_text = _driver_need(info["cuda"])
+    parsed = _version(driver) if driver else ()
+    if info["available"]:
+        seen = f"torch sees {info['count']} GPU(s)"
+        if not parsed:
+            fix = f"driver version not readable; CUDA {info['cuda']} wants {need_text}: nothing to change while torch "
+            fix += "sees the GPUs"
+            return Check("driver", f"{driver or 'nvidia-smi missing'}; {build}; {seen}", "warn", fix)
+        if need and parsed < need:
+            fix = f"older than CUDA {info['cuda']} needs, yet torch sees the GPUs (forward-compatibility libraries?): "
+            fix += "if CUDA errors appear in the workers, upgrade the driver (docs/gpu.md)"
+            return Check("driver", f"{driver} < {need_text}; {build}; {seen}", "warn", fix)
+        return Check("driver", f"{driver} >= {need_text}; {build}", "ok")
+    unseen = f"{build}; torch.cuda.is_available() is False"
+    if not parsed:
+        found = "nvidia-smi missing" if driver is None else f"nvidia-smi says {driver!r}"
+        fix = f"no NVIDIA driver ({found}): install driver {need_text} for CUDA {info['cuda']}"
+        return Check("driver", f"none found; {unseen}", "fail", fix)
+    if need and parsed < need:
+        fix = f"CUDA {info['cuda']} needs driver {need_text}: upgrade the driver (docs/gpu.md)"
+        return Check("driver", f"{driver}; {unseen}", "fail", fix)
+    fix = (
+        f"driver {driver} is not the problem: check torch's CUDA build (torch.version.cuda={info['cuda']}; "
+        "pip install -e '.[gpu]'), CUDA_VISIBLE_DEVICES and the container's GPU access"
+    )
+    return Check("driver", f"{driver}; {unseen}", "fail", fix)
+
+
+def single_node_overrides(cfg: DictConfig, count: int) -> list[str]:
+    """The overrides that run a multi-node layout on one node with `count` GPUs: the same batch on fewer GPUs.
+    Nothing else must change: verl's validate_config checks per-GPU divisibility only, and the per-GPU token
+    budgets (micro-batches) stay as they are; each GPU holds nnodes x its FSDP shard and does nnodes x the work."""
+    total = int(cfg.trainer.nnodes) * int(cfg.trainer.n_gpus_per_node)
+    if count >= total:
+        return ["trainer.nnodes=1", f"trainer.n_gpus_per_node={total}"]
+    return ["trainer.nnodes=1"]
+
+
+def multi_node_fix(cfg: DictConfig, count: int) -> str:
+    """trainer.nnodes > 1 on one node without a Ray cluster: the single-node route (with its estimated step-time
+    cost: rollouts and updates of the same batch on fewer GPUs), or the cluster the config asks for."""
+    nnodes, per_node = int(cfg.trainer.nnodes), int(cfg.trainer.n_gpus_per_node)
+    overrides = single_node_overrides(cfg, count)
+    used = min(count, nnodes * per_node)
+    cost = nnodes * per_node / used
+    slower = "the same step time" if cost == 1 else f"about {cost:g}x the step time, estimated"
+    return (
+        f"one node: {' '.join(overrides)} (the same batch on {used} GPUs: {slower}; docs/gpu.md 'One node'); "
+        f"or a Ray cluster of {nnodes} x {per_node} GPUs: start it (docs/gpu.md 'Multi-node') and set RAY_ADDRESS"
+    )
 
 
 def check_gpus(cfg: DictConfig, probes: Probes, cluster: list | None) -> list[Check]:
@@ -235,8 +288,7 @@ def check_gpus(cfg: DictConfig, probes: Probes, cluster: list | None) -> list[Ch
             fix = f"set trainer.n_gpus_per_node={count}" if count else "run on a GPU node"
             checks.append(Check("gpus", value, "fail", fix))
         elif nnodes > 1:
-            fix = "trainer.nnodes > 1 needs a Ray cluster: start it (docs/gpu.md) and set RAY_ADDRESS"
-            checks.append(Check("gpus", value, "fail", fix))
+            checks.append(Check("gpus", value, "fail", multi_node_fix(cfg, count)))
         else:
             checks.append(Check("gpus", value, "ok" if count == per_node else "warn",
                                 "" if count == per_node else f"{count - per_node} GPU(s) idle"))  # fmt: skip

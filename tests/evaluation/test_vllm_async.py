@@ -6,7 +6,7 @@ import asyncio
 import pytest
 
 from evaluation.backends.vllm_async import AsyncVLLMBackend
-from evaluation.config import EvalConfig, model_group_for, vllm_engine_kwargs
+from evaluation.config import EvalConfig, Machine, model_group_for, vllm_engine_kwargs
 from evaluation.evaluate import build_backend
 from tests.evaluation.fake_engine import (
     FakeAsyncEngine,
@@ -86,16 +86,19 @@ def test_short_trajectories_finish_while_a_long_one_generates(qwen2_tokenizer, t
 def test_vllm_defaults_come_from_the_model_group(tmp_path):
     config = EvalConfig.from_mapping({"model": "/models/Qwen2.5-32B", "backend": "vllm"})
     assert model_group_for(config.model) == "qwen32b"
-    assert vllm_engine_kwargs(config, config.model) == {"tensor_parallel_size": 8, "max_model_len": 9216}
-    mine = EvalConfig.from_mapping({"model": "x", "model_group": "qwen7b", "vllm": {"tensor_parallel_size": 1}})
-    assert vllm_engine_kwargs(mine, "x")["tensor_parallel_size"] == 1  # an explicit value wins
-    assert vllm_engine_kwargs(mine, "x")["max_model_len"] == 9216
+    eight = Machine(gpus=8, vllm=True)  # parallelism: tests/evaluation/test_gpu_defaults.py
+    assert vllm_engine_kwargs(config, config.model, eight) == {
+        "tensor_parallel_size": 2, "data_parallel_size": 4, "max_model_len": 9216,
+    }  # fmt: skip
+    mine = EvalConfig.from_mapping({"model": "x", "model_group": "qwen7b", "vllm": {"tensor_parallel_size": 4}})
+    assert vllm_engine_kwargs(mine, "x", eight)["tensor_parallel_size"] == 4  # an explicit value wins
+    assert vllm_engine_kwargs(mine, "x", eight)["max_model_len"] == 9216
     run = tmp_path / "outputs" / "qwen7b_grpo" / "default"
     hf = run / "checkpoints" / "global_step_50" / "actor" / "huggingface"
     hf.mkdir(parents=True)
     (run / "run.json").write_text('{"overrides": [], "model_group": "qwen14b"}')
     assert model_group_for(str(hf)) == "qwen14b"
-    assert EvalConfig.from_mapping({"model": "x"}).in_flight() == 64
+    assert EvalConfig.from_mapping({"model": "x", "backend": "hf"}).in_flight() == 64
     assert EvalConfig.from_mapping({"model": "x", "backend": "vllm"}).in_flight() == 512
     assert EvalConfig.from_mapping({"model": "x", "backend": "vllm", "concurrency": 8}).in_flight() == 8
     with pytest.raises(ValueError, match="eval.model_group: unknown group 'qwen9b'"):

@@ -63,17 +63,53 @@ def test_sdpa_needs_no_flash_attn():
     assert check.verdict == "ok" and "sdpa" in check.value
 
 
+NO_GPU = {"cuda": "13.0", "available": False, "count": 0}
+
+
 @pytest.mark.parametrize(
-    "driver, torch_info, needle",
+    "driver, needle",
     [
-        ("550.54.15", {"cuda": "13.0", "available": False, "count": 0}, "R580+"),  # old driver: CUDA 13 unusable
-        (None, {"cuda": "13.0", "available": False, "count": 0}, "no NVIDIA driver"),
-        ("580.82.07", {"cuda": "13.0", "available": False, "count": 0}, "CUDA_VISIBLE_DEVICES"),
+        ("550.54.15", "needs driver R580+"),  # old driver: the reason torch sees no GPU
+        (None, "no NVIDIA driver (nvidia-smi missing)"),
+        ("N/A", "no NVIDIA driver (nvidia-smi says 'N/A')"),  # unreadable
+        ("580.82.07", "torch's CUDA build"),  # the driver is fine: torch's build or the GPU access is at fault
     ],
 )
-def test_driver_verdicts_name_the_problem(one_node, driver, torch_info, needle):
-    check = verdicts(one_node, driver=lambda: driver, torch=lambda: torch_info)["driver"]
+def test_torch_sees_no_gpu_fails_and_the_driver_says_why(one_node, driver, needle):
+    check = verdicts(one_node, driver=lambda: driver, torch=lambda: NO_GPU)["driver"]
     assert check.verdict == "fail" and needle in check.fix
+    if driver == "580.82.07":
+        assert "not the problem" in check.fix and "CUDA_VISIBLE_DEVICES" in check.fix and "R580" not in check.fix
+
+
+@pytest.mark.parametrize(
+    "driver, needle",
+    [
+        ("550.54.15", "forward-compatibility"),  # an old driver with the CUDA 13 compat libraries of an image
+        (None, "not readable"),  # no nvidia-smi in the container
+        ("N/A", "not readable"),
+    ],
+)
+def test_torch_seeing_the_gpus_passes_whatever_the_driver_says(one_node, driver, needle):
+    checks = run_checks(one_node, probes(driver=lambda: driver))
+    check = {c.name: c for c in checks}["driver"]
+    assert check.verdict == "warn" and needle in check.fix and "torch sees 8 GPU(s)" in check.value
+    assert preflight.failed(checks) == []
+
+
+def test_torch_is_asked_before_the_driver(one_node):
+    asked = []
+
+    def torch_info():
+        asked.append("torch")
+        return {"cuda": "13.0", "available": True, "count": 8}
+
+    def driver():
+        asked.append("driver")
+        return "580.82.07"
+
+    verdicts(one_node, torch=torch_info, driver=driver)
+    assert asked[:2] == ["torch", "driver"]
 
 
 def test_cpu_torch_and_missing_vllm_and_old_glibc_fail(one_node):
@@ -105,6 +141,33 @@ def test_tensor_parallel_must_fit_a_node(one_node):
 def test_multi_node_without_a_cluster_fails():
     cfg = make_cfg("+experiment=qwen7b_grpo", "attention=sdpa")  # 2 nodes
     assert "RAY_ADDRESS" in verdicts(cfg)["gpus"].fix
+
+
+@pytest.mark.parametrize("experiment", ["qwen7b_grpo", "qwen7b_ppo", "qwen7b_reinforce_pp", "qwen7b_zerorl_grpo"])
+def test_one_8_gpu_node_is_offered_the_single_node_route(experiment, tiny_qwen2_dir):
+    cfg = make_cfg(f"+experiment={experiment}", "attention=sdpa")  # 2 nodes x 8 GPUs
+    check = verdicts(cfg)["gpus"]  # one node, 8 GPUs, no RAY_ADDRESS
+    assert check.verdict == "fail" and "RAY_ADDRESS" in check.fix
+    assert "one node: trainer.nnodes=1 " in check.fix and "about 2x the step time, estimated" in check.fix
+    overrides = preflight.single_node_overrides(cfg, 8)
+    assert overrides == ["trainer.nnodes=1"]
+    route = make_cfg(f"+experiment={experiment}", "attention=sdpa", *overrides)
+    if route.critic.enable:  # verl validates the critic by loading its model config: a local folder, no Hub
+        route.actor_rollout_ref.model.path = route.critic.model.path = str(tiny_qwen2_dir)
+    launch.validate(route)  # our checks and verl's validate_config
+    assert (route.trainer.nnodes, route.trainer.n_gpus_per_node) == (1, 8)
+    assert route.data.train_batch_size == cfg.data.train_batch_size  # the same batch: the step takes longer
+    assert verdicts(route)["gpus"].verdict == "ok"
+
+
+def test_a_node_with_every_gpu_runs_the_layout_at_full_speed(tiny_qwen2_dir):
+    cfg = make_cfg("+experiment=qwen7b_grpo", "attention=sdpa")
+    sixteen = {"torch": lambda: {"cuda": "13.0", "available": True, "count": 16}}
+    check = verdicts(cfg, **sixteen)["gpus"]
+    assert "trainer.nnodes=1 trainer.n_gpus_per_node=16" in check.fix and "the same step time" in check.fix
+    route = make_cfg("+experiment=qwen7b_grpo", "attention=sdpa", *preflight.single_node_overrides(cfg, 16))
+    launch.validate(route)
+    assert verdicts(route, **sixteen)["gpus"].verdict == "ok"
 
 
 def test_a_cpu_only_head_launches_on_a_gpu_cluster():
@@ -165,7 +228,7 @@ def test_multi_node_paths_on_a_local_disk_warn():
 
 
 def test_table_prints_check_value_verdict_and_fix(one_node):
-    text = table(run_checks(one_node, probes(driver=lambda: "535.104.05")))
+    text = table(run_checks(one_node, probes(driver=lambda: "535.104.05", torch=lambda: NO_GPU)))
     assert text.splitlines()[0].split() == ["check", "verdict", "value"]
     assert "FAIL" in text and "-> CUDA 13.0 needs driver R580+" in text
 
