@@ -225,7 +225,7 @@ def build(logs: Path, expected: Iterable[tuple[str, int]] = ()) -> Report:
     ]
     tool, no_tool = by_arm["tool"], by_arm["no_tool"]
     claims: list[Claim] = []
-    data: dict = {"curves": {}, "sigmoid": {}, "evals": {}}
+    data: dict = {"curves": {}, "sigmoid": {}, "labels": {metric: label for metric, (label, _) in CURVES.items()}}
 
     # (a) co-scaling with steps, tool arm
     for metric, name in (("tir/code_exec_ratio", "code use"), ("tir/acc", "accuracy"),

@@ -26,10 +26,9 @@ def _save(fig, path: Path) -> None:
 
 
 def draw_curves(report, out: Path) -> Path:
-    from scaling.paper_mini import CURVES
-
-    fig, axes = plt.subplots(1, len(CURVES), figsize=(5 * len(CURVES), 3.8))
-    for ax, (metric, (label, _)) in zip(axes, CURVES.items(), strict=True):
+    labels = report.data["labels"]  # metric -> axis title (scaling.paper_mini.CURVES)
+    fig, axes = plt.subplots(1, len(labels), figsize=(5 * len(labels), 3.8))
+    for ax, (metric, label) in zip(axes, labels.items(), strict=True):
         for arm, band in report.data["curves"][metric].items():
             if not band["steps"]:
                 continue
