@@ -25,6 +25,7 @@ from scaling.series import (
     Series,
     SeriesSpec,
     compute_axis,
+    drop_out_of_range,
     resolve,
 )
 
@@ -71,6 +72,7 @@ class Analysis:
     runs: list[RunAnalysis]
     groupings: dict[str, dict[str, list[str]]]  # attribute -> value -> run ids (only attributes with >= 2 values)
     settings: Settings
+    notes: list[str] = field(default_factory=list)  # about the inputs as a whole (glob matches that are not runs)
 
     @property
     def synthetic(self) -> bool:
@@ -98,7 +100,8 @@ def _fit(series: Series, x, y, run: Run, axis: str, s: Settings) -> SeriesFit:
         seed=s.seed,
         extrapolate_to=s.extrapolate_to if axis == "step" else None,
         min_points=s.min_points,
-        bounds=next((sp.bounds for sp in s.specs if sp.name == series.spec), None),
+        bounds=_bounds(s, series),
+        notes=series.notes,
     )
 
 
@@ -107,8 +110,12 @@ def _optional(spec: SeriesSpec) -> bool:
     return all("*" in k for k in spec.keys)
 
 
+def _bounds(s: Settings, series: Series) -> tuple[float, float] | None:
+    return next((sp.bounds for sp in s.specs if sp.name == series.spec), None)
+
+
 def analyse_run(run: Run, s: Settings) -> RunAnalysis:
-    series = [found for spec in s.specs for found in resolve(run, spec)]
+    series = [drop_out_of_range(found, _bounds(s, found)) for spec in s.specs for found in resolve(run, spec)]
     notes = list(run.notes)
     missing = [sp.name for sp in s.specs if not any(x.spec == sp.name for x in series) and not _optional(sp)]
     if missing and run.attributes.get("source") != "eval":
@@ -166,10 +173,10 @@ def groupings(runs: list[Run], attributes: tuple[str, ...]) -> dict[str, dict[st
     return out
 
 
-def analyse(runs: list[Run], settings: Settings | None = None) -> Analysis:
+def analyse(runs: list[Run], settings: Settings | None = None, notes: list[str] | None = None) -> Analysis:
     s = settings or Settings()
     results = []
     for run in runs:
         log.info("analysing %s (%d steps)", run.run_id, len(run.table))
         results.append(analyse_run(run, s))
-    return Analysis(results, groupings(runs, s.group_by), s)
+    return Analysis(results, groupings(runs, s.group_by), s, list(notes or []))

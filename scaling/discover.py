@@ -113,6 +113,20 @@ def is_run_dir(path: Path) -> bool:
     return bool(filelog.metric_files(path)) or bool(list(Path(path).glob("wandb/offline-run-*/run-*.wandb")))
 
 
+def is_run_input(path: Path) -> bool:
+    """What `load` reads as a run: a run folder, a W&B offline run folder, or one file-logger JSONL. A glob over an
+    experiment folder also matches its `analysis/` and `eval/`; this is how they are told apart."""
+    path = Path(path)
+    if path.is_file():
+        return path.suffix == ".jsonl"
+    return path.is_dir() and (is_run_dir(path) or any(path.glob("run-*.wandb")))
+
+
+def is_eval_input(path: Path) -> bool:
+    """What `load` reads as an eval summary: an accuracy_vs_step-style .json, .jsonl or .csv file."""
+    return Path(path).is_file() and Path(path).suffix in (".json", ".jsonl", ".csv")
+
+
 def find_under(root: Path) -> tuple[list[Path], list[Path]]:
     """(run folders, eval summaries) under `root`: any folder with metrics/*.jsonl or wandb/offline-run-*."""
     root = Path(root)

@@ -3,7 +3,8 @@
 Input: `outputs/eval/<name>/accuracy_vs_step.json` (`{"rows": [...]}` or a list; also .csv/.jsonl), rows
 `{step, dataset, max_tool_calls, avg_at_k, k, ...}`. Columns: `eval/<dataset>/calls=<m>/avg@<k>` (the
 harness's own W&B key) and `.../code_exec_ratio` (a row written before that name holds `code_call_rate`, read the
-same: scaling.run.RENAMED); extra fields are ignored, `complete: false` rows skipped.
+same: scaling.run.RENAMED); extra fields are ignored, `complete: false` rows skipped. Skipped rows and values that
+are not finite numbers become notes on the run, so the report says what it did not use.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def read_eval(path: Path) -> Run:
     rows = _rows(path)
     if not rows:
         raise LogError(path, "no rows; has the eval harness finished a checkpoint?")
-    records, synthetic = [], False
+    records, synthetic, skipped = [], False, {"incomplete": [], "not a finite number": []}
     for index, (line, row) in enumerate(rows):
         where = line if line is not None else None
         if not isinstance(row, dict) or any(row.get(f) is None for f in REQUIRED):
@@ -75,16 +76,33 @@ def read_eval(path: Path) -> Run:
         except (TypeError, ValueError) as err:
             raise LogError(path, f"row {index}: step/avg_at_k not numbers ({err})", where) from err
         synthetic = synthetic or row.get("synthetic") in (True, "true", "True")
+        where_row = f"row {index} (step {step}, {row['dataset']})"
         if row.get("complete") in (False, "False", "false", 0):
-            log.warning("%s: row %d (step %d, %s) is incomplete; skipped", path, index, step, row["dataset"])
+            log.warning("%s: %s is incomplete; skipped", path, where_row)
+            skipped["incomplete"].append(where_row)
             continue
         dataset, calls = str(row["dataset"]), row.get("max_tool_calls")
         data = {eval_key(dataset, row.get("k"), calls): value} if math.isfinite(value) else {}
+        if not math.isfinite(value):
+            skipped["not a finite number"].append(f"{where_row} avg_at_k")
         fields = {current_name(name): value for name, value in row.items()}
         for name in OPTIONAL:
             extra = fields.get(name)
             if isinstance(extra, (int, float)) and not isinstance(extra, bool) and math.isfinite(extra):
                 data[eval_key(dataset, None, calls, name)] = float(extra)
+            elif extra is not None:
+                skipped["not a finite number"].append(f"{where_row} {name} {extra!r}")
         records.append((step, data))
     name = path.parent.name
-    return Run("eval", name, path, steps_table(records), {"source": "eval"}, synthetic)
+    return Run("eval", name, path, steps_table(records), {"source": "eval"}, synthetic, _skip_notes(path, skipped))
+
+
+def _skip_notes(path: Path, skipped: dict[str, list[str]]) -> list[str]:
+    """One note per kind of skip: `file: 2 incomplete row(s) skipped: row 3 (step 40, aime24), ...`."""
+    notes = []
+    for kind, where in skipped.items():
+        if where:
+            more = f", +{len(where) - 3} more" if len(where) > 3 else ""
+            what = "row(s) skipped" if kind == "incomplete" else "value(s) dropped"
+            notes.append(f"{path.name}: {len(where)} {kind} {what}: {', '.join(where[:3])}{more}")
+    return notes

@@ -173,9 +173,12 @@ def fit_series(
     extrapolate_to: float | None = None,
     min_points: int = 6,
     bounds: tuple[float, float] | None = None,
+    notes: list[str] | tuple[str, ...] = (),
 ) -> SeriesFit:
-    """All three laws on (x, y); non-finite points and x <= 0 are dropped with a note, never fatal."""
-    x, y, notes = _fittable_points(np.asarray(x, float), np.asarray(y, float))
+    """All three laws on (x, y); non-finite points and x <= 0 are dropped with a note, never fatal. `notes`: what
+    was done to the series before (values dropped as out of range), kept first among the fit's notes."""
+    x, y, point_notes = _fittable_points(np.asarray(x, float), np.asarray(y, float))
+    notes = [*notes, *point_notes]
     n = len(x)
     x_min, x_max = (float(x.min()), float(x.max())) if n else (math.nan, math.nan)
     result = SeriesFit(run, series, key, axis, n_points=n, x_min=x_min, x_max=x_max, chosen=None, fits={}, notes=notes)
@@ -205,8 +208,17 @@ def fit_series(
     if result.best.structured:
         notes.append(_structure_note(result))
     if extrapolate_to is not None and axis == "step":
-        result.extrapolation = extrapolate(result, float(extrapolate_to), level, bounds, notes)
+        if float(extrapolate_to) > x_max:
+            result.extrapolation = extrapolate(result, float(extrapolate_to), level, bounds, notes)
+        else:
+            notes.append(inside_note(float(extrapolate_to), x_max))
     return result
+
+
+def inside_note(x_star: float, x_max: float) -> str:
+    """Why a step inside the data gets no extrapolation: the fitted curve there is an interpolation, already in
+    the table and the figure, and an interval 'beyond the data' would claim a forecast that is not one."""
+    return f"extrapolate_to={x_star:g} is inside the data (last step {x_max:g}): not an extrapolation, none made"
 
 
 def _fittable_points(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:

@@ -1,5 +1,7 @@
 """PNG figures of an `Analysis`: each series vs step with its fitted law and band, all series vs cumulative
 generated tokens, a correlation scatter matrix per run, and one comparison figure per grouping.
+Each figure is drawn on its own (`figures`), so one that cannot be drawn is named in a note (`write_all`) and the
+others, and the report written before them (scaling/outputs.py), are kept.
 
 matplotlib with the Agg backend (headless). Titles say SYNTHETIC when any input is synthetic, so a figure
 copied out of context cannot pass for a real result. Returns the paths written; never shows a window.
@@ -10,6 +12,8 @@ from __future__ import annotations
 import logging
 import math
 import re
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import matplotlib
@@ -103,10 +107,13 @@ def _draw_fit(ax, fit: SeriesFit | None, x_to: float, color="C1", others: bool =
                 ax.plot(x, other.predict(x), lw=0.9, ls="--", color=OTHER_COLORS[name], label=name)
     if fit.extrapolation:
         e = fit.extrapolation
+        yerr = error_bar(e.value, e.pi_low, e.pi_high)
+        if yerr is None:
+            return
         ax.errorbar(
             [e.x],
             [e.value],
-            yerr=[[e.value - e.pi_low], [e.pi_high - e.value]],
+            yerr=yerr,
             fmt="o",
             color=color,
             capsize=3,
@@ -116,54 +123,63 @@ def _draw_fit(ax, fit: SeriesFit | None, x_to: float, color="C1", others: bool =
         )
 
 
-def series_figures(analysis: Analysis, out: Path) -> list[Path]:
-    """One figure per series (spec), one panel per run that logged it."""
-    paths = []
+def error_bar(value: float, low: float, high: float) -> list[list[float]] | None:
+    """matplotlib's yerr for one point and its interval, or None when there is nothing finite to draw.
+
+    Why: the point is the chosen law's value and the interval comes from every replicate's law, and clipping to a
+    share's range moves both, so the point can sit outside its interval; matplotlib then refuses ('yerr must not
+    contain negative values') and the figure was lost. The bar is the interval widened to reach its point, so both
+    lengths are >= 0 by construction; the legend and the report keep the interval's own numbers.
+    """
+    if not math.isfinite(value):
+        return None
+    low = min(low, value) if math.isfinite(low) else value
+    high = max(high, value) if math.isfinite(high) else value
+    below, above = value - low, high - value
+    return [[below], [above]] if math.isfinite(below) and math.isfinite(above) else None
+
+
+def series_figure(analysis: Analysis, spec: str, out: Path) -> Path:
+    """One figure for one series (spec), one panel per run that logged it."""
     extrap = analysis.settings.extrapolate_to or 0
-    specs = list(dict.fromkeys(s.spec for ra in analysis.runs for s in ra.series))
-    for spec in specs:
-        panels = [(ra, s) for ra in analysis.runs for s in ra.series if s.spec == spec]
-        fig, axes = _grid(len(panels))
-        for ax, (ra, s) in zip(axes, panels):
-            ax.plot(s.values.index, s.values.to_numpy(), ".", ms=3, alpha=0.5, color="C0", label=s.key)
-            _draw_fit(ax, ra.step_fits.get(s.name), extrap)
-            fit = ra.step_fits.get(s.name)
-            extra = f"\n{'; '.join(fit.notes)}" if fit and fit.best is None else ""
-            ax.set_title(_wrap(f"{ra.run.label}\n{s.name}{extra}", _chars(PANEL_W, 8)), fontsize=8)
-            ax.set_xlabel("training step")
-            ax.legend(fontsize=6, loc="best")
-        what = "points: logged; line: chosen law; band: 95% CI incl. the choice of law"
-        _suptitle(fig, _title(analysis, f"{panels[0][1].title} vs step ({what})"), 10)
-        paths.append(_save(fig, out / f"{_slug(spec)}_vs_step.png"))
-    return paths
+    panels = [(ra, s) for ra in analysis.runs for s in ra.series if s.spec == spec]
+    fig, axes = _grid(len(panels))
+    for ax, (ra, s) in zip(axes, panels):
+        ax.plot(s.values.index, s.values.to_numpy(), ".", ms=3, alpha=0.5, color="C0", label=s.key)
+        _draw_fit(ax, ra.step_fits.get(s.name), extrap)
+        fit = ra.step_fits.get(s.name)
+        extra = f"\n{'; '.join(fit.notes)}" if fit and fit.best is None else ""
+        ax.set_title(_wrap(f"{ra.run.label}\n{s.name}{extra}", _chars(PANEL_W, 8)), fontsize=8)
+        ax.set_xlabel("training step")
+        ax.legend(fontsize=6, loc="best")
+    what = "points: logged; line: chosen law; band: 95% CI incl. the choice of law"
+    _suptitle(fig, _title(analysis, f"{panels[0][1].title} vs step ({what})"), 10)
+    return _save(fig, out / f"{_slug(spec)}_vs_step.png")
 
 
 OVERVIEW = ("code_exec", "train_acc", "response_length")  # the paper's three co-rising training curves
 
 
-def overview_figures(analysis: Analysis, out: Path) -> list[Path]:
-    """One figure per run with the paper's claim side by side: code-execution frequency, training accuracy and
-    response length against step, each with its chosen law and band (and the extrapolation, when one is asked for)."""
-    paths = []
-    for ra in analysis.runs:
-        series = {s.spec: s for s in ra.series}
-        present = [spec for spec in OVERVIEW if spec in series]
-        if len(present) < 2:
-            continue
-        fig, axes = _grid(len(present), height=3.2)
-        for ax, spec in zip(axes, present):
-            s = series[spec]
-            ax.plot(s.values.index, s.values.to_numpy(), "o", ms=3.5, color="C0", label=f"logged ({s.key})")
-            _draw_fit(ax, ra.step_fits.get(s.name), 0, others=False)
-            ax.set_title(_wrap(s.title, _chars(PANEL_W, 10)), fontsize=10)
-            ax.set_xlabel("training step")
-            if spec in ("code_exec", "train_acc"):
-                ax.set_ylim(-0.03, 1.03)
-            ax.legend(fontsize=7, loc="lower right")
-        what = "points: logged per step; line: chosen law; band: 95% CI incl. the choice of law"
-        _suptitle(fig, _title(analysis, f"{ra.run.label} ({what})"), 10)
-        paths.append(_save(fig, out / f"overview_{_slug(ra.run.label)}.png"))
-    return paths
+def overview_figure(analysis: Analysis, ra, out: Path) -> Path | None:
+    """One run's paper claim side by side: code-execution frequency, training accuracy and response length against
+    step, each with its chosen law and band (and the extrapolation, when one is asked for); None under two series."""
+    series = {s.spec: s for s in ra.series}
+    present = [spec for spec in OVERVIEW if spec in series]
+    if len(present) < 2:
+        return None
+    fig, axes = _grid(len(present), height=3.2)
+    for ax, spec in zip(axes, present):
+        s = series[spec]
+        ax.plot(s.values.index, s.values.to_numpy(), "o", ms=3.5, color="C0", label=f"logged ({s.key})")
+        _draw_fit(ax, ra.step_fits.get(s.name), 0, others=False)
+        ax.set_title(_wrap(s.title, _chars(PANEL_W, 10)), fontsize=10)
+        ax.set_xlabel("training step")
+        if spec in ("code_exec", "train_acc"):
+            ax.set_ylim(-0.03, 1.03)
+        ax.legend(fontsize=7, loc="lower right")
+    what = "points: logged per step; line: chosen law; band: 95% CI incl. the choice of law"
+    _suptitle(fig, _title(analysis, f"{ra.run.label} ({what})"), 10)
+    return _save(fig, out / f"overview_{_slug(ra.run.label)}.png")
 
 
 def tokens_figure(analysis: Analysis, out: Path) -> Path | None:
@@ -266,11 +282,40 @@ def comparison_figure(analysis: Analysis, attribute: str, groups: dict[str, list
     return _save(fig, out / f"compare_{_slug(attribute)}.png")
 
 
-def write_all(analysis: Analysis, out: Path) -> list[Path]:
+# The names of the figures this module writes: the ones an analysis owns in its out_dir (scaling/outputs.py)
+OWNED = ("*_vs_step.png", "overview_*.png", "series_vs_tokens.png", "correlations.png", "compare_*.png")
+
+
+def figures(analysis: Analysis, out: Path) -> list[tuple[str, Callable[[], Path | None]]]:
+    """Every figure as (file name, drawer), in the report's order; a drawer returns None when it has nothing to draw."""
+    specs = list(dict.fromkeys(s.spec for ra in analysis.runs for s in ra.series))
+    jobs = [(f"{_slug(spec)}_vs_step.png", partial(series_figure, analysis, spec, out)) for spec in specs]
+    jobs += [
+        (f"overview_{_slug(ra.run.label)}.png", partial(overview_figure, analysis, ra, out)) for ra in analysis.runs
+    ]
+    jobs += [("series_vs_tokens.png", partial(tokens_figure, analysis, out))]
+    jobs += [("correlations.png", partial(correlation_figure, analysis, out))]
+    for attr, groups in analysis.groupings.items():
+        jobs.append((f"compare_{_slug(attr)}.png", partial(comparison_figure, analysis, attr, groups, out)))
+    return jobs
+
+
+def write_all(analysis: Analysis, out: Path, notes: list[str] | None = None) -> list[Path]:
+    """Draw every figure. With `notes`, a figure that cannot be drawn becomes a note there and the rest are still
+    drawn (the analysis's outputs); without, the error propagates (tests want to see it)."""
     out.mkdir(parents=True, exist_ok=True)
-    paths = series_figures(analysis, out)
-    paths += overview_figures(analysis, out)
-    paths += [p for p in [tokens_figure(analysis, out)] if p]
-    paths += [p for p in [correlation_figure(analysis, out)] if p]
-    paths += [comparison_figure(analysis, attr, groups, out) for attr, groups in analysis.groupings.items()]
+    paths = []
+    for name, draw in figures(analysis, out):
+        try:
+            path = draw()
+        except Exception as err:  # any drawing failure: the figure is lost, never the report
+            plt.close("all")
+            if notes is None:
+                raise
+            log.warning("%s not drawn", name, exc_info=True)
+            reason = (str(err).strip().splitlines() or [""])[0]
+            notes.append(f"{name}: not drawn ({type(err).__name__}: {reason})")
+            continue
+        if path is not None:
+            paths.append(path)
     return paths

@@ -102,7 +102,8 @@ def _verdict(e) -> str:
     return "reliable" if e.verdict == "reliable" else f"**unreliable**: {e.reason}".replace("|", "/")
 
 
-def render(analysis: Analysis, images: list[Path], out: Path, inputs: list[str]) -> str:
+def render(analysis: Analysis, images: list[Path], out: Path, inputs: list[str], figure_notes=()) -> str:
+    """The whole report; `figure_notes` says which figures are missing and why (scaling/outputs.py)."""
     s = analysis.settings
     lines = ["# ZeroTIR scaling-law analysis" + (" (SYNTHETIC DATA)" if analysis.synthetic else ""), ""]
     if analysis.synthetic:
@@ -134,6 +135,7 @@ def render(analysis: Analysis, images: list[Path], out: Path, inputs: list[str])
         "## Inputs",
         "",
         *[f"- `{i}`" for i in inputs],
+        *[f"- note: {n}" for n in analysis.notes],
         "",
         "| run | attributes | steps | notes |",
         "|---|---|---|---|",
@@ -159,6 +161,7 @@ def render(analysis: Analysis, images: list[Path], out: Path, inputs: list[str])
             ),
             "|---|---|---|---|---|---|---|---|---|",
         ]
+        rows = len(lines)
         for ra in analysis.runs:
             for f in ra.step_fits.values():
                 if e := f.extrapolation:
@@ -167,6 +170,8 @@ def render(analysis: Analysis, images: list[Path], out: Path, inputs: list[str])
                         f"| [{_num(e.ci_low)}, {_num(e.ci_high)}] | [{_num(e.pi_low)}, {_num(e.pi_high)}] "
                         f"| {e.x / f.x_max:.1f}x | {_shares(e.shares)} | {_verdict(e)} |"
                     )
+        if len(lines) == rows:
+            lines += ["", "No series was extrapolated: the step lies inside each fitted series' data (see the notes)."]
     token_fits = [f for ra in analysis.runs for f in ra.token_fits.values()]
     if token_fits:
         lines += ["", "## Fits against cumulative generated tokens", ""]
@@ -203,16 +208,20 @@ def render(analysis: Analysis, images: list[Path], out: Path, inputs: list[str])
         for attr, groups in analysis.groupings.items():
             lines.append(f"- **{attr}**: " + "; ".join(f"{v}: {', '.join(ids)}" for v, ids in groups.items()))
     lines += ["", "## Figures", ""]
+    lines += [f"- {n}" for n in figure_notes] + ([""] if figure_notes else [])
     for img in images:
         rel = os.path.relpath(img, out)
         lines += [f"### {img.stem}", "", f"![{img.stem}]({rel})", ""]
     return "\n".join(lines) + "\n"
 
 
-def fits_json(analysis: Analysis) -> dict:
+def fits_json(analysis: Analysis, images=(), figure_notes=()) -> dict:
     return _finite(
         {
             "synthetic": analysis.synthetic,
+            "notes": analysis.notes,
+            "figures": [Path(p).name for p in images],
+            "figure_notes": list(figure_notes),
             "settings": {k: v for k, v in vars(analysis.settings).items() if k != "specs"},
             "laws": {name: law.formula for name, law in LAWS.items()},
             "runs": [
@@ -235,9 +244,10 @@ def fits_json(analysis: Analysis) -> dict:
     )
 
 
-def write(analysis: Analysis, images: list[Path], out: Path, inputs: list[str]) -> tuple[Path, Path]:
+def write(analysis: Analysis, images: list[Path], out: Path, inputs: list[str], figure_notes=()) -> tuple[Path, Path]:
+    """fits.json, then report.md (each atomic): a reader never finds a report whose numbers are not on disk."""
     out.mkdir(parents=True, exist_ok=True)
     report, fits = out / "report.md", out / "fits.json"
-    write_atomic(report, render(analysis, images, out, inputs))
-    write_atomic(fits, json.dumps(fits_json(analysis), indent=1, default=str) + "\n")
+    write_atomic(fits, json.dumps(fits_json(analysis, images, figure_notes), indent=1, default=str) + "\n")
+    write_atomic(report, render(analysis, images, out, inputs, figure_notes))
     return report, fits

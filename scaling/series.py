@@ -92,6 +92,27 @@ def resolve(run: Run, spec: SeriesSpec) -> list[Series]:
     return []
 
 
+def drop_out_of_range(series: Series, bounds: tuple[float, float] | None) -> Series:
+    """The series without values outside its range, with a note naming them.
+
+    Why: a share or an accuracy outside [0, 1] (a code-execution share of 1e300) is a broken log value, not a point
+    on the curve; fitted, it decides the law on its own. Clipping it to 1 would invent a value instead.
+    """
+    if bounds is None or not len(series.values):
+        return series
+    lo, hi = bounds
+    slack = 1e-9 * (hi - lo)  # float noise at the edge (1.0000000000002) is not a broken value
+    bad = (series.values < lo - slack) | (series.values > hi + slack)
+    if bad.any():
+        shown = ", ".join(f"{v:.4g} at step {s}" for s, v in series.values[bad].head(3).items())
+        more = f", +{int(bad.sum()) - 3} more" if bad.sum() > 3 else ""
+        series.notes.append(
+            f"{int(bad.sum())} value(s) of {series.key} outside [{lo:g}, {hi:g}] dropped ({shown}{more})"
+        )
+        series.values = series.values[~bad]
+    return series
+
+
 def compute_axis(run: Run, cum_keys=DEFAULT_TOKEN_KEYS, per_step_keys=DEFAULT_PER_STEP_TOKEN_KEYS):
     """(cumulative generated tokens by step, key, notes), or (None, None, notes) when nothing fits.
 

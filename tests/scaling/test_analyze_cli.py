@@ -137,6 +137,45 @@ def test_every_bundled_line_says_synthetic_and_no_real_one_does():
 def test_the_default_analysis_reads_the_synthetic_examples_only():
     with initialize_config_dir(str(REPO / "conf"), version_base=None):
         cfg = compose("analyze")
-    runs, inputs = analyze.load_runs(cfg)
+    runs, inputs, notes = analyze.load_runs(cfg)
     assert runs and all(run.synthetic for run in runs)
-    assert not [i for i in inputs if f"/{analyze.REAL_EXAMPLES}/" in i]
+    assert not [i for i in inputs if f"/{analyze.REAL_EXAMPLES}/" in i] and notes == []
+
+
+def test_a_glob_skips_folders_that_are_not_runs_with_a_note(tmp_path, capsys):
+    """An experiment folder holds its runs and also `analysis/` and `eval/`; `runs=[<experiment>/*]` skips those."""
+    learn = tmp_path / "outputs" / "cpu_learn"
+    law_run(learn / "default", range(1, 41), seed=6)
+    (learn / "analysis").mkdir()
+    (learn / "analysis" / "report.md").write_text("an earlier analysis")
+    (learn / "eval" / "after").mkdir(parents=True)
+    out = tmp_path / "a"
+    assert _run(f"runs=[{learn}/*]", f"out_dir={out}", *FAST) == 0
+    data = json.loads((out / "fits.json").read_text())
+    assert [r["run"] for r in data["runs"]] == ["cpu_learn/default"]
+    note = f"runs: {learn}/*: skipped analysis, eval (not runs: no metrics/*.jsonl or W&B offline run inside)"
+    assert data["notes"] == [note] and f"- note: {note}" in (out / "report.md").read_text()
+    assert f"note: {note}" in capsys.readouterr().out
+    assert _run(f"runs=['{learn}/[ae]*']", f"out_dir={tmp_path / 'b'}") == 1  # only folders that are not runs
+    assert "[ae]*: no match is usable (analysis, eval: not runs:" in capsys.readouterr().err
+
+
+def test_the_readme_glob_over_the_committed_real_runs_works(tmp_path):
+    """`analyze runs=[examples/logs/real/cpu_learn/*]` (conf/analyze.yaml, README) once failed on `analysis/`."""
+    out = tmp_path / "a"
+    assert _run("runs=[examples/logs/real/cpu_learn/*]", f"out_dir={out}", *FAST) == 0
+    data = json.loads((out / "fits.json").read_text())
+    assert [r["run"] for r in data["runs"]] == ["cpu_learn/default", "cpu_learn/lr2e-5_first5"]
+    assert data["runs"][0]["step_fits"][0]["chosen"] and "skipped analysis, eval" in data["notes"][0]
+
+
+def test_eval_summaries_are_given_as_eval_on_the_command_line(tmp_path, monkeypatch):
+    """`eval` is also the eval presets' config group (conf/eval/): the entry point takes it as the `evals` key."""
+    summary = tmp_path / "outputs" / "eval" / "qwen7b" / "accuracy_vs_step.json"
+    summary.parent.mkdir(parents=True)
+    rows = [{"step": s, "dataset": "aime24", "avg_at_k": 0.1 + 0.002 * s, "k": 4} for s in range(10, 110, 10)]
+    summary.write_text(json.dumps({"rows": rows}))
+    out = tmp_path / "a"
+    monkeypatch.setattr(sys, "argv", ["analyze", f"eval=[{summary}]", f"out_dir={out}", *FAST])
+    analyze.main()
+    assert [r["run"] for r in json.loads((out / "fits.json").read_text())["runs"]] == ["eval/qwen7b"]

@@ -48,15 +48,17 @@ def test_unreadable_bytes_name_the_file(tmp_path):
 def test_cut_last_line_of_a_killed_run_is_skipped(tmp_path):
     path = tmp_path / "a.jsonl"
     path.write_text(f'{GOOD}\n{{"step": 2, "data": {{"tir/a')
-    records, _ = filelog.read_jsonl(path)
+    records, _, _ = filelog.read_jsonl(path)
     assert records == [(1, {"tir/acc": 0.5})]
 
 
 def test_non_numeric_values_are_dropped_not_fatal(tmp_path):
     path = tmp_path / "a.jsonl"
     path.write_text(json.dumps({"step": 4, "data": {"a": None, "b": "text", "c": [1], "d": True, "e": 2, "f": 0.5}}))
-    records, synthetic = filelog.read_jsonl(path)
+    records, synthetic, notes = filelog.read_jsonl(path)
     assert records == [(4, {"e": 2.0, "f": 0.5})] and synthetic is False
+    dropped = "a (null at step 4); b ('text' at step 4); c (a list at step 4); d (true at step 4)"
+    assert notes == [f"a.jsonl: 4 value(s) that are not finite numbers dropped: {dropped}"]
 
 
 def test_synthetic_flag_is_read(tmp_path):
