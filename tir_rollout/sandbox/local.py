@@ -27,7 +27,8 @@ from .result import ExecResult, failure
 logger = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 120.0  # warm-up imports sympy/numpy/matplotlib; slow when many workers start on few cores
-GRACE_S = 5.0  # the worker's own kill, drain and wipe after a timeout
+GRACE_S = 5.0  # past the limit before a worker counts as hung: its answer comes within ~0.05 s of the limit, but a
+# call may first wait for the clean-up of the slot's previous call (its killed processes' exit, the wipe)
 
 
 class WorkerError(RuntimeError):

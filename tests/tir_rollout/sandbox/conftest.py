@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
 from tir_rollout.sandbox import make_executor
+from tir_rollout.sandbox.guest import procfs
+
+# The worker answers once every process of the call is killed (SIGKILL pending or exiting), before they have
+# finished exiting; a killed process gets this long to be gone (freed and reaped) before it counts as left.
+SETTLE_S = 10.0
 
 SECRET = "zerotir-test-secret-7f3a"
 os.environ["ZEROTIR_SANDBOX_TEST_SECRET"] = SECRET  # before any worker starts: must never reach a snippet
@@ -57,33 +63,59 @@ def _ns_pid(pid: int) -> int | None:
 
 
 def _live(pid: int) -> bool:
+    """Not a zombie; a zombie leader whose other threads still run (it ended with pthread_exit) is live."""
     st = _stat(pid)
-    return st is not None and st[0] not in ("Z", "X")
+    if st is None:
+        return False
+    if st[0] not in ("Z", "X"):
+        return True
+    status = procfs.status(pid) or {}
+    return int(status.get("Threads", "1")) > 1
+
+
+def settled(find) -> list[str]:
+    """`find()` -> [(pid, description)] of processes that must not exist. Any of them that can still run code
+    is reported at once (a kill that missed it); killed ones (SIGKILL pending, exiting) get SETTLE_S to be
+    gone, and are reported if they are not (a process that was never reaped)."""
+    end = time.monotonic() + SETTLE_S
+    while True:
+        found = find()
+        running = [what for pid, what in found if not procfs.doomed(pid)]
+        if running or not found:
+            return running
+        if time.monotonic() > end:
+            return [f"{what} (killed, still not gone after {SETTLE_S} s)" for _, what in found]
+        time.sleep(0.02)
 
 
 def leftovers(ex) -> list[str]:
     """Live processes in the workers' sandboxes other than bwrap's init, the worker and its direct children.
 
     The worker's direct children are its prepared child (a fresh fork waiting for the next snippet) and the
-    last call's own process (already past the snippet, in _exit). Anything deeper, or any other child of the
-    namespace's init (an orphan: a daemon, a double fork), was started by a snippet and must be dead.
+    last call's own process (already past the snippet, in _exit, or killed at the limit). Anything deeper, or
+    any other child of the namespace's init (an orphan: a daemon, a double fork), was started by a snippet
+    and must be dead: not running when the call returns, and gone soon after (see `settled`).
     """
+    return settled(lambda: _leftovers(ex))
+
+
+def _leftovers(ex) -> list[tuple[int, str]]:
     found = []
     bwrap = ex.mechanism is not None and ex.mechanism.name == "bwrap"
     for top in ex.worker_pids():
         if bwrap:
             inits = _children(top)
             if len(inits) != 1:
-                found.append(f"bwrap {top} has {len(inits)} children, expected its namespace init")
+                found.append((top, f"bwrap {top} has {len(inits)} children, expected its namespace init"))
                 continue
             kids = [c for c in _children(inits[0]) if _live(c)]
             workers = [c for c in kids if _ns_pid(c) == 2]
-            found += [f"pid {c}: orphan adopted by the sandbox init" for c in kids if c not in workers]
+            found += [(c, f"pid {c}: orphan adopted by the sandbox init") for c in kids if c not in workers]
         else:
             workers = [top]
         for w in workers:
             for child in _children(w):
-                found += [f"pid {g}: child of snippet process {child}" for g in _children(child) if _live(g)]
+                found += [(g, f"pid {g}: child of snippet process {child}") for g in _children(child) if _live(g)]
     return found
 
 

@@ -84,6 +84,19 @@ b = a @ np.ones(300)
 print(np.allclose(np.linalg.solve(a, b), 1.0), round(float(np.linalg.det(np.eye(3) * 2)), 6))
 """
 
+LEADER_EXITS = """
+import ctypes, os, threading
+pid = os.fork()
+if pid == 0:
+    os.setsid()
+    def spin():
+        while True:
+            pass
+    threading.Thread(target=spin).start()
+    ctypes.CDLL(None).pthread_exit(None)
+print(pid)
+"""
+
 
 def host_pid_code(template: str) -> str:
     return template.replace("HOSTPID", str(os.getpid())).replace("HOSTPGID", str(os.getpgrp()))
@@ -311,6 +324,13 @@ CASES = [
         lambda r: r.stdout == "-9\n",
     ),
     ("no_output_is_empty_strings", "x = 1", 5, "ok", lambda r: r.stdout == "" and r.stderr == ""),
+    (
+        "main_thread_ended_others_run",  # /proc shows its leader as a zombie while a thread spins: still live
+        LEADER_EXITS,
+        5,
+        "ok",
+        lambda r: r.stdout.strip().isdigit(),
+    ),
 ]
 
 

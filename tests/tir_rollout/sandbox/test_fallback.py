@@ -7,11 +7,12 @@ every result, and leaves no process behind (the worker is a subreaper and kills 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.tir_rollout.sandbox.conftest import SECRET
+from tests.tir_rollout.sandbox.conftest import SECRET, _live, settled
 from tir_rollout.sandbox import parse_config
 from tir_rollout.sandbox.containment import Mechanism
 from tir_rollout.sandbox.local import LocalExecutor
@@ -30,7 +31,12 @@ def plain():
 
 
 def descendants(ex) -> list[int]:
-    """Live processes under the worker other than its direct children (prepared / exiting call process)."""
+    """Processes under the worker other than its direct children (prepared / exiting call process): none may
+    still run when a call returns, and killed ones must be gone within SETTLE_S (conftest.settled)."""
+    return settled(lambda: [(p, f"pid {p}") for p in _descendants(ex)])
+
+
+def _descendants(ex) -> list[int]:
     parent = {}
     for name in os.listdir("/proc"):
         if name.isdigit():
@@ -39,7 +45,7 @@ def descendants(ex) -> list[int]:
                     fields = f.read().rsplit(b")", 1)[1].split()
             except OSError:
                 continue
-            if fields[0] not in (b"Z", b"X"):
+            if fields[0] not in (b"Z", b"X") or _live(int(name)):  # _live: a zombie leader with running threads
                 parent[int(name)] = int(fields[1])
     found = []
     for top in ex.worker_pids():
@@ -121,3 +127,40 @@ def test_fallback_contains(plain, code, status, check):
     assert res.isolation == "rlimit+seccomp+setsid+uid"
     assert descendants(plain) == []
     assert SECRET not in res.stdout
+
+
+@pytest.mark.parametrize("name", ["many_processes", "loop_ignoring_every_signal"])
+def test_fallback_deadline_holds(plain, name):
+    """The fallback kills the call's process group and every descendant at the limit, and answers before
+    their exit (test_deadline.py has every kind against bwrap)."""
+    from tests.tir_rollout.sandbox.test_deadline import BOUND_S, KINDS, LIMIT_S
+
+    plain.run("pass")  # the worker is idle: only this call's time is measured
+    t0 = time.monotonic()
+    res = plain.run(dict(KINDS)[name], timeout=LIMIT_S)
+    elapsed = time.monotonic() - t0
+    assert res.status == "timeout", res
+    assert elapsed <= BOUND_S, f"returned {elapsed - LIMIT_S:.3f} s after its {LIMIT_S:g} s limit: {res}"
+    assert descendants(plain) == []
+
+
+LEADER_EXITS = """
+import ctypes, os, threading
+pid = os.fork()
+if pid == 0:
+    os.setsid()  # out of the call's process group: only the sweep of descendants can find it
+    def spin():
+        while True:
+            pass
+    threading.Thread(target=spin).start()
+    ctypes.CDLL(None).pthread_exit(None)  # the main thread ends; /proc shows a zombie while `spin` runs on
+print(pid)
+"""
+
+
+def test_fallback_kills_a_process_whose_main_thread_ended(plain):
+    """A process whose leader thread ended reads as a zombie in /proc/<pid>/stat; the sweep used to skip it."""
+    res = plain.run(LEADER_EXITS, timeout=5)
+    assert res.status == "ok", res
+    pid = int(res.stdout)
+    assert settled(lambda: [(pid, f"pid {pid}")] if _live(pid) else []) == []

@@ -2,6 +2,12 @@
 
 Stateless means nothing survives a call: not a daemon, a double fork or a process holding the output pipe,
 and not a file in the working directory, /tmp or /dev/shm. Used by the worker (stdlib only).
+
+Two steps, because killing is instant and dying is not: `kill_now` SIGKILLs every process of the call and
+returns as soon as none of them can run another instruction of its own (the worker answers then), and
+`kill_all` waits until they are all gone (after the answer, before the next child is forked). A killed
+process still has to free its address space; with a large heap, many processes or a busy machine that took
+seconds, and the answer used to wait for it.
 """
 
 from __future__ import annotations
@@ -12,11 +18,43 @@ import shutil
 import signal
 import time
 
-from procfs import descendants, live_pids  # a sibling: the worker runs as a script from this folder
+from procfs import descendants, doomed, live_pids, pids  # a sibling: the worker runs as a script from this folder
 
 # A bound on the sweep, not an expected time: SIGKILLed processes die in milliseconds, but a loaded machine
 # can stretch that, and a fixed iteration count once let a daemon outlive its call under load.
 KILL_DEADLINE_S = 10.0
+
+
+def kill_now(pid_ns: bool, group: int | None = None) -> None:
+    """SIGKILL every process of this call at once; return when none of them can run code of its own.
+
+    In a pid namespace one kill(-1) reaches everything but init and the worker, and the kernel makes it atomic
+    against fork (a process that forks as the signal comes either fails the fork or has its child killed too).
+    Without one: the call's process group (`group`: the call's child is a session and group leader), then
+    every descendant of the worker (a subreaper), until the sweep finds none that is not doomed. No wait for
+    their exit: that is `kill_all`'s job, after the answer.
+    """
+    deadline = time.monotonic() + KILL_DEADLINE_S
+    me = os.getpid()
+    while True:
+        if pid_ns:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(-1, signal.SIGKILL)
+            others = [p for p in pids() if p not in (1, me)]
+        else:
+            if group is not None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(group, signal.SIGKILL)
+            others = descendants(me)
+            for p in others:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(p, signal.SIGKILL)
+        survivors = [p for p in others if not doomed(p)]
+        if not survivors:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"sandbox: processes {survivors} survived SIGKILL for {KILL_DEADLINE_S} s")
+        time.sleep(0.001)
 
 
 def kill_all(pid_ns: bool, exiting: int | None = None) -> None:

@@ -26,7 +26,7 @@ from framing import recv, send
 
 _LIBC = ctypes.CDLL(None, use_errno=True)
 _CHUNK = 65536
-_DRAIN_S = 1.0
+_DRAIN_S = 0.1  # bound on reading what killed processes left in the pipes (one write in flight may still land)
 _LINGER_S = 0.05
 _REPORT = 4  # bytes on the status pipe of a finished call: b"R", b"D", exit status, flag
 # A stream may write this many times the cap before the call counts as a flood and is killed; below it the
@@ -125,16 +125,17 @@ class Worker:
         duration = time.monotonic() - t0
         finished = len(done) >= _REPORT and done[:2] == b"RD"
         wstatus = rusage = None
-        if not finished:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            _, wstatus, rusage = os.wait4(pid, 0)
-        self._kill_all(exiting=pid if finished else None)
+        reaped = not finished and (exited or bool(select.select([pidfd], [], [], 0)[0]))
+        if reaped:
+            _, wstatus, rusage = os.wait4(pid, 0)  # it ended on its own: already a zombie, no wait
+        # Everything of the call dies now, at once (not the child first and its children after its exit), and
+        # the answer waits for none of them to finish exiting: freeing a large heap, or many processes'
+        # heaps, on a busy machine took seconds past the limit. They are reaped after the answer.
+        sweep.kill_now(self.pid_ns, group=pid)
+        if not finished and wstatus is None and not (timed_out or overflow):
+            wstatus = signal.SIGKILL  # a wait status: killed by SIGKILL (ours); it ended its report too early
         self._drain([fd for fd in open_fds if fd != st_r], kept, total)
-        self._kill_all(exiting=pid if finished else None)
-        if finished:
+        if not reaped:
             self.pending = (pid, pidfd)  # reaped after the answer is sent: its teardown is not the caller's wait
         else:
             os.close(pidfd)
@@ -161,15 +162,16 @@ class Worker:
         }
 
     def after_call(self) -> None:
-        """Kill what the call left, fork the next child, reap the finished one, remove every file, make the
-        next working directory.
+        """Wait until every process of the call is gone, fork the next child, reap the call's own one, remove
+        every file, make the next working directory. Runs after the answer: the call's processes were killed
+        before it (kill_now), and their exit, however long, is no longer the caller's wait.
 
-        The next child is forked while the finished one is still exiting (its teardown of a ~300 MB address
-        space used to be waited for first, on the next call's critical path). Safe because: the finished child
-        has SIGKILL pending, so it runs no more user code and can fork no more (the kernel refuses a fork with
-        a fatal signal pending); every other process of the call is dead before the fork (kill_all); the new
-        child runs no snippet before the next request; and the wipe waits until the finished child is reaped,
-        so a syscall it had in flight cannot leave a file behind.
+        The next child is forked while the call's child (finished, or killed at the limit) is still exiting
+        (its teardown of a ~300 MB address space used to be waited for first, on the next call's critical
+        path). Safe because: that child has SIGKILL pending, so it runs no more user code and can fork no more
+        (the kernel refuses a fork with a fatal signal pending); every other process of the call is dead before
+        the fork (kill_all); the new child runs no snippet before the next request; and the wipe waits until
+        the call's child is reaped, so a syscall it had in flight cannot leave a file behind.
         """
         pending, self.pending = self.pending, None
         if pending:
@@ -195,12 +197,19 @@ class Worker:
             buf += chunk[:room]
 
     def _drain(self, fds: list[int], kept: dict, total: dict) -> None:
-        """Read what is left after every writer was killed; bounded in time in case one survived."""
+        """Read what the call's processes wrote before they were killed: nothing more can come (a process with
+        SIGKILL pending writes nothing new), so read until the pipe is empty, not until its end of file, which
+        comes only once the last writer has finished exiting. Bounded in time: a write that was in flight at
+        the kill may still be copying."""
         end = time.monotonic() + _DRAIN_S
+        for fd in fds:
+            os.set_blocking(fd, False)
         while fds and time.monotonic() < end:
-            ready, _, _ = select.select(fds, [], [], max(0.0, end - time.monotonic()))
-            for fd in ready:
-                chunk = os.read(fd, _CHUNK)
+            for fd in list(fds):
+                try:
+                    chunk = os.read(fd, _CHUNK)
+                except BlockingIOError:
+                    chunk = b""
                 if not chunk:
                     fds.remove(fd)
                 else:
@@ -224,7 +233,7 @@ class Worker:
             return ("ok", "") if code == 0 else ("error", f"exit status {code}")
         sig = os.WTERMSIG(wstatus)
         name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
-        cpu = rusage.ru_utime + rusage.ru_stime
+        cpu = rusage.ru_utime + rusage.ru_stime if rusage is not None else 0.0
         if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu >= self._cpu_limit(timeout) - 0.5):
             return "timeout", f"CPU time limit of {self._cpu_limit(timeout)} s exceeded ({name})"
         if sig in (signal.SIGKILL, signal.SIGXFSZ):
