@@ -46,3 +46,22 @@ def write_atomic(path: str | Path, data: str | bytes, mode: int = FILE_MODE) -> 
     with atomic_path(path, mode) as temp:
         temp.write_bytes(data.encode() if isinstance(data, str) else data)
     return Path(path)
+
+
+def folder_problem(path: str | Path) -> str | None:
+    """Why `path` cannot be a folder to write into: it is a file, it sits under a file, or the nearest folder that
+    exists cannot be written; None when it can. Asked before anything is read or written, so that a bad output
+    folder is one line naming it rather than a traceback once the work is done. Nothing is created. (It asks
+    `os.access`, which says yes to root whatever the permission bits: the write itself still fails there.)"""
+    path = Path(path)
+    try:
+        if path.exists() and not path.is_dir():
+            return f"{path} is a file, not a folder"
+        existing = next(p for p in (path, *path.parents) if p.exists())
+    except OSError as err:  # a parent that cannot be searched
+        return f"{path} cannot be reached ({err.strerror or err})"
+    if not existing.is_dir():
+        return f"{existing} is a file, so {path} cannot be made"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{existing} cannot be written (permission denied)"
+    return None

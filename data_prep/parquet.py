@@ -110,8 +110,8 @@ def build(dataset: str, template: str, out_dir: str | Path = "data/processed") -
     return path
 
 
-def ensure_parquet(path: str | Path) -> Path:
-    """Build <dataset>.<template>.parquet into the folder of `path` if it is missing or stale."""
+def parse_name(path: str | Path) -> tuple[str, str]:
+    """(dataset, template) of a file named `<dataset>.<template>.parquet`; ValueError naming the file otherwise."""
     path = Path(path)
     parts = path.name.split(".")
     if (
@@ -124,4 +124,17 @@ def ensure_parquet(path: str | Path) -> Path:
             f"{path}: expected a file name <dataset>.<template>.parquet with dataset one of "
             f"{', '.join(catalog.DATASETS)} and template one of {', '.join(templates.TEMPLATES)}"
         )
-    return build(parts[0], parts[1], path.parent)
+    return parts[0], parts[1]
+
+
+def needs_build(path: str | Path) -> bool:
+    """Whether ensure_parquet(path) would write: the file is missing or stale. Writes nothing."""
+    dataset, template = parse_name(path)
+    return not is_up_to_date(Path(path), dataset, template)
+
+
+def ensure_parquet(path: str | Path) -> Path:
+    """Build <dataset>.<template>.parquet into the folder of `path` if it is missing or stale."""
+    path = Path(path)
+    dataset, template = parse_name(path)
+    return build(dataset, template, path.parent)

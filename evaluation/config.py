@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import re
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -179,6 +180,8 @@ def vllm_engine_kwargs(config: EvalConfig, model: str, machine: Machine | None =
     return {**defaults, **explicit}
 
 
+# the sandbox's limits a sample depends on (what its code could do before it was stopped): pinned in run.json
+SANDBOX_LIMITS = ("timeout_s", "memory_mb", "max_output_bytes", "max_processes", "max_file_mb")
 # run.json's keys (EvalConfig.sampling_fingerprint) and the config key each comes from, for error messages
 FINGERPRINT = {
     "model": "eval.model",
@@ -190,9 +193,18 @@ FINGERPRINT = {
     "base_stops": "eval.rollout.base_stops",
     "withhold_output": "eval.rollout.withhold_output",
     "weights_sha256": "eval.model (its weight files)",
+    "seed": "eval.seed",
+    "dtype": "eval.hf.dtype (eval.vllm.dtype with vLLM)",
+    **{f"sandbox.{k}": f"eval.rollout.sandbox.{k}" for k in SANDBOX_LIMITS},
 }
 # keys a run.json written before they existed lacks, with the value such a run had (None: not known, not compared)
-ADDED_KEYS = {"withhold_output": False, "weights_sha256": None}
+ADDED_KEYS = {
+    "withhold_output": False,
+    "weights_sha256": None,
+    "seed": None,
+    "dtype": None,
+    **{f"sandbox.{k}": None for k in SANDBOX_LIMITS},
+}
 
 
 def upgrade_fingerprint(saved: Mapping[str, Any], where: str) -> dict[str, Any]:
@@ -213,6 +225,58 @@ def upgrade_fingerprint(saved: Mapping[str, Any], where: str) -> dict[str, Any]:
                 f"be resumed: start a new run with eval.run_name=<new name>"
             )
     return saved
+
+
+# Each key's type (Hydra types a value by how it looks: `eval.n_samples=abc` composes as a string): checked by
+# EvalConfig.from_mapping before anything else, each problem one line naming its key.
+INTEGERS = {"n_samples": 1, "response_length": 1, "transcripts": 0, "seed": None}  # key: minimum (None: any)
+OPTIONAL_INTEGERS = {"limit": 1, "concurrency": 1}  # null: no limit / the backend's default
+NUMBERS = ("temperature", "top_p")  # ranges in EvalConfig.check
+STRINGS = ("name", "backend", "data_dir", "out_dir")
+OPTIONAL_STRINGS = ("model", "run_name", "model_group")
+INTEGER_LISTS = {"max_tool_calls": 0, "pass_k": 1}  # key: minimum of each entry
+STRING_LISTS = ("datasets", "checkpoints")
+MAPPINGS = ("hf", "vllm", "wandb", "rollout")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def type_problems(raw: Mapping[str, Any]) -> list[str]:
+    """`eval.<key>: <what is expected> (got <value>)` for each value of the wrong type or below its minimum."""
+    found = []
+    for key, value in raw.items():
+        expected = None
+        if key in INTEGERS or key in OPTIONAL_INTEGERS:
+            low = INTEGERS.get(key, OPTIONAL_INTEGERS.get(key))
+            null_ok = key in OPTIONAL_INTEGERS and value is None
+            if not null_ok and (not _is_int(value) or (low is not None and value < low)):
+                expected = f"an integer{f' >= {low}' if low is not None else ''}" + (
+                    " or null" if key in OPTIONAL_INTEGERS else ""
+                )
+        elif key in NUMBERS:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                expected = "a number"
+        elif key in STRINGS or key in OPTIONAL_STRINGS:
+            if not (isinstance(value, str) and value) and not (key in OPTIONAL_STRINGS and value is None):
+                expected = "a non-empty string" + (" or null" if key in OPTIONAL_STRINGS else "")
+        elif key in INTEGER_LISTS:
+            low = INTEGER_LISTS[key]
+            if not all(_is_int(v) and v >= low for v in value):
+                expected = f"a list of integers >= {low}"
+        elif key in STRING_LISTS:
+            if not all(isinstance(v, str) and v for v in value):
+                expected = "a list of names or paths"
+        elif key in MAPPINGS and value is not None and not isinstance(value, Mapping):
+            expected = f"a group of keys (eval.{key}.<key>=...)"
+        if expected:
+            found.append(f"eval.{key}: {expected} is expected (got {_shown(value)})")
+    return found
+
+
+def _shown(value: Any) -> str:
+    return repr(list(value)) if isinstance(value, tuple) else repr(value)
 
 
 @dataclass(frozen=True)
@@ -256,10 +320,17 @@ class EvalConfig:
             if unknown[0] in RENAMED:
                 raise ValueError(f"eval.{unknown[0]}: no longer a key; use {RENAMED[unknown[0]]}")
             raise ValueError(f"eval.{unknown[0]}: unknown key; known keys: {', '.join(sorted(known))}")
+        lists = {}
+        for key, value in raw.items():  # a bare value where a list belongs is that one value, never its characters
+            if key in (*INTEGER_LISTS, *STRING_LISTS):
+                is_list = isinstance(value, Sequence) and not isinstance(value, str)
+                value = () if value is None else tuple(value) if is_list else (value,)
+            lists[key] = value
+        problems = type_problems(lists)
+        if problems:
+            raise ValueError("\n".join(problems))
         kwargs = {}
-        for key, value in raw.items():
-            if key in ("datasets", "max_tool_calls", "pass_k", "checkpoints") and value is not None:
-                value = (value,) if isinstance(value, (str, int)) else tuple(value)
+        for key, value in lists.items():
             if key in ("hf", "vllm", "wandb"):
                 value = {**cls.__dataclass_fields__[key].default_factory(), **dict(value or {})}
             if key == "rollout":
@@ -319,6 +390,7 @@ class EvalConfig:
         """What a sample depends on (run.json; FINGERPRINT names each key's path); a resumed run must match it
         (n_samples, datasets and the sweep may grow). The chat template is not in it: it follows the template."""
         machine = self.machine_config(0, ())
+        sandbox = self.parse_rollout().sandbox
         return {
             "model": model,
             "template": self.template,
@@ -329,7 +401,17 @@ class EvalConfig:
             "base_stops": list(machine.base_stops),
             "withhold_output": machine.withhold_output,
             "weights_sha256": model_weights_sha256(model),
+            "seed": self.seed,
+            "dtype": self.dtype,
+            **{f"sandbox.{k}": getattr(sandbox, k) for k in SANDBOX_LIMITS},
         }
+
+    @property
+    def dtype(self) -> str:
+        """The dtype the weights are loaded in: eval.hf.dtype, or eval.vllm.dtype (vLLM's `auto` when unset)."""
+        if self.backend == "hf":
+            return str(self.hf.get("dtype") or "auto")
+        return str(self.vllm.get("dtype") or "auto")
 
     def resolved_run_name(self) -> str:
         """eval.run_name, else `<preset>__<model>` (or `<preset>__<experiment>__<run>` for checkpoints)."""

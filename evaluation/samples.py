@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,7 @@ class SampleStore:
         self.path = Path(path)
         self.fsync = fsync
         self.records: dict[tuple, SampleRecord] = {}
+        self.after_first_append: Callable[[], None] | None = None  # run once, after the first line is on disk
 
     def load(self) -> list[SampleRecord]:
         """Read every record (first one wins on a duplicate key); a torn last line is moved aside."""
@@ -143,3 +145,6 @@ class SampleStore:
         finally:
             os.close(fd)
         self.records.setdefault(record.key, record)
+        if self.after_first_append is not None:
+            hook, self.after_first_append = self.after_first_append, None
+            hook()

@@ -2,7 +2,8 @@
 
 Composes conf/eval.yaml, checks the `eval` node, runs evaluation.evaluate and prints the summary table,
 one transcript with executed code, the output paths, wall time and peak memory. Rerunning the same command
-resumes from samples.jsonl. Exit 1 on a config or data error, with the message naming the key or line.
+resumes from samples.jsonl. A refused command prints `zerotir eval: <key or file>: <reason>` lines and exits 1
+(docs/eval.md, "Bad input").
 """
 
 import logging
@@ -15,10 +16,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # evaluation never downloads: mode
 
 import hydra
 from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from evaluation.config import EvalConfig
 from evaluation.evaluate import evaluate
 from evaluation.report import markdown_table, transcript
+from recipes.zerotir import errors
 
 
 @hydra.main(config_path="../../conf", config_name="eval", version_base=None)
@@ -28,9 +31,14 @@ def main(cfg) -> None:
     try:
         config = EvalConfig.from_mapping(OmegaConf.to_container(cfg.eval, resolve=True))
         outcome = evaluate(config)
-    except ValueError as err:
-        print(f"zerotir eval: error: {err}", file=sys.stderr)
-        sys.exit(1)
+    except OmegaConfBaseException as err:  # an interpolation in the eval node that does not resolve
+        sys.exit(errors.refuse("eval", f"{getattr(err, 'full_key', None) or 'eval'}: {str(err).splitlines()[0]}"))
+    except ValueError as err:  # a setting, a data file, run.json, samples.jsonl: the message names the key or file
+        sys.exit(errors.refuse("eval", *str(err).splitlines()))
+    except OSError as err:
+        if err.filename is None:  # not about a path: a bug or the machine, shown whole
+            raise
+        sys.exit(errors.refuse("eval", f"{err.filename}: {err.strerror or err}"))
     for record in outcome.with_code[: config.transcripts]:
         print(transcript(record))
     if config.transcripts and not outcome.with_code:

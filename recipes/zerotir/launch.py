@@ -7,13 +7,16 @@ in verl (run_ppo) and in our recipe trainer (recipes/zerotir/trainer.py); nothin
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from pathlib import Path
 
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
+from omegaconf.errors import OmegaConfBaseException
 
-from recipes.zerotir import runs
+from recipes.zerotir import checks, runs
+from recipes.zerotir.checks import ConfigError
 from recipes.zerotir.runs import run_dir
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -29,10 +32,6 @@ zerotir: no CUDA GPU is visible, so training was not started (Ray was not starte
   See the config: python -m recipes.zerotir {args} --cfg job"""
 
 
-class ConfigError(ValueError):
-    """A config value that cannot work; the message names the full key path."""
-
-
 def parquet_paths(data_dir: str, sets: ListConfig | list | str, template: str) -> ListConfig:
     """`data/processed/<dataset>.<template>.parquet` for each dataset name (the data_prep naming)."""
     names = [sets] if isinstance(sets, str) else list(sets)
@@ -40,8 +39,10 @@ def parquet_paths(data_dir: str, sets: ListConfig | list | str, template: str) -
 
 
 def run_name(override_dirname: str | None) -> str:
-    """The run is named by what was overridden on the command line; 'default' when nothing was."""
-    return override_dirname or "default"
+    """The run is named by what was overridden on the command line; 'default' when nothing was. A value's path
+    separators are escaped (`/` as `%2F`, `%` as `%25`), so `actor_rollout_ref.model.path=/data/models/Qwen2.5-7B/`
+    names one folder instead of nesting five; the override itself is in the run's run.json and hydra records."""
+    return (override_dirname or "default").replace("%", "%25").replace("/", "%2F")
 
 
 def experiment_name(*, _root_: DictConfig) -> str:
@@ -112,7 +113,11 @@ def _fail(key: str, problem: str) -> None:
 
 
 def validate(cfg: DictConfig) -> None:
-    """Our checks (recipe keys, with the full key path), then verl's own validate_config. Runs before Ray."""
+    """Our checks (recipe keys and the verl keys the recipe depends on, with the full key path), then verl's own
+    validate_config, whose failures become one line too. Runs before Ray."""
+    found = [*checks.list_keys(cfg), *checks.ranges(cfg)]
+    if found:
+        raise ConfigError(*found)
     tir, rollout = cfg.tir, cfg.actor_rollout_ref.rollout
     from tir_rollout import rollout_config
 
@@ -154,10 +159,25 @@ def validate(cfg: DictConfig) -> None:
             f"no such file: {rollout.agent.agent_loop_config_path}",
         )
 
+    from hydra.errors import InstantiationException
     from verl.trainer.ppo.utils import need_critic, need_reference_policy
     from verl.utils.config import validate_config
 
-    validate_config(cfg, use_reference_policy=need_reference_policy(cfg), use_critic=need_critic(cfg))
+    try:
+        validate_config(cfg, use_reference_policy=need_reference_policy(cfg), use_critic=need_critic(cfg))
+    except (AssertionError, ValueError, InstantiationException) as err:  # verl's config classes refuse when built
+        raise ConfigError(verl_problem(err)) from None
+    except OSError as err:  # the critic's model config is read from its model path
+        raise ConfigError(f"critic.model.path: {str(err).splitlines()[0]}") from None
+
+
+def verl_problem(err: BaseException) -> str:
+    """One line for a refusal of verl's validate_config, led by the node it was building (Hydra's `full_key`), else
+    by the first full key its message names."""
+    node = re.search(r"full_key: (\S+)", str(err))
+    text = " ".join(str(err.__cause__ if node and err.__cause__ else err).split())
+    key = node or re.search(r"\b((?:data|actor_rollout_ref|critic|trainer|algorithm|reward)(?:\.\w+)+)", text)
+    return f"{key.group(1) if key else 'config'}: {text} (verl's validate_config)"
 
 
 def check_attention(cfg: DictConfig) -> None:
@@ -190,12 +210,50 @@ def no_gpu_message(cfg: DictConfig, argv: list[str]) -> str:
 
 
 def prepare_data(cfg: DictConfig) -> None:
-    """Build the parquet files the run reads (no-op when present) and refuse contaminated train/val pairs."""
+    """Build the parquet files the run reads (no-op when up to date); `check` has refused a contaminated pair and an
+    unwritable folder already, so what fails here (a full disk) is one line naming the file."""
     import data_prep
 
-    for path in [*cfg.data.train_files, *cfg.data.val_files]:
-        data_prep.ensure_parquet(path)
-    data_prep.check_overlap(list(cfg.tir.train_sets), list(cfg.tir.val_sets), allow_overlap=cfg.tir.allow_overlap)
+    try:
+        for path in [*cfg.data.train_files, *cfg.data.val_files]:
+            data_prep.ensure_parquet(path)
+    except OSError as err:
+        raise ConfigError(f"{err.filename or cfg.tir.data_dir}: {err.strerror or err}") from None
+    except ValueError as err:  # a raw file changed since `check` read it
+        raise ConfigError(str(err)) from None
+
+
+def compose_base(overrides: list[str]) -> DictConfig:
+    """conf/zerotir.yaml composed with `overrides` (checks.added_keys compares the command's keys with it), through
+    the running Hydra when there is one (the launch, the sweep check), else through a fresh one (tests)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    if GlobalHydra.instance().is_initialized():
+        return compose(config_name="zerotir", overrides=overrides)
+    with initialize_config_dir(config_dir=str(REPO_ROOT / "conf"), version_base=None):
+        return compose(config_name="zerotir", overrides=overrides)
+
+
+def check(cfg: DictConfig, overrides: list[str]) -> DictConfig:
+    """Every check a launch runs before Ray, in the order it runs them; the dry run and the sweep check run exactly
+    these. Settings first (added keys, list keys, ranges: nothing loaded yet), then the config as verl reads it
+    (finalize, validate), then what the launch would write and read (run folder, data folder, raw datasets,
+    train/validation overlap). Raises ConfigError with every problem of the first stage that finds any; returns the
+    finalized config. Writes nothing."""
+    found = [*checks.added_keys(overrides, compose_base), *checks.list_keys(cfg), *checks.ranges(cfg)]
+    if found:
+        raise ConfigError(*found)
+    try:
+        cfg = finalize(cfg)
+    except OmegaConfBaseException as err:  # an interpolation that does not resolve, or a value of the wrong type
+        raise ConfigError(f"{getattr(err, 'full_key', None) or 'config'}: {str(err).splitlines()[0]}") from None
+    validate(cfg)
+    found = [*checks.run_folders(cfg), *checks.data_files(cfg)]
+    found += checks.datasets(cfg) if not found else []
+    if found:
+        raise ConfigError(*found)
+    return cfg
 
 
 def logging_env(cfg: DictConfig) -> dict[str, str]:
@@ -302,11 +360,17 @@ def preflight_gate(cfg: DictConfig, argv: list[str]) -> int:
     return 2
 
 
-def main(cfg: DictConfig, argv: list[str], overrides: list[str] | None = None) -> int:
-    cfg = finalize(cfg)
-    validate(cfg)
+def main(
+    cfg: DictConfig, argv: list[str], overrides: list[str] | None = None, records: dict[str, str] | None = None
+) -> int:
+    """One launch. `overrides`: the command line's (Hydra's task overrides; argv without them); `records`: Hydra's
+    config files by name (config.yaml, hydra.yaml, overrides.yaml), written to <run>/hydra/.hydra/ only once every
+    check has passed, so a refused or dry launch leaves an existing run's records as they were."""
+    overrides = overrides if overrides is not None else argv
+    cfg = check(cfg, overrides)
     print(summary(cfg))
     if cfg.tir.dry_run:
+        print("dry run: every check passed (config, run folder, data folder, datasets, overlap); nothing started")
         return 0
     if cfg.tir.preflight_only:
         return preflight_gate(cfg, argv)
@@ -320,9 +384,12 @@ def main(cfg: DictConfig, argv: list[str], overrides: list[str] | None = None) -
     elif not cfg.tir.preflight and not cuda_available():
         print(no_gpu_message(cfg, argv), file=sys.stderr)
         return 2
-    overrides = overrides if overrides is not None else argv
     print(runs.resume_note(cfg, overrides))
-    runs.record_run(cfg, overrides)
     prepare_data(cfg)
+    try:
+        runs.record_run(cfg, overrides)
+        runs.record_hydra(cfg, records or {})
+    except OSError as err:
+        raise ConfigError(f"{err.filename or run_dir(cfg)}: {err.strerror or err}") from None
     train(cfg)
     return 0

@@ -82,8 +82,27 @@ def _recorded_overrides(run_folder: Path) -> list[str]:
 
 
 def record_run(cfg: DictConfig, overrides: list[str]) -> None:
-    """outputs/<experiment>/<run>/run.json: the overrides that define the run (read by later launches' notes)."""
+    """outputs/<experiment>/<run>/run.json: the overrides that define the run (read by later launches' notes), the
+    model group (eval reads it) and the model path as given (the run name escapes its `/`: launch.run_name)."""
     folder = run_dir(cfg)
     folder.mkdir(parents=True, exist_ok=True)
-    record = {"overrides": run_overrides(overrides), "model_group": cfg.tir.get("model_name")}  # eval reads the group
+    record = {
+        "overrides": run_overrides(overrides),
+        "model_group": cfg.tir.get("model_name"),
+        "model_path": str(cfg.actor_rollout_ref.model.path),
+    }
     write_atomic(folder / "run.json", json.dumps(record, indent=1) + "\n")
+
+
+HYDRA_RECORDS = ("config.yaml", "hydra.yaml", "overrides.yaml")  # what Hydra itself used to write at start-up
+
+
+def record_hydra(cfg: DictConfig, records: dict[str, str]) -> None:
+    """<run>/hydra/.hydra/{config,hydra,overrides}.yaml, Hydra's own record of the launch (the analysis reads the
+    config). Hydra writes nothing itself (conf/zerotir.yaml `hydra.output_subdir: null`): it wrote these before the
+    launcher ran, so a refused or dry launch rewrote an existing run's records. Now the launch writes them once every
+    check has passed, each atomically."""
+    folder = run_dir(cfg) / "hydra" / ".hydra"
+    for name in HYDRA_RECORDS:
+        if name in records:
+            write_atomic(folder / name, records[name])

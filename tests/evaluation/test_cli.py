@@ -30,4 +30,4 @@ def test_the_cli_runs_a_sweep_and_prints_the_table(tmp_path, tiny_qwen2_dir, eva
 def test_a_config_error_exits_1_naming_the_key():
     out = run_eval("eval=demo", "+eval.n_sample=3")
     assert out.returncode == 1
-    assert "zerotir eval: error: eval.n_sample: unknown key" in out.stderr
+    assert "zerotir eval: eval.n_sample: unknown key" in out.stderr

@@ -84,6 +84,7 @@ def test_a_run_json_that_forced_the_chat_template_is_refused_naming_the_key(tmp_
     (tmp_path / "out" / "forced").mkdir(parents=True)
     forced = {"model": str(tiny_qwen2_dir), **OLD_RUN_JSON, "apply_chat_template": True}
     (tmp_path / "out" / "forced" / "run.json").write_text(json.dumps(forced))
+    (tmp_path / "out" / "forced" / "samples.jsonl").write_text("{}\n")  # samples beside it: run.json pins them
     with pytest.raises(ValueError, match=r"eval.apply_chat_template=True for template 'zero_tir'; that key is gone"):
         evaluate(config, backend_factory=lambda *a: None)
 
@@ -176,14 +177,14 @@ CONFIG_ERRORS = [
     ({"rollout": {"template": "nope"}}, "eval.rollout.template must be one of"),
     ({"rollout": {"max_output_tokens": 0}}, "eval.rollout.max_output_tokens must be an integer >= 1"),
     ({"rollout": {"sandbox": {"timeout_s": -1}}}, "eval.rollout.sandbox.timeout_s must be a positive number"),
-    ({"max_tool_calls": [2, -1]}, "eval.max_tool_calls must be an integer >= 0"),
+    ({"max_tool_calls": [2, -1]}, r"eval.max_tool_calls: a list of integers >= 0 is expected \(got \[2, -1\]\)"),
     ({"max_new_tokens": 64}, "eval.max_new_tokens: no longer a key; use eval.response_length"),
     ({"rollout": {"max_tool_call": 4}}, "eval.rollout.max_tool_call: unknown rollout key"),
     ({"apply_chat_template": True}, "eval.apply_chat_template: no longer a key; use nothing: it follows"),
     ({"datasets": ["aime2099"]}, "eval.datasets: unknown dataset 'aime2099'"),
     ({"top_p": 0}, "eval.top_p must be in"),
     ({"max_tool_calls": []}, "eval.max_tool_calls must be a non-empty list"),
-    ({"n_samples": 0}, "eval.n_samples must be >= 1"),
+    ({"n_samples": 0}, "eval.n_samples: an integer >= 1 is expected \\(got 0\\)"),
 ]
 
 

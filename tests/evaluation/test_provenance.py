@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from evaluation.evaluate import check_run_json
+from evaluation.evaluate import check_run_json, write_run_json
 from evaluation.provenance import git_commit, model_weights_sha256, weights_sha256
 
 
@@ -22,7 +22,7 @@ def test_the_weights_hash_follows_the_bytes_and_ignores_other_files(tmp_path):
 
 def test_run_json_records_provenance_and_refuses_other_weights(tmp_path):
     fingerprint = {"model": "m", "weights_sha256": "aaa", "withhold_output": False}
-    check_run_json(tmp_path, fingerprint)
+    write_run_json(tmp_path, fingerprint)
     saved = json.loads((tmp_path / "run.json").read_text())
     assert saved["provenance"]["commit"] == git_commit() and saved["weights_sha256"] == "aaa"
     check_run_json(tmp_path, fingerprint)  # same weights: resumes

@@ -55,4 +55,4 @@ def test_multirun_over_two_model_sizes_composes_both_jobs():
 def test_config_error_exits_1_naming_the_key(override, key):
     out = run_main("+experiment=qwen7b_grpo", override)
     assert out.returncode == 1
-    assert f"zerotir: config error: {key} must be an integer >= 0 (got -2)" in out.stderr
+    assert f"zerotir train: {key}: must be an integer >= 0 (got -2)" in out.stderr

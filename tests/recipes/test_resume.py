@@ -43,7 +43,8 @@ def test_a_changed_experiment_key_starts_a_new_run_and_says_which_it_is_not(tmp_
         "not resuming qwen7b_grpo/default (step 300): overrides differ: +actor_rollout_ref.actor.optim.lr=2e-6" in note
     )
     recorded = json.loads((tmp_path / "qwen7b_grpo" / "default" / "run.json").read_text())
-    assert recorded == {"overrides": [], "model_group": "qwen7b"}  # trainer.logger does not define the run
+    # trainer.logger does not define the run; the model path is recorded as given (the run name escapes its `/`)
+    assert recorded == {"overrides": [], "model_group": "qwen7b", "model_path": "Qwen/Qwen2.5-7B"}
 
 
 def test_resume_disabled_is_said(tmp_path):

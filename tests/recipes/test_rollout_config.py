@@ -136,7 +136,7 @@ def test_one_run_folder_and_everything_derived_from_it(overrides, run_dir):
         full = compose(config_name="zerotir", overrides=overrides, return_hydra_config=True)
     HydraConfig.instance().set_config(full)
     assert full.tir.run_dir == run_dir
-    assert full.hydra.run.dir == f"{run_dir}/hydra"
+    assert full.hydra.run.dir == "." and full.hydra.output_subdir is None  # Hydra writes nothing; the launch does
     assert f"{full.hydra.sweep.dir}/{full.hydra.sweep.subdir}" == f"{run_dir}/hydra"  # a -m job lands there too
     cfg = make_cfg(*overrides)
     assert runs.run_dir(cfg) == Path(run_dir)
