@@ -28,6 +28,7 @@ lengths is an assumption (`tir_mix`), not a measurement: the estimate moves with
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -262,12 +263,33 @@ def needs(cfg: DictConfig, packed: bool | None = None) -> list[Need]:
 
 
 def gpu_memory_gib() -> float | None:
-    """The first visible GPU's memory (torch), None without CUDA: the pre-flight's probe."""
-    import torch
+    """The smallest visible GPU's memory from `nvidia-smi` (which creates no CUDA context in the launching process,
+    unlike torch's device queries); None without it: the pre-flight's probe."""
+    import shutil
+    import subprocess
 
-    if not torch.cuda.is_available():
+    if not shutil.which("nvidia-smi"):
         return None
-    return torch.cuda.get_device_properties(0).total_memory / GIB
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    cmd = ["nvidia-smi", "--query-gpu=index,memory.total", "--format=csv,noheader,nounits"]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return smallest_gpu_gib(out, visible)
+
+
+def smallest_gpu_gib(nvidia_smi_csv: str, visible: str | None = None) -> float | None:
+    """`index, MiB` lines of nvidia-smi -> the smallest GPU among CUDA_VISIBLE_DEVICES (indices; all when unset)."""
+    sizes = {}
+    for line in nvidia_smi_csv.strip().splitlines():
+        index, _, mib = line.partition(",")
+        if index.strip().isdigit() and mib.strip().replace(".", "", 1).isdigit():
+            sizes[index.strip()] = float(mib) / 1024
+    if visible is not None and visible.strip():
+        wanted = [v.strip() for v in visible.split(",")]
+        sizes = {i: g for i, g in sizes.items() if i in wanted} if all(v.isdigit() for v in wanted) else sizes
+    return min(sizes.values()) if sizes else None
 
 
 def largest_budget(cfg: DictConfig, gpu_gib: float, step: int = 1024) -> int | None:

@@ -115,3 +115,11 @@ def test_the_headroom_band_warns(small_packed):
 def test_cpu_runs_and_unknown_gpus_are_skipped(small_packed):
     assert memory.memory_check(make_cfg("+experiment=cpu_smoke"), 79.2)[1] == "skip"
     assert memory.memory_check(small_packed, None)[1] == "skip"
+
+
+def test_gpu_memory_comes_from_nvidia_smi_for_the_visible_gpus():
+    csv = "0, 81559\n1, 81559\n2, 40960\n"
+    assert memory.smallest_gpu_gib(csv) == pytest.approx(40.0)
+    assert memory.smallest_gpu_gib(csv, "0,1") == pytest.approx(81559 / 1024)
+    assert memory.smallest_gpu_gib(csv, "GPU-uuid") == pytest.approx(40.0)  # UUIDs: all GPUs, the smallest
+    assert memory.smallest_gpu_gib("") is None
