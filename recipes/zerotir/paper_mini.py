@@ -151,6 +151,13 @@ EVALS_OF = {
 EVAL_KEEP = ("run.json", "summary.json", "samples.jsonl")
 
 
+def _quoted(value: object) -> str:
+    text = str(value)
+    if "'" in text:
+        raise ValueError(f"paper-mini: a path with a single quote cannot be passed to Hydra: {text!r}")
+    return f"'{text}'"
+
+
 @dataclass(frozen=True)
 class Evaluation:
     preset: str  # conf/eval/<preset>.yaml
@@ -162,9 +169,10 @@ class Evaluation:
         return f"{self.preset}__{self.label}"
 
     def command(self, python: str, out_dir: Path) -> list[str]:
+        """Values quoted for Hydra's override grammar: a run folder's name holds `=` (`tir.seed=1`)."""
         return [
-            python, "-m", "recipes.zerotir.eval", f"eval={self.preset}", f"eval.model={self.model}",
-            f"eval.run_name={self.run_name}", f"eval.out_dir={out_dir}", "eval.transcripts=0",
+            python, "-m", "recipes.zerotir.eval", f"eval={self.preset}", f"eval.model={_quoted(self.model)}",
+            f"eval.run_name={_quoted(self.run_name)}", f"eval.out_dir={_quoted(out_dir)}", "eval.transcripts=0",
         ]  # fmt: skip
 
     def done(self, out_dir: Path) -> bool:

@@ -78,7 +78,7 @@ def test_evaluations_follow_finished_runs_and_resume(tmp_path, monkeypatch):
     calls = []
 
     def fake(command, stdout=None, stderr=None, check=False):
-        name = next(c.split("=", 1)[1] for c in command if c.startswith("eval.run_name="))
+        name = next(c.split("=", 1)[1].strip("'") for c in command if c.startswith("eval.run_name="))
         calls.append(name)
         complete = calls.count(name) > 1  # the first try is killed midway
         (out_dir / name / "summary.json").write_text(json.dumps({"complete": complete, "rows": []}))
@@ -98,5 +98,19 @@ def test_arms(experiment, arm):
     assert paper_mini.arm_of(experiment) == arm
     assert Evaluation("paper_mini", "initial", Path("m")).command("py", Path("o"))[3:5] == [
         "eval=paper_mini",
-        "eval.model=m",
+        "eval.model='m'",
     ]
+
+
+def test_an_evaluation_command_survives_hydra_with_an_equals_sign_in_the_path():
+    """A run folder is named `tir.seed=1`: unquoted, Hydra refused the override ("mismatched input '='")."""
+    from hydra import compose, initialize_config_dir
+
+    import recipes.zerotir  # noqa: F401  (the rollout schema)
+
+    item = Evaluation("paper_mini", "cpu_mini_tool__seed=1", Path("outputs/cpu_mini_tool/tir.seed=1/checkpoints/x"))
+    overrides = item.command("py", Path("outputs/paper_mini_eval"))[3:]
+    with initialize_config_dir(str(paper_mini.REPO / "conf"), version_base=None):
+        cfg = compose("eval", overrides=overrides)
+    assert cfg.eval.model == "outputs/cpu_mini_tool/tir.seed=1/checkpoints/x"
+    assert cfg.eval.run_name == "paper_mini__cpu_mini_tool__seed=1"
