@@ -22,7 +22,7 @@ from recipes.zerotir.runs import run_dir
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Estimators whose baseline is the group of rollout.n samples of one prompt.
 GROUP_ESTIMATORS = ("grpo", "reinforce_plus_plus_baseline", "rloo", "grpo_passk")
-ATTENTION = {"flash": ("flash_attention_2", True), "sdpa": ("sdpa", False)}  # conf/attention/*.yaml
+ATTENTION = {"flash": ("flash_attention_2", True), "sdpa": ("sdpa", True)}  # conf/attention/*.yaml
 VERL_PLUGIN = "recipes.zerotir.verl_plugin"  # what every process of a run imports (train, verl_plugin_env)
 
 NO_GPU_MESSAGE = """\
@@ -70,7 +70,10 @@ def register_resolvers() -> None:
 
 def resolve_attention(cfg: DictConfig, flash_ok: tuple[bool, str] | None = None) -> str:
     """attention=auto becomes flash where `import flash_attn` works (and not on CPU), else sdpa; the choice is
-    written to actor/ref (actor_rollout_ref.model) and critic alike. Returns a line saying what was chosen."""
+    written to actor/ref (actor_rollout_ref.model) and critic alike. Returns a line saying what was chosen.
+    Both pack sequences (remove-padding) on GPUs: padded sdpa needs ~4x the logits memory at the small groups'
+    budgets (docs/gpu.md "Memory under sdpa"). CPU runs stay padded: the CPU trainer and its end-to-end test were
+    measured that way, and packed sdpa there has not run end to end."""
     choice = cfg.tir.get("attention", "auto")
     if choice != "auto":
         return f"{choice} (attention={choice})"
@@ -82,6 +85,7 @@ def resolve_attention(cfg: DictConfig, flash_ok: tuple[bool, str] | None = None)
         ok, detail = flash_ok or flash_importable()
         choice, why = ("flash", f"flash-attn {detail}") if ok else ("sdpa", f"flash-attn not importable ({detail})")
     impl, remove_padding = ATTENTION[choice]
+    remove_padding = remove_padding and cfg.trainer.device != "cpu"
     with open_dict(cfg):
         cfg.tir.attention = choice
         for model in (cfg.actor_rollout_ref.model, cfg.critic.model):

@@ -28,7 +28,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from recipes.zerotir import checkpoints
+from recipes.zerotir import checkpoints, memory
 
 # Minimum Linux driver per CUDA major (NVIDIA CUDA release notes, "CUDA Toolkit and Minimum Driver Versions").
 MIN_DRIVER = {13: (580, 65, 6), 12: (525, 60, 13), 11: (450, 80, 2)}
@@ -148,6 +148,7 @@ class Probes:
     hub_cached: Callable[[str], bool] = _hub_cached
     hub_reachable: Callable[[str], bool] = _hub_reachable
     ray_nodes: Callable[[str], list[dict[str, float]]] = _ray_nodes
+    gpu_memory_gib: Callable[[], float | None] = memory.gpu_memory_gib
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
 
 
@@ -175,7 +176,7 @@ def check_attention(cfg: DictConfig, probes: Probes) -> Check:
     if cfg.trainer.device == "cpu":
         return Check("attention", value, "skip", "CPU run: flash-attn is not used")
     if impl != "flash_attention_2":
-        return Check("attention", value, "ok", "padded batches (slower than flash); attention=flash when installed")
+        return Check("attention", value, "ok", "sdpa: slower than flash; attention=flash when installed")
     ok, detail = flash_importable(probes)
     if ok:
         return Check("attention", f"{value}, flash-attn {detail}", "ok")
@@ -316,6 +317,15 @@ def check_disk(cfg: DictConfig, probes: Probes) -> Check:
                  "" if free_gb > 1.2 * est.peak_gb else "under 20 % headroom")  # fmt: skip
 
 
+def check_memory(cfg: DictConfig, probes: Probes, cluster: list | None) -> Check:
+    """The actor's log-prob pass and update at the configured token budgets against one GPU's memory
+    (recipes/zerotir/memory.py; docs/gpu.md 'Memory under sdpa'). A CPU-only head: checked on the workers."""
+    if cfg.trainer.device == "cpu":
+        return Check("memory", "trainer.device=cpu", "skip")
+    gib = None if cluster is not None else probes.gpu_memory_gib()
+    return Check("memory", *memory.memory_check(cfg, gib))
+
+
 def check_model(cfg: DictConfig, probes: Probes) -> Check:
     path = str(cfg.actor_rollout_ref.model.path)
     key = "actor_rollout_ref.model.path"
@@ -375,6 +385,7 @@ def run_checks(cfg: DictConfig, probes: Probes | None = None) -> list[Check]:
         check_attention(cfg, probes),
         *check_cuda(cfg, probes, cluster),
         *check_gpus(cfg, probes, cluster),
+        check_memory(cfg, probes, cluster),
         check_disk(cfg, probes),
         check_model(cfg, probes),
         check_shared_fs(cfg, probes),

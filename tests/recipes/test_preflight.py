@@ -26,6 +26,7 @@ def probes(**overrides) -> Probes:
         "hub_cached": lambda repo: True,
         "hub_reachable": lambda repo: True,
         "ray_nodes": lambda address: pytest.fail("no cluster was configured"),
+        "gpu_memory_gib": lambda: 79.2,
         "env": {},
     }
     return Probes(**{**healthy, **overrides})
@@ -44,7 +45,7 @@ def test_a_healthy_node_passes_everything(one_node):
     checks = verdicts(one_node)
     assert {name: c.verdict for name, c in checks.items()} == {
         "attention": "ok", "driver": "ok", "gpus": "ok", "tensor parallel": "ok", "disk": "ok", "model": "ok",
-        "shared filesystem": "skip",
+        "memory": "ok", "shared filesystem": "skip",
     }  # fmt: skip
     assert "580.82.07 >= R580+" in checks["driver"].value and "libcudart.so.13" in checks["driver"].value
 
@@ -242,3 +243,18 @@ def test_preflight_only_prints_the_table_and_starts_nothing():
     assert out.returncode == 2, out.stdout + out.stderr
     assert "check" in out.stdout and "FAIL" in out.stdout and "pre-flight failed" in out.stderr
     assert "ray init" not in (out.stdout + out.stderr).lower()
+
+
+def test_memory_fails_padded_sdpa_at_the_small_groups_budgets_naming_remove_padding():
+    cfg = make_cfg("model=qwen0.5b", "attention=sdpa", "actor_rollout_ref.model.use_remove_padding=false",
+                   "critic.model.use_remove_padding=false")  # fmt: skip
+    check = verdicts(cfg)["memory"]
+    assert check.verdict == "fail" and "padded" in check.value
+    assert "actor_rollout_ref.model.use_remove_padding=true" in check.fix
+
+
+def test_memory_passes_packed_sdpa_and_names_the_budgets_on_a_small_gpu():
+    cfg = make_cfg("model=qwen0.5b", "attention=sdpa")
+    assert verdicts(cfg)["memory"].verdict == "ok"
+    check = verdicts(cfg, gpu_memory_gib=lambda: 24.0)["memory"]
+    assert check.verdict == "fail" and "actor_rollout_ref.actor.ppo_max_token_len_per_gpu=" in check.fix
