@@ -161,3 +161,24 @@ def test_claim_d_rows_appear_with_a_second_algorithm(logs):
     assert "code use and accuracy rise under every algorithm: **supported**" in text
     assert paper_mini.arm_of("cpu_mini_rloo") == "algorithm"  # never pooled into the tool arm's claims
     assert all(r.experiment != "cpu_mini_rloo" for r in report.runs if paper_mini.arm_of(r.experiment) == "tool")
+
+
+def test_the_problem_level_interval_pairs_by_problem_and_can_overrule_a_lucky_seed_interval(tmp_path):
+    def samples(name, correct_at):  # correct_at: budget -> set of problem indices answered right
+        folder = tmp_path / "eval" / name
+        lines = [
+            json.dumps({"dataset": "arith_2x1_test", "problem_id": str(i), "max_tool_calls": b, "sample": 0,
+                        "correct": i in right, "gold": "1", "response": ""})
+            for b, right in correct_at.items() for i in range(50)
+        ]  # fmt: skip
+        (folder / "samples.jsonl").write_text("\n".join(lines) + "\n")
+        return paper_mini.correct_by_problem(folder / "samples.jsonl")
+
+    for name in ("a", "b"):
+        (tmp_path / "eval" / name).mkdir(parents=True)
+    a = {"correct": samples("a", {1: set(range(30)), 8: set(range(28))})}
+    b = {"correct": samples("b", {1: set(range(31)), 8: set(range(29))})}
+    interval = paper_mini.problem_interval([a, b], 1, [a, b], 8)
+    assert interval.n == 50 and interval.mean == pytest.approx(0.04)
+    assert interval.low <= 0 < interval.high  # 2 of 50 problems differ: not beyond problem sampling
+    assert paper_mini.problem_interval([a], 3, [b], 8).n == 0
