@@ -8,6 +8,8 @@ becomes a note on its run, never an exception.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import combinations
 
@@ -173,10 +175,20 @@ def groupings(runs: list[Run], attributes: tuple[str, ...]) -> dict[str, dict[st
     return out
 
 
-def analyse(runs: list[Run], settings: Settings | None = None, notes: list[str] | None = None) -> Analysis:
+def analyse(
+    runs: list[Run],
+    settings: Settings | None = None,
+    notes: list[str] | None = None,
+    progress: Callable[[int, int, RunAnalysis, float], None] | None = None,
+) -> Analysis:
+    """Every run's analysis. `progress(i, n, run_analysis, seconds)` is called after each run (the command prints
+    one line a run, so a long analysis is visibly alive)."""
     s = settings or Settings()
     results = []
-    for run in runs:
-        log.info("analysing %s (%d steps)", run.run_id, len(run.table))
+    for i, run in enumerate(runs, start=1):
+        log.debug("analysing %s (%d steps)", run.run_id, len(run.table))
+        start = time.monotonic()
         results.append(analyse_run(run, s))
+        if progress is not None:
+            progress(i, len(runs), results[-1], time.monotonic() - start)
     return Analysis(results, groupings(runs, s.group_by), s, list(notes or []))

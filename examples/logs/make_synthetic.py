@@ -139,10 +139,11 @@ def launch(spec: dict, steps: np.ndarray, rng: np.random.Generator, tokens_befor
     return rows
 
 
-def hydra_config(exp: str, spec: dict) -> str:
+def hydra_config(exp: str, run: str, spec: dict) -> str:
+    """The recorded config the analysis reads a run's identity and attributes from (scaling/discover.py)."""
     return (
         "# SYNTHETIC example run written by examples/logs/make_synthetic.py; not a real training run.\n"
-        f"synthetic: true\ntir:\n  experiment: {exp}\n  template: {spec['template']}\n"
+        f"synthetic: true\ntir:\n  experiment: {exp}\n  run_name: {run}\n  template: {spec['template']}\n"
         f"  max_tool_calls: {spec['calls']}\n  model_name: {spec['model']}\n  algorithm_name: {spec['algorithm']}\n"
     )
 
@@ -151,7 +152,7 @@ def write_run(root: Path, exp: str, run: str, spec: dict, rng: np.random.Generat
     folder = root / exp / run
     (folder / "metrics").mkdir(parents=True)
     (folder / "hydra" / ".hydra").mkdir(parents=True)
-    (folder / "hydra" / ".hydra" / "config.yaml").write_text(hydra_config(exp, spec))
+    (folder / "hydra" / ".hydra" / "config.yaml").write_text(hydra_config(exp, run, spec))
     steps = np.arange(1, spec["steps"] + 1)
     launches = [steps]
     if "restart" in spec:  # crash after step 120, resume from the step-100 checkpoint: 101-120 run twice

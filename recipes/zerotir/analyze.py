@@ -13,6 +13,7 @@ from __future__ import annotations
 import glob
 import re
 import sys
+import time
 from pathlib import Path
 
 import hydra
@@ -180,7 +181,7 @@ def load_runs(cfg: DictConfig) -> tuple[list, list[str], list[str]]:
         inputs.append(f"wandb:{path}")
     if not runs:
         raise LogError(cfg.wandb.project or "inputs", "no runs to analyse")
-    return runs, inputs, notes
+    return discover.distinct(runs), inputs, notes  # a W&B run may record the same identity as a run folder
 
 
 def online_errors() -> tuple[type[BaseException], ...]:
@@ -242,23 +243,52 @@ def run(cfg: DictConfig, overrides: list[str] | None = None) -> int:
     if problems:
         return 1
     out = Path(str(cfg.out_dir)).resolve()
+    clock = Clock()
     try:
         runs, inputs, notes = load_runs(cfg)
     except LogError as err:
         return refuse(err)
     except online_errors() as err:
         return refuse(f"W&B {cfg.wandb.entity}/{cfg.wandb.project}", err)
-    result = analysis.analyse(runs, settings(cfg), notes)
+    s = settings(cfg)
+    clock.phase(f"loaded {len(runs)} run(s)", f"; fitting each (fit.n_boot={s.n_boot}), one line a run:")
+    result = analysis.analyse(runs, s, notes, progress=clock.run_done)
+    clock.phase(f"fitted {len(runs)} run(s)")
     try:
         written = outputs.write_set(result, out, inputs, OmegaConf.to_yaml(cfg), overrides)
+        clock.phase(f"wrote report.md, fits.json and {len(written.images)} figure(s)")
         summarise(result, written)
         print(publish(cfg, result, out))
     except OSError as err:
         return refuse(err.filename or out, err.strerror or err)
     except online_errors() as err:
         return refuse(f"W&B report in {cfg.wandb.entity}/{cfg.wandb.project}", err)
-    print(f"wrote {len(written.images)} figures, {written.report} and {written.fits}")
+    print(f"wrote {len(written.images)} figures, {written.report} and {written.fits} ({clock.total()})")
     return 0
+
+
+class Clock:
+    """The command's progress lines: each phase's time (load, fit, write) and one line a run while fitting, with the
+    time since the command started, so a long analysis is visibly alive (docs/analysis.md "Time")."""
+
+    def __init__(self) -> None:
+        self.start = self.last = time.monotonic()
+
+    def total(self) -> str:
+        return f"{time.monotonic() - self.start:.1f} s in all"
+
+    def phase(self, what: str, then: str = "") -> None:
+        now = time.monotonic()
+        print(f"{what} in {now - self.last:.1f} s{then}", flush=True)
+        self.last = now
+
+    def run_done(self, i: int, n: int, ra: analysis.RunAnalysis, seconds: float) -> None:
+        fits = sum(f.chosen is not None for f in [*ra.step_fits.values(), *ra.token_fits.values()])
+        print(
+            f"[{i}/{n}] {ra.run.label}: {len(ra.run.table)} steps, {fits} fit(s) in {seconds:.1f} s "
+            f"(elapsed {time.monotonic() - self.start:.1f} s)",
+            flush=True,
+        )
 
 
 @hydra.main(config_path="../../conf", config_name="analyze", version_base=None)

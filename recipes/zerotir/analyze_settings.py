@@ -15,7 +15,7 @@ import math
 import os
 from pathlib import Path
 
-from scaling.discover import ATTRIBUTES
+from scaling.discover import ATTRIBUTES, MORE_ATTRIBUTES
 
 
 class SettingError(ValueError):
@@ -38,7 +38,7 @@ KNOWN = {
     "tokens": ("cumulative", "per_step"),
 }  # fmt: skip
 SERIES_KEYS = ("title", "keys", "bounds", "correlate")
-GROUPS = (*ATTRIBUTES, "template")  # the attributes scaling.discover gives a run
+GROUPS = (*ATTRIBUTES, *MORE_ATTRIBUTES)  # the attributes scaling.discover gives a run
 MIN_POINTS = 4  # a fit needs more points than its law has parameters (three at most)
 
 

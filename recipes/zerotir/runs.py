@@ -82,11 +82,15 @@ def _recorded_overrides(run_folder: Path) -> list[str]:
 
 
 def record_run(cfg: DictConfig, overrides: list[str]) -> None:
-    """outputs/<experiment>/<run>/run.json: the overrides that define the run (read by later launches' notes), the
-    model group (eval reads it) and the model path as given (the run name escapes its `/`: launch.run_name)."""
+    """outputs/<experiment>/<run>/run.json: the experiment and run name as resolved (the analysis names the run by
+    them, never by its folder: scaling/discover.py), the overrides that define the run (read by later launches'
+    notes), the model group (eval reads it) and the model path as given (the run name escapes its `/`:
+    launch.run_name)."""
     folder = run_dir(cfg)
     folder.mkdir(parents=True, exist_ok=True)
     record = {
+        "experiment": str(cfg.tir.experiment),
+        "run_name": str(cfg.tir.run_name),
         "overrides": run_overrides(overrides),
         "model_group": cfg.tir.get("model_name"),
         "model_path": str(cfg.actor_rollout_ref.model.path),

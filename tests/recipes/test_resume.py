@@ -44,7 +44,13 @@ def test_a_changed_experiment_key_starts_a_new_run_and_says_which_it_is_not(tmp_
     )
     recorded = json.loads((tmp_path / "qwen7b_grpo" / "default" / "run.json").read_text())
     # trainer.logger does not define the run; the model path is recorded as given (the run name escapes its `/`)
-    assert recorded == {"overrides": [], "model_group": "qwen7b", "model_path": "Qwen/Qwen2.5-7B"}
+    assert recorded == {
+        "experiment": "qwen7b_grpo",
+        "run_name": "default",
+        "overrides": [],
+        "model_group": "qwen7b",
+        "model_path": "Qwen/Qwen2.5-7B",
+    }
 
 
 def test_resume_disabled_is_said(tmp_path):

@@ -6,6 +6,7 @@ import filecmp
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -48,6 +49,17 @@ def test_runs_on_real_layout_and_writes_every_output(tmp_path):
     ):
         assert (out / name).is_file(), name
     assert json.loads((out / "fits.json").read_text())["settings"]["extrapolate_to"] == 300
+    # progress (issue 25): each phase's time, and one line a run while fitting, so a long analysis is visibly alive
+    lines = proc.stdout.splitlines()
+    assert any(
+        re.fullmatch(r"loaded 2 run\(s\) in \d+\.\d s; fitting each \(fit.n_boot=20\), one line a run:", x)
+        for x in lines
+    )
+    for i, label in enumerate(["qwen7b_grpo", "qwen7b_zerorl_grpo"], start=1):
+        line = rf"\[{i}/2\] {label}: 60 steps, \d fit\(s\) in \d+\.\d s \(elapsed \d+\.\d s\)"
+        assert any(re.fullmatch(line, x) for x in lines), (line, proc.stdout)
+    assert any(re.fullmatch(r"fitted 2 run\(s\) in \d+\.\d s", x) for x in lines)
+    assert any(re.fullmatch(r"wrote report.md, fits.json and \d+ figure\(s\) in \d+\.\d s", x) for x in lines)
 
 
 def _run(*overrides: str) -> int:
@@ -165,7 +177,8 @@ def test_the_readme_glob_over_the_committed_real_runs_works(tmp_path):
     out = tmp_path / "a"
     assert _run("runs=[examples/logs/real/cpu_learn/*]", f"out_dir={out}", *FAST) == 0
     data = json.loads((out / "fits.json").read_text())
-    assert [r["run"] for r in data["runs"]] == ["cpu_learn/default", "cpu_learn/lr2e-5_first5"]
+    # both were launched as cpu_learn/default (their recorded configs say so); the second folder was renamed later
+    assert [r["run"] for r in data["runs"]] == ["cpu_learn/default (default)", "cpu_learn/default (lr2e-5_first5)"]
     assert data["runs"][0]["step_fits"][0]["chosen"] and "skipped analysis, eval" in data["notes"][0]
 
 
