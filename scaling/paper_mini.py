@@ -121,16 +121,21 @@ def load_evals(logs: Path) -> dict[str, dict]:
     return out
 
 
+def _records(samples: Path) -> Iterable[dict]:
+    """The evaluation's sample records (samples.jsonl); a torn line (a killed evaluation) is skipped."""
+    if not samples.is_file():
+        return
+    for line in samples.read_text().splitlines():
+        try:
+            yield json.loads(line)
+        except ValueError:
+            continue
+
+
 def correct_by_problem(samples: Path) -> dict[tuple[str, str, int], float]:
     """(dataset, problem id, budget) -> mean correctness of its samples: what a problem-level bootstrap resamples."""
     sums: dict[tuple[str, str, int], list[float]] = {}
-    if not samples.is_file():
-        return {}
-    for line in samples.read_text().splitlines():
-        try:
-            rec = json.loads(line)
-        except ValueError:
-            continue
+    for rec in _records(samples):
         sums.setdefault((rec["dataset"], str(rec["problem_id"]), int(rec["max_tool_calls"])), []).append(
             float(bool(rec.get("correct")))
         )
@@ -169,13 +174,7 @@ _OUTPUT = re.compile(r"```output\n(.*?)```", re.DOTALL)
 def derived_counts(samples: Path) -> dict[str, dict[str, float]]:
     """Per (dataset, budget): the share of samples whose output block printed the gold but whose answer is wrong."""
     counts: dict[str, list[int]] = {}
-    if not samples.is_file():
-        return {}
-    for line in samples.read_text().splitlines():
-        try:
-            rec = json.loads(line)
-        except ValueError:
-            continue
+    for rec in _records(samples):
         key = f"{rec['dataset']}|{rec['max_tool_calls']}"
         outputs = _OUTPUT.findall(rec.get("response", ""))
         printed = any(re.search(rf"(?<!\d){re.escape(str(rec['gold']))}(?!\d)", o) for o in outputs)
