@@ -34,8 +34,8 @@ def _summary(logs, name, acc_by_budget):
     folder = logs / "eval" / name
     folder.mkdir(parents=True)
     rows = [
-        {"dataset": t, "max_tool_calls": b, "problems": 50, "avg_at_k": acc, "finish_length_rate": 0.1, "code_calls_mean": 1.0,
-         "code_error_rate": 0.0}
+        {"dataset": t, "max_tool_calls": b, "problems": 50, "avg_at_k": acc, "finish_length_rate": 0.1,
+         "code_calls_mean": 1.0, "code_error_rate": 0.0}
         for b, acc in acc_by_budget.items() for t in paper_mini.TIERS
     ]  # fmt: skip
     (folder / "summary.json").write_text(json.dumps({"complete": True, "rows": rows}))
