@@ -90,6 +90,22 @@ def git_state(repo: Path = REPO) -> str:
     return git("rev-parse", "HEAD") + git("status", "--short")
 
 
+def portable(path: str) -> str:
+    """A machine path as the committed logs keep it: from the virtual environment (`.venv-cpu-train/bin/python`) or
+    relative to the checkout, never the machine's own folders."""
+    marker = path.find("/.venv")
+    if marker >= 0:
+        return path[marker + 1 :]
+    return os.path.relpath(path, REPO) if os.path.isabs(path) and path.startswith(f"{REPO}/") else path
+
+
+def copy_meter(src: Path, dst: Path) -> None:
+    """Copy a run_meter record into the committed folder with its command's paths made portable."""
+    record = json.loads(src.read_text())
+    record["command"] = [portable(str(part)) for part in record.get("command", [])]
+    dst.write_text(json.dumps(record) + "\n")
+
+
 def copy_logs(run: Run, outputs: Path, logs: Path) -> Path:
     """Copy what a run wrote (metrics, rollouts, config, meters, launch states) into the committed folder."""
     src, dst = run.run_dir(outputs), run.log_dir(logs)
@@ -102,8 +118,10 @@ def copy_logs(run: Run, outputs: Path, logs: Path) -> Path:
         elif path.is_file():
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target)
-    for extra in sorted(src.glob("meter-*.json")) + sorted(src.glob("launch_state-*.txt")):
-        shutil.copy2(extra, dst / extra.name)
+    for meter in sorted(src.glob("meter-*.json")):
+        copy_meter(meter, dst / meter.name)
+    for state in sorted(src.glob("launch_state-*.txt")):
+        shutil.copy2(state, dst / state.name)
     # what the checkpoints say (they stay in outputs/): how far the run trained, which the metrics alone cannot show
     # when a launch dies between a step's checkpoint and its log line
     status = {"trained_to": latest_step(src / "checkpoints") or 0, "total_steps": run.total_steps,
@@ -205,9 +223,11 @@ def evaluate(items: list[Evaluation], python: str, out_dir: Path, logs: Path) ->
                 subprocess.run(meter + item.command(python, out_dir), stdout=log, stderr=subprocess.STDOUT, check=False)
         dst = logs / "eval" / item.run_name
         dst.mkdir(parents=True, exist_ok=True)
-        for name in (*EVAL_KEEP, *sorted(p.name for p in folder.glob("meter-*.json"))):
+        for name in EVAL_KEEP:
             if (folder / name).is_file():
                 shutil.copy2(folder / name, dst / name)
+        for meter in sorted(folder.glob("meter-*.json")):
+            copy_meter(meter, dst / meter.name)
         print(f"paper-mini: {item.run_name}: complete={item.done(out_dir)}", flush=True)
     return [item for item in items if not item.done(out_dir)]
 

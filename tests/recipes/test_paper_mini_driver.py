@@ -114,3 +114,12 @@ def test_an_evaluation_command_survives_hydra_with_an_equals_sign_in_the_path():
         cfg = compose("eval", overrides=overrides)
     assert cfg.eval.model == "outputs/cpu_mini_tool/tir.seed=1/checkpoints/x"
     assert cfg.eval.run_name == "paper_mini__cpu_mini_tool__seed=1"
+
+
+def test_meters_are_committed_without_machine_paths(tmp_path):
+    src = tmp_path / "meter.json"
+    command = ["/home/u/clone/.venv-cpu-train/bin/python", "-m", "recipes.zerotir", f"{paper_mini.REPO}/conf/x.yaml"]
+    src.write_text(json.dumps({"command": command, "wall_s": 1.0}))
+    paper_mini.copy_meter(src, tmp_path / "out.json")
+    saved = json.loads((tmp_path / "out.json").read_text())
+    assert saved == {"command": [".venv-cpu-train/bin/python", "-m", "recipes.zerotir", "conf/x.yaml"], "wall_s": 1.0}
