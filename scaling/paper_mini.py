@@ -117,6 +117,9 @@ def load_evals(logs: Path) -> dict[str, dict]:
             summary = json.loads(path.read_text())
             summary["derived"] = derived_counts(folder / "samples.jsonl")
             summary["correct"] = correct_by_problem(folder / "samples.jsonl")
+            meters = [json.loads(m.read_text()) for m in sorted(folder.glob("meter-*.json"))]
+            summary["wall_s"] = sum(float(m.get("wall_s", 0.0)) for m in meters)  # every launch, resumes included
+            summary["launches_metered"] = len(meters)
             out[folder.name] = summary
     return out
 
@@ -328,8 +331,27 @@ def build(logs: Path, expected: Iterable[tuple[str, int]] = ()) -> Report:
             fits = [fit_sigmoid(*r.curve(metric), lower=low, upper=high) for r in arm_runs]
             data["sigmoid"].setdefault(arm, {})[metric] = [f.to_dict() if f else None for f in fits]
 
+    data["time_in_all"] = time_in_all(runs, evals)
     lines = render(runs, evals, claims, missing, data, by_arm)
     return Report(runs, evals, claims, missing, lines, data)
+
+
+def time_in_all(runs: list[SeedRun], evals: dict[str, dict]) -> dict:
+    """What `make paper-mini` for claims (a)-(c) costs: the measured wall time of every training launch of the two
+    arms and of every evaluation of them and of the initial model, summed. The launches ran across sessions, so this
+    is the sum of the metered stages (the driver's own seconds between them are not in it), not one stopwatch."""
+    arms = ("tool", "no_tool")
+    train = [r for r in runs if arm_of(r.experiment) in arms]
+    labels = {"initial"} | {f"{r.experiment}__seed={r.seed}" for r in train}
+    evaluated = [s for name, s in evals.items() if name.split("__", 1)[-1] in labels]
+    return {
+        "training_s": sum(r.wall_s for r in train),
+        "training_launches": sum(r.launches for r in train),
+        "evaluation_s": sum(s.get("wall_s", 0.0) for s in evaluated),
+        "evaluation_launches": sum(s.get("launches_metered", 0) for s in evaluated),
+        "unmetered": [f"{r.experiment} seed {r.seed}" for r in train if not r.launches]
+        + [name for name, s in evals.items() if s in evaluated and not s.get("wall_s")],
+    }
 
 
 def _curve_band(runs: list[SeedRun], metric: str) -> dict:
@@ -376,6 +398,15 @@ def render(runs, evals, claims, missing, data, by_arm) -> list[str]:
             f"{r.total_steps} | {wall} | {f'{r.peak_gib:.1f} GiB' if r.launches else '-'} | {status} | "
             f"{'; '.join(r.notes) or '-'} |"
         )
+    t = data["time_in_all"]
+    uncounted = f" Not counted, no meter: {', '.join(t['unmetered'])}." if t["unmetered"] else ""
+    total_h = (t["training_s"] + t["evaluation_s"]) / 3600
+    lines += ["", "## Time in all, claims (a)-(c)", "",
+              f"Training {t['training_s'] / 3600:.2f} h ({t['training_launches']} launches) + evaluation "
+              f"{t['evaluation_s'] / 3600:.2f} h ({t['evaluation_launches']} launches) = **{total_h:.2f} h**: the "
+              "measured wall time of every metered launch of the tool and no-tool arms and of their and the initial "
+              "model's evaluations, summed (they ran across sessions; the driver's own time between launches is not "
+              "in it)." + uncounted]  # fmt: skip
     lines += ["", "## Curves (per seed)", "",
               "| experiment | seed | metric | first 3 steps | last 3 steps | Spearman with step | collapse alarm |",
               "|---|---|---|---|---|---|---|"]  # fmt: skip
@@ -530,7 +561,7 @@ def _eval_tables(evals: dict, by_arm: dict) -> list[str]:
 def write(logs: Path, out: Path, expected: Iterable[tuple[str, int]] = ()) -> Report:
     """Build the report from `logs` and write report.md, claims.json and the figures under `out` (one set: stale
     figures of ours are removed first)."""
-    from data_prep.atomic import write_atomic
+    from runs.atomic import write_atomic
     from scaling.paper_mini_plots import draw_all
 
     report = build(logs, expected)

@@ -182,3 +182,16 @@ def test_the_problem_level_interval_pairs_by_problem_and_can_overrule_a_lucky_se
     assert interval.n == 50 and interval.mean == pytest.approx(0.04)
     assert interval.low <= 0 < interval.high  # 2 of 50 problems differ: not beyond problem sampling
     assert paper_mini.problem_interval([a], 3, [b], 8).n == 0
+
+
+def test_the_time_in_all_sums_every_metered_launch_of_the_two_arms_and_names_what_has_no_meter(logs):
+    (logs / "eval" / "paper_mini__cpu_mini_tool__seed=1" / "meter-a.json").write_text(json.dumps({"wall_s": 100.0}))
+    (logs / "eval" / "paper_mini__cpu_mini_tool__seed=1" / "meter-b.json").write_text(json.dumps({"wall_s": 20.0}))
+    for meter in (logs / "runs" / "cpu_mini_no_tool" / "seed=3").glob("meter-*.json"):
+        meter.unlink()  # a launch killed before its meter was written
+    _write_run(logs, "cpu_mini_rloo", 1, lambda s: 0.5, lambda s: 0.5, lambda s: 50)  # claim (d): not in (a)-(c)
+    t = paper_mini.build(logs).data["time_in_all"]
+    assert t["training_s"] == pytest.approx(3 * 600 + 6 + 2 * 600 + 3)  # tool seeds 1-3, no-tool seeds 1-2
+    assert t["evaluation_s"] == pytest.approx(120.0) and t["evaluation_launches"] == 2
+    assert "cpu_mini_no_tool seed 3" in t["unmetered"] and "paper_mini__cpu_mini_tool__seed=2" in t["unmetered"]
+    assert not any("rloo" in name for name in t["unmetered"])
