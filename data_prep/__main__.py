@@ -14,11 +14,12 @@ from typing import NoReturn
 
 import pyarrow.parquet as pq
 
-from data_prep import catalog, templates
+from data_prep import catalog
 from data_prep.atomic import folder_problem
 from data_prep.overlap import OverlapError, check_overlap
 from data_prep.parquet import build
 from data_prep.sources import RawDataError
+from tir_rollout import templates
 
 DEFAULT_TRAIN = ["simplerl_math_l3to5"]
 DEFAULT_EVAL = ["aime24", "aime25", "math500", "hmmt_feb_2025"]

@@ -1,5 +1,9 @@
 """No module of the product imports at run time, directly or through others, a module that imports it back (issue
-#16 found one: the sandbox's executor factory and the backends it builds). Function-level imports count too."""
+#16 found one: the sandbox's executor factory and the backends it builds), and no package does either (issue #27
+found one made of acyclic modules: data_prep/templates.py imported the stop machine while tir_rollout/rollout_config.py
+imported the templates). Function-level imports count too. The product's packages are the repository's top-level
+folders with an __init__.py, tests aside, so a new package is checked without a list to update.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,13 @@ import ast
 from pathlib import Path
 
 import networkx as nx
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PACKAGES = ("tir_rollout", "reward", "evaluation", "recipes", "data_prep", "scaling")
+
+
+def product_packages() -> tuple[str, ...]:
+    return tuple(sorted(p.parent.name for p in REPO.glob("*/__init__.py") if p.parent.name != "tests"))
 
 
 def module_name(path: Path) -> str:
@@ -45,10 +53,69 @@ def imported(path: Path, known: set[str]) -> set[str]:
     return {m for m in found if m in known and m != name}
 
 
-def test_the_product_has_no_import_cycle():
-    files = [p for pkg in PACKAGES for p in (REPO / pkg).rglob("*.py")]
+def product_files() -> list[Path]:
+    return [p for pkg in product_packages() for p in (REPO / pkg).rglob("*.py")]
+
+
+def module_graph() -> nx.DiGraph:
+    files = product_files()
     known = {module_name(p) for p in files}
     graph = nx.DiGraph()
     for path in files:
         graph.add_edges_from((module_name(path), target) for target in imported(path, known))
-    assert list(nx.simple_cycles(graph)) == []
+    return graph
+
+
+def package_graph(modules: nx.DiGraph, package_of) -> nx.DiGraph:
+    """Packages as nodes, an edge where a module of one imports a module of another; each edge keeps the module
+    imports behind it (`why`), so a failure names the files to change."""
+    graph = nx.DiGraph()
+    for src, dst in modules.edges:
+        a, b = package_of(src), package_of(dst)
+        if a != b:
+            graph.add_edge(a, b)
+            graph.edges[a, b].setdefault("why", []).append(f"{src} -> {dst}")
+    return graph
+
+
+def top_level(module: str) -> str:
+    return module.split(".")[0]
+
+
+def folder(module: str) -> str:
+    """The package folder that holds the module (a package's __init__ belongs to its own folder)."""
+    return module if (REPO / module.replace(".", "/") / "__init__.py").is_file() else module.rpartition(".")[0]
+
+
+def explain(graph: nx.DiGraph) -> list[str]:
+    return [
+        " -> ".join([*cycle, cycle[0]])
+        + ": "
+        + "; ".join(w for a, b in zip(cycle, [*cycle[1:], cycle[0]]) for w in graph.edges[a, b]["why"])
+        for cycle in nx.simple_cycles(graph)
+    ]
+
+
+def test_the_product_packages_are_found():
+    assert {"tir_rollout", "data_prep", "recipes", "evaluation"} <= set(product_packages())
+
+
+def test_the_product_has_no_import_cycle():
+    assert list(nx.simple_cycles(module_graph())) == []
+
+
+@pytest.mark.parametrize("package_of", [top_level, folder], ids=["top-level packages", "every package folder"])
+def test_no_package_imports_a_package_that_imports_it_back(package_of):
+    assert explain(package_graph(module_graph(), package_of)) == []
+
+
+def test_a_package_cycle_of_acyclic_modules_is_found():
+    """The shape issue #27 removed: two modules, neither importing the other, whose packages import each other."""
+    modules = nx.DiGraph([("data_prep.templates", "tir_rollout.stop_machine"), ("tir_rollout.config", "data_prep.x")])
+    assert list(nx.simple_cycles(modules)) == []
+    [cycle] = explain(package_graph(modules, top_level))
+    assert cycle.partition(":")[0] in (
+        "data_prep -> tir_rollout -> data_prep",
+        "tir_rollout -> data_prep -> tir_rollout",
+    )
+    assert "data_prep.templates -> tir_rollout.stop_machine" in cycle and "tir_rollout.config -> data_prep.x" in cycle

@@ -20,6 +20,7 @@ from typing import Any, List, Optional  # noqa: UP035 (OmegaConf's structured co
 
 from tir_rollout.sandbox.config import SandboxConfig, parse_config
 from tir_rollout.stop_machine import StopMachineConfig
+from tir_rollout.templates import TEMPLATES, spec
 
 SCHEMA_GROUP, SCHEMA_NAME = "rollout", "schema"  # conf/rollout/*.yaml start from `defaults: [schema]`
 DEFAULT_TEMPLATE = "zero_tir"  # the paper's ZERO_TIR prompt (docs/reference.md)
@@ -74,10 +75,8 @@ def register() -> None:
 
 
 def uses_chat_template(template: str) -> bool:
-    """True when the template's prompt is chat messages for the tokenizer's chat template (data_prep's TemplateSpec);
+    """True when the template's prompt is chat messages for the tokenizer's chat template (templates.TemplateSpec);
     raw-text templates are tokenised verbatim, as the paper feeds its base models."""
-    from data_prep.templates import spec
-
     return spec(template).chat
 
 
@@ -94,8 +93,6 @@ class Rollout:
 def parse(node: Mapping[str, Any], where: str, eos_token_ids: typing.Sequence[int] = (), **machine: Any) -> Rollout:
     """Check a rollout node with the two parsers; every error starts with its full key path (`where`.<key>).
     `machine` overrides stop-machine keys (the evaluation's sweep of max_tool_calls)."""
-    from data_prep.templates import TEMPLATES
-
     known = ("template", *StopMachineConfig.CONFIG_KEYS, "sandbox")
     for key in node:  # Hydra's schema refuses these at composition, except ones added with `+key=...`
         if key not in known:

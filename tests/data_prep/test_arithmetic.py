@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from data_prep import arithmetic, catalog, templates
+from data_prep import arithmetic, catalog
 from data_prep.sources import RawDataError
 from reward.zerotir import compute_score
+from tir_rollout import templates
 
 
 @pytest.mark.parametrize("difficulty", [1, 2, 3])

@@ -1,5 +1,8 @@
-"""Prompt templates: zero_tir (the paper's), zero_v2 (the same without the Python sentence), chat, two_style,
-prose_style (two_style's no-tool twin).
+"""Prompt templates, the registry of the rollout node's `template` key: zero_tir (the paper's), zero_v2 (the same
+without the Python sentence), chat, two_style, prose_style (two_style's no-tool twin).
+
+They live with the rollout because a template is a rollout setting (conf/rollout/*.yaml) and two_style embeds the
+stop machine's own output block; data_prep renders them into parquet prompts and imports them from here.
 
 zero_tir and zero_v2 are raw base-model text, tokenised verbatim with NO chat template; the prompt ends
 with "Assistant: <think>", so generation starts inside the thinking block. `chat` is our own variant for

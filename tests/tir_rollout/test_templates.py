@@ -2,7 +2,7 @@
 
 import pytest
 
-from data_prep import templates
+from tir_rollout import templates
 
 # Copied by hand from openrlhf/cli/template.py @ 63b6159 (TEMPLATE_DICT['ZERO_TIR'] / ['ZERO_V2']) as Python
 # source, then filled the way the reference does: .replace('{query}', question).
