@@ -63,7 +63,7 @@ CPU_PY    := $(CPU_VENV)/bin/python
 CPU_PIP   := $(CPU_PY) -m pip --disable-pip-version-check -q
 CPU_STAMP := $(CPU_VENV)/.zerotir-cpu-train-installed
 
-.PHONY: setup-cpu-train train-cpu train-cpu-smollm2 train-cpu-learn test-e2e paper-mini
+.PHONY: setup-cpu-train train-cpu train-cpu-smollm2 train-cpu-learn test-e2e test-distributed paper-mini
 
 setup-cpu-train: $(CPU_STAMP)
 
@@ -96,3 +96,9 @@ paper-mini: $(CPU_STAMP)
 # -s: the log shows each launch's wall time and peak memory (the launches' own output goes to files).
 test-e2e: setup $(CPU_STAMP)
 	$(PY) -m pytest -q -s -m e2e tests/e2e
+
+# The distributed path rehearsed on one machine (docs/cpu_trainer.md 'Two ranks, two nodes'): two FSDP ranks, two
+# vLLM replicas and two agent-loop workers on a two-node Ray cluster of this host, 2 steps and a resume. Not part of
+# `make test`: it needs the whole machine (it refuses to start with less than 18 GiB available).
+test-distributed: setup $(CPU_STAMP)
+	$(PY) -m pytest -q -s -m distributed tests/e2e/test_distributed.py
