@@ -1,149 +1,274 @@
-"""The actor's forward and backward on one device, as the configs set attention, without FSDP, vLLM or network.
+"""The first hour on a new GPU node: pre-flight, kernels, then the real one-GPU smoke run with a checkpoint and a
+resume, each stage's wall time and peak GPU memory in one table. Run it before a long job (docs/gpu.md 'GPU check').
 
-For each attention setting of the composed experiment (attention=flash and attention=sdpa: the
-`attn_implementation` and `use_remove_padding` of actor_rollout_ref.model), a small random-weight Qwen2 (built
-from a config, the vendored tokenizer) computes the response log-probs of a padded batch of mixed lengths the way
-verl's actor does: padded with an attention mask, or packed (verl's unpad_input + position ids) with remove-padding.
-Then a backward of the token-mean loss; gradients must be finite. Where both settings ran, their log-probs are
-compared. flash needs CUDA and flash-attn; on CPU only sdpa runs (and eager, as the comparison). Exit 1 on a failure.
-Run by scripts/gpu_check.sh; `python scripts/gpu_check.py --device cpu` exercises it without a GPU.
+Stages, in order (a failed stage skips the rest; `--stages` picks some):
+  preflight  `python -m recipes.zerotir +experiment=qwen0.5b_grpo_smoke tir.preflight_only=true`: the machine
+             against the experiment (attention, CUDA/driver, GPUs, memory, disk, model)
+  kernels    scripts/gpu_kernels.py: the actor's forward and backward with both attention settings on one GPU
+  train      qwen0.5b_grpo_smoke for 2 steps from scratch (`trainer.resume_mode=disable`), checkpoint at step 2:
+             verl, vLLM, Ray, FSDP, the agent loop and the sandbox together; its metrics must log steps 1 and 2
+  resume     the same run to step 3 from that checkpoint; its metrics must log step 3 only
+Peak GPU memory is the largest `memory.used` of the visible GPUs (nvidia-smi, sampled every second) while the stage
+ran, whoever used it. `--dry-run` prints the commands and runs nothing. Not yet run on a GPU: built and tested on
+CPU with a fake runner and fake memory readings (tests/test_gpu_check.py). Last stdout line: one JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
+import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-import torch
-
-# [ours] bf16 log-prob agreement between kernels; a loose bound, not calibrated on a GPU yet.
-TOLERANCE = {torch.bfloat16: 0.1, torch.float32: 1e-3}
+EXPERIMENT = "qwen0.5b_grpo_smoke"
+STAGES = ("preflight", "kernels", "train", "resume")
+TIMEOUT_S = {"preflight": 300, "kernels": 300, "train": 1800, "resume": 1200}  # [ours] generous: first downloads
+GIB_PER_MIB = 1 / 1024
 
 
-def settings(experiment: str) -> dict[str, tuple[str, bool]]:
-    """{attention: (attn_implementation, use_remove_padding)} as the composed experiment sets them."""
-    from hydra import compose, initialize_config_dir
-
-    import recipes.zerotir  # noqa: F401  (resolvers)
-
-    out = {}
-    for attention in ("flash", "sdpa"):
-        with initialize_config_dir(config_dir=str(REPO / "conf"), version_base=None):
-            cfg = compose(config_name="zerotir", overrides=[f"+experiment={experiment}", f"attention={attention}"])
-        model = cfg.actor_rollout_ref.model
-        out[attention] = (model.override_config.attn_implementation, bool(model.use_remove_padding))
-    return out
+@dataclass
+class StageResult:
+    name: str
+    status: str  # ok | FAIL | skipped | dry run
+    seconds: float | None = None
+    peak_gib: float | None = None  # the largest memory.used of the visible GPUs during the stage
+    note: str = ""
 
 
-def batch(vocab: int, device: str, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Right-padded ids of mixed lengths (48..512 tokens) and their attention mask."""
-    gen = torch.Generator().manual_seed(seed)
-    lengths = [512, 48, 300, 129]
-    ids = torch.zeros(len(lengths), max(lengths), dtype=torch.long)
-    mask = torch.zeros_like(ids)
-    for row, n in enumerate(lengths):
-        ids[row, :n] = torch.randint(0, vocab, (n,), generator=gen)
-        mask[row, :n] = 1
-    return ids.to(device), mask.to(device)
+@dataclass
+class Stage:
+    name: str
+    cmd: list[str]
+    timeout_s: int
+    # Taken before the command runs; `verify` gets it after the command exited 0 and returns a note for the table
+    # or raises StageFailed.
+    snapshot: Callable[[], object] = field(default=lambda: None)
+    verify: Callable[[object], str] = field(default=lambda before: "")
 
 
-def log_probs(model, ids: torch.Tensor, mask: torch.Tensor, remove_padding: bool) -> torch.Tensor:
-    """Log-prob of each next token (B, S-1), padded positions 0; packed like verl when remove_padding."""
-    from verl.utils.attention_utils import index_first_axis, pad_input, unpad_input
-
-    positions = (mask.cumsum(-1) - 1).clamp(min=0)
-    if remove_padding:
-        ids_rmpad, indices, *_ = unpad_input(ids.unsqueeze(-1), mask)
-        pos_rmpad = index_first_axis(positions.unsqueeze(-1).flatten(0, 1), indices)  # (total, 1)
-        logits = model(input_ids=ids_rmpad.transpose(0, 1), position_ids=pos_rmpad.transpose(0, 1), use_cache=False)
-        logits = logits.logits.float()[0]  # (total, vocab)
-        full = pad_input(logits, indices, ids.shape[0], ids.shape[1])  # (B, S, vocab)
-    else:
-        full = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=False).logits.float()
-    lp = torch.log_softmax(full[:, :-1], dim=-1).gather(-1, ids[:, 1:].unsqueeze(-1)).squeeze(-1)
-    return lp * mask[:, 1:]
+class StageFailed(Exception):
+    """A stage whose command exited 0 but whose outputs are not what it promised."""
 
 
-def run_one(model_dir: str, impl: str, remove_padding: bool, device: str, dtype: torch.dtype) -> dict:
-    from transformers import AutoConfig, AutoModelForCausalLM
-
-    torch.manual_seed(0)  # the same random weights for every setting
-    config = AutoConfig.from_pretrained(model_dir)  # the configs' vocabulary; a few layers of head_dim 64
-    config.update({"hidden_size": 256, "intermediate_size": 512, "num_hidden_layers": 2, "num_attention_heads": 4,
-                   "num_key_value_heads": 2, "head_dim": 64, "layer_types": ["full_attention"] * 2})  # fmt: skip
-    model = AutoModelForCausalLM.from_config(config, attn_implementation=impl, dtype=dtype).to(device)
-    ids, mask = batch(model.config.vocab_size, device)
-    if device == "cuda":
-        torch.cuda.reset_peak_memory_stats()
-    start = time.perf_counter()
-    lp = log_probs(model, ids, mask, remove_padding)
-    loss = -lp.sum() / mask[:, 1:].sum()
-    loss.backward()
-    grads = [p.grad for p in model.parameters() if p.grad is not None]
-    finite = bool(grads) and all(torch.isfinite(g).all() for g in grads)
-    if device == "cuda":
-        torch.cuda.synchronize()
-    return {
-        "impl": impl,
-        "remove_padding": remove_padding,
-        "loss": round(loss.item(), 5),
-        "grads_finite": finite,
-        "seconds": round(time.perf_counter() - start, 3),
-        "peak_gib": round(torch.cuda.max_memory_allocated() / 2**30, 3) if device == "cuda" else None,
-        "log_probs": lp.detach().cpu(),
-        "mask": mask[:, 1:].cpu(),
-    }
+# ---------------------------------------------------------------------------------------------- GPU memory
+def gpu_memory_gib(run: Callable[..., subprocess.CompletedProcess] = subprocess.run) -> tuple[float, float] | None:
+    """(largest memory.used, smallest memory.total) over the visible GPUs in GiB, from nvidia-smi (no CUDA context
+    in this process); None without nvidia-smi or without an answer."""
+    try:
+        out = run(["nvidia-smi", "--query-gpu=memory.used,memory.total", "--format=csv,noheader,nounits"],
+                  capture_output=True, text=True, timeout=10, check=False)  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    rows = [line.split(",") for line in out.stdout.splitlines() if line.strip()]
+    if out.returncode != 0 or not rows:
+        return None
+    try:
+        used, total = zip(*((float(u), float(t)) for u, t in rows), strict=True)
+    except ValueError:
+        return None
+    return max(used) * GIB_PER_MIB, min(total) * GIB_PER_MIB
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model-dir", required=True, help="a small Qwen2 folder (built there when missing)")
-    parser.add_argument("--experiment", default="qwen7b_grpo")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    args = parser.parse_args()
-    if not (Path(args.model_dir) / "config.json").is_file():
-        from tests.fakes import write_tiny_qwen2_folder
+class PeakSampler:
+    """`with PeakSampler(probe) as s:` calls `probe()` every `interval_s` on a thread; `s.peak` is the largest
+    first element seen (None when the probe never answered)."""
 
-        write_tiny_qwen2_folder(Path(args.model_dir))
-    dtype = torch.bfloat16 if args.device == "cuda" else torch.float32
-    runs, failures = {}, []
-    wanted = settings(args.experiment)
-    skipped = None
-    if args.device != "cuda":
-        skipped = "flash: CUDA-only"
-    else:
-        from recipes.zerotir.preflight import flash_importable
+    def __init__(self, probe: Callable[[], tuple[float, float] | None], interval_s: float = 1.0):
+        self.probe, self.interval_s, self.peak = probe, interval_s, None
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
 
-        ok, detail = flash_importable()
-        skipped = None if ok else f"flash: flash-attn not importable ({detail})"
-    if skipped:  # compare sdpa with eager instead
-        wanted = {"sdpa": wanted["sdpa"], "eager": ("eager", False)}
-    for name, (impl, remove_padding) in wanted.items():
+    def sample(self) -> None:
+        reading = self.probe()
+        if reading is not None:
+            self.peak = reading[0] if self.peak is None else max(self.peak, reading[0])
+
+    def _run(self) -> None:
+        self.sample()
+        while not self._done.wait(self.interval_s):
+            self.sample()
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._done.set()
+        self._thread.join()
+        self.sample()
+
+
+# ---------------------------------------------------------------------------------------------- the stages
+def metrics_files(root: Path) -> set[Path]:
+    """verl's metrics files of the smoke experiment: one per launch (launch.logging_env names them by start time)."""
+    return set(root.glob(f"outputs/{EXPERIMENT}/*/metrics/*.jsonl"))
+
+
+def logged_steps(path: Path) -> list[int]:
+    return [json.loads(line)["step"] for line in path.read_text().splitlines() if line.strip()]
+
+
+def verify_steps(root: Path, expected: list[int], checkpoint: int | None) -> Callable[[set[Path]], str]:
+    """A launch stage's check: exactly one metrics file more than `before`, logging `expected`, and the run's
+    `checkpoint` step saved."""
+
+    def verify(before: set[Path]) -> str:
+        files = sorted(metrics_files(root) - before)
+        if len(files) != 1:
+            raise StageFailed(f"expected 1 new metrics file under outputs/{EXPERIMENT}/*/metrics/, found {len(files)}")
+        steps = logged_steps(files[0])
+        if steps != expected:
+            raise StageFailed(f"{files[0].relative_to(root)} logged steps {steps}, expected {expected}")
+        note = f"steps {steps[0]}-{steps[-1]}" if len(steps) > 1 else f"resumed at step {steps[0]}"
+        if checkpoint is not None:
+            saved = files[0].parents[1] / "checkpoints" / f"global_step_{checkpoint}"
+            if not saved.is_dir():
+                raise StageFailed(f"no checkpoint {saved.relative_to(root)}")
+            note += f", checkpoint {saved.relative_to(root)}"
+        return note
+
+    return verify
+
+
+def stages(py: str, out: Path, overrides: Sequence[str], root: Path = REPO) -> list[Stage]:
+    """The four stages' commands (relative to the repo root) and checks; `overrides` go to every launch."""
+    launch = [py, "-m", "recipes.zerotir", f"+experiment={EXPERIMENT}", *overrides]
+    return [
+        Stage("preflight", [*launch, "tir.preflight_only=true"], TIMEOUT_S["preflight"]),
+        Stage(
+            "kernels",
+            [py, "scripts/gpu_kernels.py", "--model-dir", str(out / "tiny_qwen2"), "--experiment", EXPERIMENT],
+            TIMEOUT_S["kernels"],
+        ),
+        # resume_mode, save_freq and total_training_steps do not rename the run (recipes/zerotir/runs.py): both
+        # launches are one run, the second resumes the first's step-2 checkpoint
+        Stage(
+            "train",
+            [*launch, "trainer.resume_mode=disable", "trainer.save_freq=2", "trainer.total_training_steps=2"],
+            TIMEOUT_S["train"],
+            lambda: metrics_files(root),
+            verify_steps(root, [1, 2], 2),
+        ),
+        Stage(
+            "resume",
+            [*launch, "trainer.save_freq=2", "trainer.total_training_steps=3"],
+            TIMEOUT_S["resume"],
+            lambda: metrics_files(root),
+            verify_steps(root, [3], 3),
+        ),
+    ]
+
+
+def run_command(cmd: list[str], log: Path, timeout_s: int, cwd: Path = REPO) -> int:
+    """Run one stage's command with its output in `log` (and on the console); 124 past its timeout."""
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        timed_out = threading.Event()
+        timer = threading.Timer(timeout_s, lambda: (timed_out.set(), proc.terminate()))  # SIGTERM: Ray shuts down
+        timer.start()
         try:
-            runs[name] = run_one(args.model_dir, impl, remove_padding, args.device, dtype)
-        except Exception as err:  # noqa: BLE001 - reported per setting
-            failures.append(f"{name} ({impl}, remove_padding={remove_padding}): {type(err).__name__}: {err}")
+            for line in proc.stdout:
+                sys.stdout.write(line)
+                out.write(line)
+            proc.wait()
+        finally:
+            timer.cancel()
+        return 124 if timed_out.is_set() else proc.returncode
+
+
+def run_stages(
+    selected: list[Stage],
+    out: Path,
+    runner: Callable[[list[str], Path, int], int] = run_command,
+    probe: Callable[[], tuple[float, float] | None] = gpu_memory_gib,
+    clock: Callable[[], float] = time.time,
+    dry_run: bool = False,
+) -> list[StageResult]:
+    """Each stage in order, timed and sampled; after a failure the rest are skipped."""
+    results: list[StageResult] = []
+    for stage in selected:
+        if dry_run:
+            results.append(StageResult(stage.name, "dry run", note=" ".join(stage.cmd)))
             continue
-        if not runs[name]["grads_finite"]:
-            failures.append(f"{name}: non-finite gradients")
-    report = {name: {k: v for k, v in r.items() if k not in ("log_probs", "mask")} for name, r in runs.items()}
-    if len(runs) == 2:
-        (a, ra), (b, rb) = runs.items()
-        diff = (ra["log_probs"] - rb["log_probs"]).abs()[ra["mask"].bool()]
-        report["agreement"] = {"pair": f"{a} vs {b}", "max_abs": diff.max().item(), "mean_abs": diff.mean().item()}
-        if diff.max().item() > TOLERANCE[dtype]:
-            failures.append(f"log-probs of {a} and {b} differ by up to {diff.max().item():.4g} (> {TOLERANCE[dtype]})")
-    header = {"device": args.device, "dtype": str(dtype), "experiment": args.experiment, "skipped": skipped}
-    print(json.dumps({**header, **report}, indent=1))
-    for failure in failures:
-        print(f"gpu_check: FAIL {failure}", file=sys.stderr)
-    return 1 if failures else 0
+        if results and results[-1].status in ("FAIL", "skipped"):
+            results.append(StageResult(stage.name, "skipped", note=f"after {results[-1].name}"))
+            continue
+        print(f"== {stage.name}: {' '.join(stage.cmd)}", flush=True)
+        log = out / f"{stage.name}.log"
+        before = stage.snapshot()
+        started = clock()
+        with PeakSampler(probe) as sampler:
+            code = runner(stage.cmd, log, stage.timeout_s)
+        result = StageResult(stage.name, "ok", round(clock() - started, 1), sampler.peak)
+        if code != 0:
+            result.status = "FAIL"
+            result.note = f"exit {code}" + (" (timed out)" if code == 124 else "") + f"; log {log}"
+        else:
+            try:
+                result.note = stage.verify(before)
+            except StageFailed as err:
+                result.status, result.note = "FAIL", f"{err}; log {log}"
+        results.append(result)
+    return results
+
+
+def table(results: list[StageResult], gpu: tuple[float, float] | None) -> str:
+    total = f" / {gpu[1]:.1f}" if gpu else ""
+    rows = [f"{'stage':<10} {'result':<8} {'time':>8}  {'peak GPU memory (GiB)':<22} note"]
+    for r in results:
+        seconds = f"{r.seconds:.0f} s" if r.seconds is not None else "-"
+        peak = f"{r.peak_gib:.1f}{total}" if r.peak_gib is not None else ("n/a" if r.seconds is not None else "-")
+        rows.append(f"{r.name:<10} {r.status:<8} {seconds:>8}  {peak:<22} {r.note}")
+    return "\n".join(rows)
+
+
+def parse_stages(text: str) -> list[str]:
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    unknown = [n for n in names if n not in STAGES]
+    if unknown or not names:
+        raise ValueError(f"--stages: unknown stage(s) {unknown or [text]}; choose from {','.join(STAGES)}")
+    return [s for s in STAGES if s in names]  # always in their order: resume needs train's checkpoint
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stages", default=",".join(STAGES), help="comma-separated subset (default: all, in order)")
+    parser.add_argument("--python", default=sys.executable, help="the interpreter of the launches (the .[gpu] venv)")
+    parser.add_argument("--model", help="actor_rollout_ref.model.path for the launches (a local folder or Hub id)")
+    parser.add_argument("--out", type=Path, default=Path("outputs/gpu_check"), help="logs and report (relative: repo)")
+    parser.add_argument("--dry-run", action="store_true", help="print each stage's command, run nothing")
+    parser.add_argument("overrides", nargs="*", help="more overrides for every launch (key=value)")
+    args = parser.parse_args(argv)
+    try:
+        names = parse_stages(args.stages)
+    except ValueError as err:
+        parser.exit(1, f"gpu_check: {err}\n")
+    bad = [o for o in args.overrides if "=" not in o]
+    if bad:
+        parser.exit(1, f"gpu_check: overrides are key=value, got {bad}\n")
+    out = args.out if args.out.is_absolute() else REPO / args.out
+    out.mkdir(parents=True, exist_ok=True)
+    overrides = [*([f"actor_rollout_ref.model.path={args.model}"] if args.model else []), *args.overrides]
+    selected = [s for s in stages(args.python, out, overrides) if s.name in names]
+    gpu = None if args.dry_run else gpu_memory_gib()
+    if not args.dry_run:
+        smi = shutil.which("nvidia-smi")
+        print(f"GPU memory: {f'{gpu[1]:.1f} GiB per GPU' if gpu else 'unknown'} (nvidia-smi: {smi or 'not found'})")
+    results = run_stages(selected, out, dry_run=args.dry_run)
+    print(table(results, gpu))
+    report = {"experiment": EXPERIMENT, "gpu_total_gib": gpu[1] if gpu else None,
+              "stages": [asdict(r) for r in results]}  # fmt: skip
+    if not args.dry_run:
+        (out / "report.json").write_text(json.dumps(report, indent=1) + "\n")
+    print(json.dumps(report))
+    return 0 if all(r.status in ("ok", "dry run") for r in results) else 1
 
 
 if __name__ == "__main__":
