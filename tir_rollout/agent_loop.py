@@ -10,51 +10,48 @@ sandbox; conf/rollout/*.yaml, parsed by tir_rollout.rollout_config) and the opti
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
-import json
 import logging
 import os
 from collections.abc import Mapping
 from typing import Any
 from uuid import uuid4
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import OmegaConf
 from verl.experimental.agent_loop.agent_loop import AgentLoopBase, AgentLoopMetrics, AgentLoopOutput
 from verl.experimental.agent_loop.tool_agent_loop import SPEC_DECODE_EXTRA_KEYS
 from verl.utils.rollout_trace import rollout_trace_op
 
 from tir_rollout import rollout_config
+from tir_rollout.sandbox.config import SandboxConfig
 from tir_rollout.stop_machine import Segment, SegmentRequest, StopMachine, eos_token_ids, run_stop_machine
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_EXECUTOR_FACTORY = "tir_rollout.sandbox.make_executor"
 # One executor per worker process and sandbox config: verl builds an agent loop per sample.
-_EXECUTORS: dict[str, Any] = {}
+_EXECUTORS: dict[tuple[str, SandboxConfig], Any] = {}
 
 
-def _plain(cfg: Any) -> Any:
-    return OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
-
-
-def get_executor(tir: Mapping[str, Any], workers_per_node: int = 1) -> Any:
-    """The process-wide executor for `tir.rollout.sandbox`, built by `tir.executor_factory` (a dotted path).
+def get_executor(sandbox: SandboxConfig, factory_path: str | None = None, workers_per_node: int = 1) -> Any:
+    """The process-wide executor for the parsed `tir.rollout.sandbox`, built by `tir.executor_factory` (a dotted
+    path to a callable taking the SandboxConfig; default make_executor).
 
     Every agent-loop worker process builds its own pool, so an unset `concurrency` shares the node's cores
     among the `workers_per_node` pools instead of giving each one all of them (8 x 128 warm workers would
     not fit in memory)."""
-    factory_path = tir.get("executor_factory") or DEFAULT_EXECUTOR_FACTORY
-    sandbox_cfg = dict(_plain((tir.get("rollout") or {}).get("sandbox")) or {})
-    if sandbox_cfg.get("concurrency") is None and workers_per_node > 1:
-        sandbox_cfg["concurrency"] = max(1, (os.cpu_count() or 1) // workers_per_node)
-    key = factory_path + json.dumps(sandbox_cfg, sort_keys=True, default=str)
+    factory_path = factory_path or DEFAULT_EXECUTOR_FACTORY
+    if sandbox.concurrency is None and workers_per_node > 1:
+        sandbox = dataclasses.replace(sandbox, concurrency=max(1, (os.cpu_count() or 1) // workers_per_node))
+    key = (factory_path, sandbox)  # a frozen dataclass: the parsed config itself is the key
     if key not in _EXECUTORS:
         module_name, _, attr = factory_path.rpartition(".")
         try:
             factory = getattr(importlib.import_module(module_name), attr)
         except (ImportError, AttributeError) as exc:
             raise ValueError(f"tir.executor_factory: cannot import {factory_path!r} ({exc})") from exc
-        _EXECUTORS[key] = factory(sandbox_cfg)
+        _EXECUTORS[key] = factory(sandbox)
     return _EXECUTORS[key]
 
 
@@ -107,7 +104,9 @@ class ZeroTIRAgentLoop(AgentLoopBase):
         self.apply_chat_template = rollout.chat  # follows the template: only `chat` uses the chat template
         self.response_length = int(self.rollout_config.response_length)
         workers = OmegaConf.select(self.rollout_config, "agent.num_workers", default=1)
-        self.executor = get_executor(tir, workers_per_node=workers_on_this_node(int(workers or 1)))
+        self.executor = get_executor(
+            rollout.sandbox, tir.get("executor_factory"), workers_per_node=workers_on_this_node(int(workers or 1))
+        )
 
     async def prompt_ids(self, messages: list[dict]) -> list[int]:
         """Raw template text, tokenised verbatim (no special tokens), or the chat template when asked."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 
 import pytest
@@ -10,6 +11,7 @@ from omegaconf import OmegaConf
 
 from tests.fakes import PAPER_ROLLOUT, FakeExecutor, FakeServer, build_agent_loop
 from tir_rollout import agent_loop
+from tir_rollout.sandbox import parse_config
 from tir_rollout.stop_machine import OUTPUT_PREFIX, OUTPUT_SUFFIX, SANDBOX_ERROR_TEXT, eos_token_ids
 
 PROMPT = "A conversation between User and Assistant.\nUser: What is 6*7?\nAssistant: <think>"
@@ -199,7 +201,17 @@ def test_bad_executor_factory_names_the_key(tokenizer):
 
 
 def _recording_factory(cfg):
-    return dict(cfg)  # the "executor" is the config it was built from
+    return dataclasses.asdict(cfg)  # the "executor" is the (typed) config it was built from
+
+
+def _config_factory(cfg):
+    return cfg
+
+
+def test_the_executor_gets_the_sandbox_config_as_the_rollout_parse_typed_it(tokenizer):
+    config = make_config(executor_factory=f"{__name__}._config_factory", sandbox={"timeout_s": 3, "max_processes": 9})
+    got = build_agent_loop(config, FakeServer(tokenizer, [SCRIPT]), tokenizer).executor
+    assert got == parse_config({"timeout_s": 3, "max_processes": 9})  # typed once, not re-read from the raw node
 
 
 @pytest.mark.parametrize(
@@ -213,7 +225,7 @@ def _recording_factory(cfg):
     ids=["shared", "at-least-one", "explicit", "single-worker"],
 )
 def test_unset_sandbox_concurrency_shares_the_node_among_agent_loop_workers(sandbox, workers, expected):
-    tir = {"executor_factory": f"{__name__}._recording_factory", "rollout": {"sandbox": {**sandbox, "timeout_s": 7}}}
-    built = agent_loop.get_executor(tir, workers_per_node=workers)
+    parsed = parse_config({**sandbox, "timeout_s": 7})
+    built = agent_loop.get_executor(parsed, f"{__name__}._recording_factory", workers_per_node=workers)
     assert built["concurrency"] == expected
     assert built["timeout_s"] == 7

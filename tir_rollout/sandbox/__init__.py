@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import atexit
 import threading
+from typing import Any
 
 from .config import SandboxConfig, parse_config
 from .executor import Executor
-from .factory import make_executor
+from .factory import build
 from .result import ExecResult
 
 __all__ = [
@@ -25,6 +26,13 @@ __all__ = [
     "run_code",
     "run_code_async",
 ]
+
+
+def make_executor(cfg: Any = None) -> Executor:
+    """The executor of `cfg.backend` (local | sandbox_fusion | ray): `cfg` is a parsed SandboxConfig (as the
+    rollout node's parse gives it, so it is not parsed again) or a dict / DictConfig of the `sandbox` block."""
+    return build(cfg if isinstance(cfg, SandboxConfig) else parse_config(cfg))
+
 
 _default: Executor | None = None
 _default_lock = threading.Lock()

@@ -7,11 +7,12 @@ Every key is optional; an unknown key raises a ValueError that names it, so a ty
 from __future__ import annotations
 
 import os
+import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
-BACKENDS = ("local", "sandbox_fusion", "ray")
+from .factory import BACKENDS
 
 
 @dataclass(frozen=True)
@@ -66,12 +67,11 @@ def _build(cls: type, raw: Any, where: str) -> Any:
     for key in data:
         if key not in known:
             raise ValueError(f"{where}.{key}: unknown sandbox config key; known keys: {sorted(known)}")
+    types = typing.get_type_hints(cls)
     kwargs = {}
     for key, value in data.items():
-        if key == "sandbox_fusion":
-            value = _build(SandboxFusionConfig, value, f"{where}.{key}")
-        elif key == "ray":
-            value = _build(RayConfig, value, f"{where}.{key}")
+        if is_dataclass(types[key]):  # a backend's options block (factory.BACKENDS names them)
+            value = _build(types[key], value, f"{where}.{key}")
         kwargs[key] = value
     return cls(**kwargs)
 
@@ -80,7 +80,7 @@ def parse_config(cfg: Any = None, where: str = "sandbox") -> SandboxConfig:
     """Turn a dict or DictConfig into a SandboxConfig; `where` is the key path used in error messages."""
     conf = _build(SandboxConfig, cfg, where)
     if conf.backend not in BACKENDS:
-        raise ValueError(f"{where}.backend must be one of {BACKENDS} (got {conf.backend!r})")
+        raise ValueError(f"{where}.backend must be one of {tuple(BACKENDS)} (got {conf.backend!r})")
     positive = ("timeout_s", "memory_mb", "max_output_bytes", "max_processes", "max_file_mb")
     for name in positive:
         value = getattr(conf, name)

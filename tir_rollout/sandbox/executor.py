@@ -1,8 +1,9 @@
-"""The Executor interface every backend implements (`factory.make_executor` picks one from config).
+"""The Executor interface every backend implements (`factory.build` makes the one the config names).
 
-Backends only implement `run`; batching (threads, results in input order) and the asyncio form (a thread
-hop, so the event loop never blocks) are shared here. No method of an executor raises into its caller for
-a failed execution: every failure is an ExecResult.
+Backends only implement `_run`, with arguments already checked and the default timeout filled in; the checks
+(`run`: a caller's bad argument becomes a "sandbox_error" result), batching (threads, results in input order)
+and the asyncio form (a thread hop, so the event loop never blocks) are shared here. No method of an executor
+raises into its caller for a failed execution: every failure is an ExecResult.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import concurrent.futures
 import threading
 
 from .config import SandboxConfig
-from .result import ExecResult
+from .result import ExecResult, failure
 
 
 def check_call(code: object, timeout: object) -> str:
@@ -28,6 +29,7 @@ class Executor:
     """Runs snippets; subclasses implement run, health_check and close."""
 
     config: SandboxConfig
+    isolation: str = ""  # reported in every ExecResult (a backend may compute it)
 
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
@@ -39,6 +41,13 @@ class Executor:
         return self.config.workers
 
     def run(self, code: str, timeout: float | None = None) -> ExecResult:
+        """Run one snippet with `timeout` seconds (None: the config's `timeout_s`)."""
+        bad = check_call(code, timeout)
+        if bad:
+            return failure(f"{type(self).__name__}.run: {bad}", self.isolation)
+        return self._run(code, float(timeout if timeout is not None else self.config.timeout_s))
+
+    def _run(self, code: str, timeout: float) -> ExecResult:
         raise NotImplementedError
 
     async def run_async(self, code: str, timeout: float | None = None) -> ExecResult:

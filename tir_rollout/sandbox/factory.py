@@ -1,25 +1,39 @@
-"""make_executor(cfg): the backend named by config. Apart from executor.py, which every backend imports for its
-base class, so no module of the sandbox imports one that imports it back."""
+"""The backend table, and the one function that builds an executor from it.
+
+A backend is a row: its name (the config's `sandbox.backend`), the module and class that implement it, and the
+field of SandboxConfig that holds its own options block, if it has one. config.py checks `backend` against
+this table and parses each options block from its field's type; `build` imports the chosen module only then
+(ray is slow to import). A new backend is a row here plus its module (and, if it takes options, their
+dataclass as a field of SandboxConfig). Nothing of the package is imported here at run time, so every module
+may import this one.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .config import SandboxConfig, parse_config
-from .executor import Executor
+if TYPE_CHECKING:
+    from .config import SandboxConfig
+    from .executor import Executor
 
 
-def make_executor(cfg: Any = None) -> Executor:
-    """Build the executor named by `cfg.backend` (local | sandbox_fusion | ray) from a dict or DictConfig."""
-    config = cfg if isinstance(cfg, SandboxConfig) else parse_config(cfg)
-    if config.backend == "local":
-        from .local import LocalExecutor  # each backend imported only when chosen (ray is slow to import)
+@dataclass(frozen=True)
+class Backend:
+    module: str  # relative to this package
+    cls: str
+    options: str | None = None  # the SandboxConfig field holding this backend's own options
 
-        return LocalExecutor(config)
-    if config.backend == "sandbox_fusion":
-        from .sandbox_fusion import SandboxFusionExecutor
 
-        return SandboxFusionExecutor(config)
-    from .ray_pool import RayExecutor
+BACKENDS: dict[str, Backend] = {
+    "local": Backend(".local", "LocalExecutor"),
+    "sandbox_fusion": Backend(".sandbox_fusion", "SandboxFusionExecutor", options="sandbox_fusion"),
+    "ray": Backend(".ray_pool", "RayExecutor", options="ray"),
+}
 
-    return RayExecutor(config)
+
+def build(config: SandboxConfig) -> Executor:
+    """The executor of `config.backend`, given the parsed config (parse_config checked the name)."""
+    row = BACKENDS[config.backend]
+    return getattr(importlib.import_module(row.module, __package__), row.cls)(config)

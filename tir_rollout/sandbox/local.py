@@ -20,7 +20,7 @@ import time
 
 from . import containment
 from .config import SandboxConfig
-from .executor import Executor, check_call
+from .executor import Executor
 from .guest import framing, procfs
 from .result import ExecResult, failure
 
@@ -206,11 +206,7 @@ class LocalExecutor(Executor):
                 self._workers[slot] = worker
         self._idle.put((slot, worker))
 
-    def run(self, code: str, timeout: float | None = None) -> ExecResult:
-        bad = check_call(code, timeout)
-        if bad:
-            return failure(f"LocalExecutor.run: {bad}", self.isolation)
-        timeout = float(timeout if timeout is not None else self.config.timeout_s)
+    def _run(self, code: str, timeout: float) -> ExecResult:
         if self._closed:
             return failure("LocalExecutor.run: the executor was closed; make a new one", self.isolation)
         try:

@@ -13,7 +13,7 @@ import threading
 from typing import Any, Protocol
 
 from .config import SandboxConfig
-from .executor import Executor, check_call
+from .executor import Executor
 from .result import ExecResult, failure
 
 logger = logging.getLogger(__name__)
@@ -95,6 +95,8 @@ def _start_pools(config: SandboxConfig) -> list[Pool]:
 class RayExecutor(Executor):
     """Pass `pools` to run the scheduling logic over other Pool objects (tests use LocalExecutors)."""
 
+    isolation = ISOLATION
+
     def __init__(self, config: SandboxConfig, pools: list[Pool] | None = None) -> None:
         super().__init__(config)
         self._pools = pools
@@ -116,11 +118,7 @@ class RayExecutor(Executor):
                 self._inflight = [0] * len(self._pools)
             return self._pools
 
-    def run(self, code: str, timeout: float | None = None) -> ExecResult:
-        bad = check_call(code, timeout)
-        if bad:
-            return failure(f"RayExecutor.run: {bad}", ISOLATION)
-        timeout = float(timeout if timeout is not None else self.config.timeout_s)
+    def _run(self, code: str, timeout: float) -> ExecResult:
         try:
             pools = self._ensure()
         except Exception as exc:  # noqa: BLE001 - Ray raises many types; the caller must get a result

@@ -19,7 +19,7 @@ import urllib.error
 import urllib.request
 
 from .config import SandboxConfig
-from .executor import Executor, check_call
+from .executor import Executor
 from .result import ExecResult, failure
 
 logger = logging.getLogger(__name__)
@@ -37,6 +37,8 @@ class _Retryable(Exception):
 
 
 class SandboxFusionExecutor(Executor):
+    isolation = ISOLATION
+
     def __init__(self, config: SandboxConfig) -> None:
         super().__init__(config)
         sf = config.sandbox_fusion
@@ -48,11 +50,7 @@ class SandboxFusionExecutor(Executor):
     def concurrency(self) -> int:
         return self.config.sandbox_fusion.max_concurrency
 
-    def run(self, code: str, timeout: float | None = None) -> ExecResult:
-        bad = check_call(code, timeout)
-        if bad:
-            return failure(f"SandboxFusionExecutor.run: {bad}", ISOLATION)
-        timeout = float(timeout if timeout is not None else self.config.timeout_s)
+    def _run(self, code: str, timeout: float) -> ExecResult:
         sf = self.config.sandbox_fusion
         payload = {
             "code": code,

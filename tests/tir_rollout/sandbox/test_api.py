@@ -13,7 +13,17 @@ import pytest
 from omegaconf import OmegaConf
 
 from tests.tir_rollout.sandbox.conftest import _children, leftovers, sandbox_processes
-from tir_rollout.sandbox import ExecResult, make_executor, parse_config, run_batch, run_code, run_code_async
+from tir_rollout.sandbox import (
+    ExecResult,
+    Executor,
+    SandboxConfig,
+    make_executor,
+    parse_config,
+    run_batch,
+    run_code,
+    run_code_async,
+)
+from tir_rollout.sandbox.factory import BACKENDS
 from tir_rollout.sandbox.local import LocalExecutor
 from tir_rollout.sandbox.ray_pool import RayExecutor
 from tir_rollout.sandbox.sandbox_fusion import SandboxFusionExecutor
@@ -53,6 +63,61 @@ def test_make_executor_picks_the_backend(backend, cls):
     ex = make_executor({"backend": backend})
     assert type(ex) is cls
     ex.close()
+
+
+def test_make_executor_keeps_a_parsed_config():
+    conf = parse_config({"backend": "sandbox_fusion", "timeout_s": 3})
+    ex = make_executor(conf)
+    assert ex.config is conf  # travelled as it was parsed, not parsed again
+    ex.close()
+
+
+def test_the_backend_table_is_the_one_list_of_backends_and_their_options():
+    """Every row names an Executor class, and every options block of SandboxConfig belongs to one row."""
+    blocks = {name for name, value in vars(SandboxConfig()).items() if dataclasses.is_dataclass(value)}
+    assert {row.options for row in BACKENDS.values() if row.options} == blocks
+    for name, row in BACKENDS.items():
+        parsed = parse_config({"backend": name, **({row.options: {}} if row.options else {})})
+        assert parsed.backend == name
+        ex = make_executor(parsed)
+        assert isinstance(ex, Executor) and type(ex).__name__ == row.cls
+        ex.close()
+    with pytest.raises(ValueError, match=r"sandbox\.backend must be one of \('local', 'sandbox_fusion', 'ray'\)"):
+        parse_config({"backend": "docker"})
+
+
+class _Recorder(Executor):
+    isolation = "recorder"
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.calls = []
+
+    def _run(self, code, timeout):
+        self.calls.append((code, timeout))
+        return ExecResult("ok", "", "", 0.0, isolation=self.isolation)
+
+
+@pytest.mark.parametrize(
+    ("code", "timeout", "says"),
+    [
+        (b"print(1)", 5, "code must be a str (got bytes)"),
+        ("print(1)", "5", "timeout must be a number"),
+        ("print(1)", True, "timeout must be a number"),
+    ],
+)
+def test_the_base_class_checks_every_backends_arguments(code, timeout, says):
+    ex = _Recorder(parse_config({}))
+    res = ex.run(code, timeout)
+    assert res.status == "sandbox_error" and f"_Recorder.run: {says}" in res.stderr and res.isolation == "recorder"
+    assert ex.calls == []  # the backend never sees a bad call
+
+
+def test_the_base_class_fills_in_the_default_timeout():
+    ex = _Recorder(parse_config({"timeout_s": 7}))
+    ex.run("a")
+    ex.run("b", 2)
+    assert ex.calls == [("a", 7.0), ("b", 2.0)] and all(type(t) is float for _, t in ex.calls)
 
 
 def test_exec_result_is_frozen_with_the_agreed_fields():
