@@ -59,7 +59,9 @@ def experiment_name(*, _root_: DictConfig) -> str:
 
 
 def register_resolvers() -> None:
-    """The resolvers conf/zerotir.yaml uses, and the rollout node's schema (conf/rollout/*.yaml start from it)."""
+    """The resolvers conf/zerotir.yaml uses, and the rollout node's schema (conf/rollout/*.yaml start from it). Hydra
+    registers the schema itself (hydra_plugins/zerotir/); registering it here too keeps the launcher working where
+    an older install of the package does not list hydra_plugins."""
     from tir_rollout import rollout_config
 
     OmegaConf.register_new_resolver("zerotir_parquet", parquet_paths, replace=True)
