@@ -254,7 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     if bad:
         parser.exit(1, f"gpu_check: overrides are key=value, got {bad}\n")
     out = args.out if args.out.is_absolute() else REPO / args.out
-    out.mkdir(parents=True, exist_ok=True)
+    if not args.dry_run:
+        out.mkdir(parents=True, exist_ok=True)
     overrides = [*([f"actor_rollout_ref.model.path={args.model}"] if args.model else []), *args.overrides]
     selected = [s for s in stages(args.python, out, overrides) if s.name in names]
     gpu = None if args.dry_run else gpu_memory_gib()

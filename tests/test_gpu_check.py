@@ -209,9 +209,11 @@ def test_run_command_passes_the_exit_code(tmp_path):
     assert code == 3
 
 
-def test_shell_entry_point_dry_run_prints_every_command():
-    """scripts/gpu_check.sh as a user runs it: nothing started, one row per stage, the JSON report last."""
-    proc = subprocess.run(["bash", "scripts/gpu_check.sh", "--dry-run", "--model", "/models/q"], cwd=REPO,
+def test_shell_entry_point_dry_run_prints_every_command(tmp_path):
+    """scripts/gpu_check.sh as a user runs it: nothing started or written, one row per stage, the JSON report last."""
+    out = tmp_path / "gpu_check"
+    proc = subprocess.run(["bash", "scripts/gpu_check.sh", "--dry-run", "--model", "/models/q", "--out", str(out)],
+                          cwd=REPO,
                           env={"PY": sys.executable, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
                           timeout=120, check=False)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
@@ -220,6 +222,7 @@ def test_shell_entry_point_dry_run_prints_every_command():
     assert len(rows) == 4 and all("actor_rollout_ref.model.path=/models/q" in r for r in rows if "recipes" in r)
     report = json.loads(lines[-1])
     assert [s["status"] for s in report["stages"]] == ["dry run"] * 4
+    assert not out.exists()
 
 
 def test_bad_arguments_exit_1(capsys):
