@@ -13,6 +13,7 @@ Not a cluster: one host, one IP (127.0.0.1), one filesystem; it shows placement 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
 import signal
@@ -36,6 +37,7 @@ START_TIMEOUT_S = 120
 # any local `ray.init()` writes) but leaves it off for `ray start --address` unless told: on one host, or a shared
 # home, the worker then fails with "InvalidAuthToken". Said explicitly for both nodes and the launch.
 AUTH_ENV = {"RAY_AUTH_MODE": "token"}
+LIBC = ctypes.CDLL(None, use_errno=True)  # loaded here: the forked child before exec only calls into it
 
 
 @dataclass(frozen=True)
@@ -146,8 +148,9 @@ def start(temp_dir: Path, specs: dict[str, NodeSpec], timeout_s: float = START_T
     env = {**{k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}, **AUTH_ENV}
     try:
         for node, cmd in zip(NODES, commands, strict=True):
-            with open(temp_dir / f"{node}.log", "w") as log:
-                proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+            with open(temp_dir / f"{node}.log", "w") as log:  # preexec_fn: no threads yet, ray is imported later
+                proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                                        preexec_fn=_adopt_orphans)  # noqa: PLW1509  # fmt: skip
             cluster.pids[node] = proc.pid
             _write_state(cluster)  # recorded at once: `stop` finds it even if the wait below fails
             # `ray start` writes the node's address file once its raylet runs (ray/scripts/scripts.py)
@@ -167,6 +170,13 @@ def start(temp_dir: Path, specs: dict[str, NodeSpec], timeout_s: float = START_T
         raise
     _write_state(cluster)
     return cluster
+
+
+def _adopt_orphans() -> None:
+    """In the `ray start` process, before it execs: make it the child subreaper of its node (prctl
+    PR_SET_CHILD_SUBREAPER, kept across exec), so a process whose parent dies (a vLLM engine whose Ray worker was
+    killed) stays in the node's process tree, where `stop` and a memory meter find it, instead of going to init."""
+    LIBC.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER = 36 (linux/prctl.h)
 
 
 def export_line(cluster: Cluster) -> str:

@@ -155,3 +155,31 @@ def test_bad_resources_exit_1_before_ray_starts(tmp_path, capsys):
 def test_export_line_joins_with_token_auth():
     line = cluster.export_line(cluster.Cluster(address="192.0.2.2:6390", temp_dir="/x"))
     assert line == "export RAY_ADDRESS=192.0.2.2:6390 RAY_AUTH_MODE=token"
+
+
+ORPHAN_MAKER = """
+import os, subprocess, sys, time
+mid = subprocess.Popen([sys.executable, "-c", "import subprocess, sys; "
+                        "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)']); print(p.pid)"],
+                       stdout=subprocess.PIPE, text=True)
+orphan = int(mid.stdout.readline())
+mid.wait()  # the orphan's parent is gone
+time.sleep(0.5)
+print(open(f"/proc/{orphan}/stat").read().rsplit(")", 1)[1].split()[1], flush=True)
+os.kill(orphan, 9)
+"""
+
+
+def test_a_node_adopts_its_orphans():
+    """A `ray start` process is made its node's child subreaper: a grandchild whose parent died (a vLLM engine whose
+    Ray worker was killed) becomes its child, so it stays in the tree that `stop` and the memory meter walk."""
+
+    def orphans_parent(**kwargs) -> tuple[int, int]:
+        proc = subprocess.Popen([sys.executable, "-c", ORPHAN_MAKER], stdout=subprocess.PIPE, text=True, **kwargs)
+        out, _ = proc.communicate(timeout=60)
+        return proc.pid, int(out.split()[-1])
+
+    node, parent = orphans_parent(preexec_fn=cluster._adopt_orphans)
+    assert parent == node
+    plain, parent = orphans_parent()
+    assert parent != plain  # without it the orphan leaves the tree (to init or an outer subreaper)
