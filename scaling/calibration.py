@@ -1,8 +1,9 @@
 """Do the analysis' intervals keep their promise? Simulated runs from known laws over many seeds.
 
-Each case is one of the three laws with the parameters and per-step noise of the synthetic example runs
+Each case is one of the four laws with the parameters and per-step noise of the synthetic example runs
 (examples/logs/make_synthetic.py: code-execution share ±0.03, response length ±25 tokens, accuracy ±0.02,
-the scatter of a 2048-response batch plus prompt-to-prompt variation), over 120 or 240 logged steps. Every
+the scatter of a 2048-response batch plus prompt-to-prompt variation; the sigmoid is a code-execution share that
+rises around step 50), over 120 or 240 logged steps. Every
 seed draws fresh noise, runs `fit_series` exactly as the analysis does, and checks its 95 % intervals
 against the true curve at the last step and at twice the steps. tests/scaling/test_calibration.py runs a
 few seeds inside `make test`; `python -m benchmarks.analysis_calibration` prints the full table.
@@ -24,6 +25,7 @@ FAMILIES = {
     "saturating": ((0.90, 0.05, 60.0), 0.03),
     "power": ((40.0, 0.5, 600.0), 25.0),
     "log_linear": ((0.15, 0.06), 0.02),
+    "sigmoid": ((0.85, 0.05, 50.0, 2.0), 0.03),  # A, R0, C_mid, B
 }
 LENGTHS = (120, 240)
 HORIZONS = {"last": 1.0, "2x": 2.0}  # x as a multiple of the last logged step

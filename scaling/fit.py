@@ -1,10 +1,12 @@
-"""Fit the three laws to one series, choose one, and put intervals on everything.
+"""Fit the four laws to one series, choose one, say what each fit may be called, and put intervals on everything.
 
 Choice: scaling/choice.py (rolling-origin forecast error; a law with structured residuals is set aside while
 an unflagged law fits comparably). Parameter intervals are conditional on their law: a seeded wild bootstrap
 around that law's fit (residuals times random signs, robust to noise that changes with x). Curve bands and
 extrapolations include the uncertainty of *which* law: every bootstrap replicate repeats the choice, and the
 interval is taken over the replicate curves of whichever law each replicate chose (scaling/uncertainty.py).
+Each law's fit on the data is judged by scaling/kind.py ("law", "step change", "out of range"); the judgement labels
+it and can make an extrapolation unreliable, it does not enter the choice (which is about forecasts).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from scaling import blas, choice
-from scaling.laws import LAWS, POWER, SATURATING, Law, fit
+from scaling.kind import judge
+from scaling.laws import LAWS, POWER, SATURATING, SATURATING_TAU, SIGMOID, Law, fit
 from scaling.uncertainty import Extrapolation, ModelBootstrap, World, extrapolate
 
 PARSIMONY = choice.PARSIMONY
@@ -42,6 +45,8 @@ class LawFit:
     structured: bool  # lag1 above choice.flag_threshold(n): the law misses structure in the curve
     boot_ok: int  # bootstrap replicates that fitted
     at_bound: bool = False  # the nonlinear parameter sits on its grid end: the law does not really fit
+    kind: str = "law"  # or "step change", "out of range" (scaling/kind.py)
+    kind_reason: str = ""
     boot: np.ndarray = field(default=None, repr=False)  # [B, P] bootstrap parameters (not serialised)
 
     def param(self, name: str) -> Param:
@@ -109,13 +114,26 @@ def _rmse(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sqrt(np.mean((a - b) ** 2)))
 
 
-def _at_bound(law: Law, theta: np.ndarray, scale: float) -> bool:
+def _at_bound(law: Law, theta: np.ndarray, x: np.ndarray) -> bool:
+    scale = x.max()
     if law is POWER:
         return bool(abs(theta[1]) >= 2.999 or abs(theta[1]) <= 2e-4)
     if law is SATURATING:
         g = theta[2] / scale
-        return bool(g <= SATURATING.grid[0] * 1.001 or g >= SATURATING.grid[-1] * 0.999)
+        return bool(g <= SATURATING_TAU[0] * 1.001 or g >= SATURATING_TAU[-1] * 0.999)
+    if law is SIGMOID:
+        ln_c, ln_b = SIGMOID.grid(x / scale)
+        g = math.log(theta[2] / scale), math.log(theta[3])
+        return any(
+            v <= a[0] + 1e-3 * (a[-1] - a[0]) or v >= a[-1] - 1e-3 * (a[-1] - a[0]) for v, a in zip(g, (ln_c, ln_b))
+        )
     return False
+
+
+AT_BOUND = {  # what a nonlinear parameter on its search bound means, per law
+    "sigmoid": "C_mid or B sits on its search bound: the data do not resolve the rise (its midpoint lies outside them, "
+    "or it is a jump)",
+}
 
 
 def series_seed(seed: int, *parts: str) -> int:
@@ -175,7 +193,7 @@ def fit_series(
     bounds: tuple[float, float] | None = None,
     notes: list[str] | tuple[str, ...] = (),
 ) -> SeriesFit:
-    """All three laws on (x, y); non-finite points and x <= 0 are dropped with a note, never fatal. `notes`: what
+    """Every law on (x, y); non-finite points and x <= 0 are dropped with a note, never fatal. `notes`: what
     was done to the series before (values dropped as out of range), kept first among the fit's notes. BLAS runs on
     one thread meanwhile (scaling/blas.py: the same numbers, several times faster on a busy machine)."""
     with blas.one_thread():
@@ -210,8 +228,13 @@ def _fit_series(x, y, run, series, key, axis, origins, n_boot, level, seed, extr
     for i, (name, (theta, resid)) in enumerate(fitted.items()):
         own = next(w for w in worlds if w.law == name).params[name]  # parameter intervals given this law
         result.fits[name] = _law_fit(name, theta, resid, x, y, own, float(scores[i][0]), level)
+        kind = judge(LAWS[name], x, y, theta, bounds, steps=axis == "step")
+        result.fits[name].kind, result.fits[name].kind_reason = kind.kind, kind.reason
         if result.fits[name].at_bound:
-            notes.append(f"{name}: its nonlinear parameter sits on the search bound; read it as 'no curvature'")
+            why = AT_BOUND.get(name, "its nonlinear parameter sits on the search bound; read it as 'no curvature'")
+            notes.append(f"{name}: {why}")
+    if result.best.kind != "law":
+        notes.append(f"{result.chosen}: {result.best.kind}, not a law ({result.best.kind_reason})")
     if result.best.structured:
         notes.append(_structure_note(result))
     if extrapolate_to is not None and axis == "step":
@@ -306,7 +329,7 @@ def _law_fit(name, theta, resid, x, y, own, cv_rmse: float, level: float) -> Law
         lag1=r1,
         structured=bool(r1 > choice.flag_threshold(len(x))),
         boot_ok=int(ok.sum()),
-        at_bound=_at_bound(law, theta, x.max()),
+        at_bound=_at_bound(law, theta, x),
         boot=own[ok],
     )
 

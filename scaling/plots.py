@@ -92,7 +92,7 @@ def _save(fig, path: Path) -> Path:
 
 
 def _draw_fit(ax, fit: SeriesFit | None, x_to: float, color="C1", others: bool = True, label_prefix: str = "") -> None:
-    """Chosen law (solid, with its band), the other two (thin dashed), and the extrapolation interval."""
+    """Chosen law (solid, with its band), the others (thin dashed), and the extrapolation interval."""
     if fit is None or fit.best is None:
         return
     x = np.geomspace(max(fit.x_min, 1e-9), max(fit.x_max, x_to), 200)

@@ -50,7 +50,7 @@ def fit_table(fits: list[SeriesFit], level: float) -> list[str]:
     rows = [
         (
             f"| run | series | n | chosen | parameters of the chosen law ({level:.0%} CI) | forecast RMSE "
-            "log_linear / power / saturating (~ structured residuals) | R² | notes |"
+            f"{' / '.join(LAWS)} (~ structured residuals) | R² | notes |"
         ),
         "|---|---|---|---|---|---|---|---|",
     ]
@@ -58,12 +58,17 @@ def fit_table(fits: list[SeriesFit], level: float) -> list[str]:
         held = " / ".join(_score(f, n) for n in LAWS)
         r2 = _num(f.best.r2) if f.best else "–"
         notes = "; ".join(f.notes).replace("|", "/")
-        chosen = f"{f.chosen} `{LAWS[f.chosen].formula}`" if f.chosen else "none"
+        chosen = f"{f.chosen} `{LAWS[f.chosen].formula}`{_kind(f)}" if f.chosen else "none"
         rows.append(
             f"| {f.run} | {f.series} | {f.n_points} | {chosen} | {_params(f, f.chosen) if f.chosen else '–'} "
             f"| {held} | {r2} | {notes} |"
         )
     return rows
+
+
+def _kind(f: SeriesFit) -> str:
+    """' (**step change**)' or ' (**out of range**)' after a chosen fit that is no law (scaling/kind.py); '' else."""
+    return f" (**{f.best.kind}**)" if f.best.kind != "law" else ""
 
 
 def _score(f: SeriesFit, law: str) -> str:
@@ -90,7 +95,7 @@ def summary_table(analysis: Analysis) -> list[str]:
                 continue
             start, end = f.best.predict([f.x_min, f.x_max])
             arrow = "↑" if end > start else "↓"
-            cell = f"{f.chosen}: {_num(start)} {arrow} {_num(end)}"
+            cell = f"{f.chosen}{_kind(f)}: {_num(start)} {arrow} {_num(end)}"
             if e := f.extrapolation:
                 cell += f" (step {e.x:g}: {_num(e.value)}" + (", **unreliable**)" if e.verdict == "unreliable" else ")")
             cells.append(cell)
@@ -121,9 +126,14 @@ def render(analysis: Analysis, images: list[Path], out: Path, inputs: list[str],
             f"winning within {PARSIMONY:.0%}. Parameters are fitted on all points; their {s.level:.0%} intervals come "
             f"from a wild bootstrap of that law ({s.n_boot} replicates, seed {s.seed}). Curve bands and "
             "extrapolations include the choice of law: every replicate, drawn around each law the data do not "
-            "reject, repeats the choice. An extrapolation is **unreliable** when two laws each chosen in at least "
-            f"{PLAUSIBLE:.0%} of the replicates predict values whose own intervals do not overlap. Correlations: "
-            f"{s.level:.0%} circular block bootstrap ({s.corr_n_boot} replicates)."
+            "reject, repeats the choice. A fit is called a **step change** when its rise (10-90 %) takes less than "
+            f"{STEP_CHANGE:g} steps and a wider rise fits clearly worse, and **out of range** when a level it reaches "
+            "leaves the metric's range (a negative rate, a ceiling above 1); neither is read as a law. An "
+            "extrapolation is **unreliable** when two laws each chosen in at least "
+            f"{PLAUSIBLE:.0%} of the replicates predict values whose own intervals do not overlap, when the chosen "
+            "fit is no law, or when a bounded metric (a rate) would be extrapolated with a law that grows without "
+            f"bound or leaves its range there. Correlations: {s.level:.0%} circular block bootstrap "
+            f"({s.corr_n_boot} replicates)."
         ),
         "",
         "## Summary",

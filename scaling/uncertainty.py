@@ -9,7 +9,9 @@ an extrapolation interval is taken over every replicate's curve of the law *that
 Verdict: a law chosen in at least PLAUSIBLE of the replicates is one the data cannot rule out. When two such
 laws predict values whose own intervals do not overlap at the extrapolated step, the data cannot settle the
 extrapolation: it is marked `unreliable` with the reason, whatever the width of the combined interval. It is
-also unreliable when every law leaves structured residuals, since then none describes the curve.
+also unreliable when every law leaves structured residuals, since then none describes the curve; when the chosen
+fit is a step change or out of range (scaling/kind.py), since then it is no law; and, for a bounded metric (a rate),
+when the chosen law grows without bound or a plausible law leaves the range at the step (clipping would hide it).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from scaling.kind import TOL
 from scaling.laws import LAWS
 
 if TYPE_CHECKING:
@@ -132,20 +135,55 @@ def _pct(values: np.ndarray, weights: np.ndarray | None, level: float) -> tuple[
     return float(lo), float(hi)
 
 
-def verdict(e: Extrapolation, fit: SeriesFit) -> tuple[str, str]:
-    """('unreliable', why) when plausible laws disagree beyond their intervals or no law fits; else reliable."""
+def verdict(e: Extrapolation, fit: SeriesFit, bounds: tuple[float, float] | None = None) -> tuple[str, str]:
+    """('unreliable', why) when the chosen fit is no law, a bounded metric meets an unbounded law (`bounds`: the
+    metric's range), plausible laws disagree beyond their intervals, or no law fits; else ('reliable', '')."""
+    reasons = [*_not_a_law(e, fit), *_bounded(e, fit, bounds)]
     plausible = sorted((m for m, s in e.shares.items() if s >= PLAUSIBLE and m in e.by_law), key=e.shares.get)
-    for a, b in combinations(reversed(plausible), 2):
-        va, vb = e.by_law[a], e.by_law[b]
-        if va.ci_high < vb.ci_low or vb.ci_high < va.ci_low:
-            return "unreliable", (
-                f"{a} (chosen in {e.shares[a]:.0%} of replicates) gives {va.value:.3g} [{va.ci_low:.3g}, "
-                f"{va.ci_high:.3g}] and {b} ({e.shares[b]:.0%}) gives {vb.value:.3g} [{vb.ci_low:.3g}, "
-                f"{vb.ci_high:.3g}] at step {e.x:g}: the data do not settle which law holds there"
-            )
+    if any(
+        e.by_law[a].ci_high < e.by_law[b].ci_low or e.by_law[b].ci_high < e.by_law[a].ci_low
+        for a, b in combinations(plausible, 2)
+    ):
+        said = [
+            f"{m} ({e.shares[m]:.0%}) gives {e.by_law[m].value:.3g} [{e.by_law[m].ci_low:.3g}, "
+            f"{e.by_law[m].ci_high:.3g}]"
+            for m in reversed(plausible)
+        ]
+        reasons.append(
+            f"by share of replicates, {', '.join(said)} at step {e.x:g}: the data do not settle which law holds there"
+        )
     if fit.fits and all(f.structured for f in fit.fits.values()):
-        return "unreliable", "every law leaves autocorrelated residuals: none describes the curve"
-    return "reliable", ""
+        reasons.append("every law leaves autocorrelated residuals: none describes the curve")
+    return ("unreliable", "; ".join(reasons)) if reasons else ("reliable", "")
+
+
+def _not_a_law(e: Extrapolation, fit: SeriesFit) -> list[str]:
+    """A step change or a fit out of its range is not a law, so nothing follows from it beyond the data."""
+    best = fit.best
+    if best.kind == "law":
+        return []
+    called = "a step change" if best.kind == "step change" else best.kind
+    return [f"the chosen {fit.chosen} fit is {called}, not a law ({best.kind_reason}): nothing to extrapolate"]
+
+
+def _bounded(e: Extrapolation, fit: SeriesFit, bounds: tuple[float, float] | None) -> list[str]:
+    """A bounded metric (a rate) is never extrapolated with an unbounded law and called reliable: not by the chosen
+    law, and not by a plausible law whose own prediction leaves the range at the step."""
+    if bounds is None:
+        return []
+    lo, hi = bounds
+    out = []
+    chosen = LAWS[fit.chosen]
+    theta = np.array([[p.value for p in fit.best.params]])
+    if not np.isfinite(chosen.ends(theta)[0, 1]):
+        out.append(f"{fit.chosen} grows without bound and the metric is bounded to [{lo:g}, {hi:g}]")
+    for m in (m for m, s in e.shares.items() if s >= PLAUSIBLE and m in e.by_law):
+        if not lo - TOL <= e.by_law[m].value <= hi + TOL:
+            out.append(
+                f"{m} (chosen in {e.shares[m]:.0%} of replicates) gives {e.by_law[m].value:.3g} at step {e.x:g}, "
+                f"outside [{lo:g}, {hi:g}]"
+            )
+    return out
 
 
 def extrapolate(fit: SeriesFit, x_star: float, level: float, bounds, notes) -> Extrapolation:
@@ -162,7 +200,7 @@ def extrapolate(fit: SeriesFit, x_star: float, level: float, bounds, notes) -> E
         shares=dict(fit.shares),
         by_law=by_law,
     )
-    e.verdict, e.reason = verdict(e, fit)
+    e.verdict, e.reason = verdict(e, fit, bounds)
     return _clip(e, bounds, notes) if bounds is not None else e
 
 

@@ -166,5 +166,12 @@ def test_a_bounded_series_is_never_extrapolated_out_of_its_range():
     assert all(0.0 <= v <= 1.0 for v in (e.value, e.ci_low, e.ci_high, e.pi_low, e.pi_high))
     assert any("clipped to [0, 1]" in n for n in fit.notes)
     inside = fit_series(STEPS, y, n_boot=N_BOOT, extrapolate_to=300, bounds=(0.0, 1.0))
-    assert inside.extrapolation == fit_series(STEPS, y, n_boot=N_BOOT, extrapolate_to=300).extrapolation
+    unbounded = fit_series(STEPS, y, n_boot=N_BOOT, extrapolate_to=300).extrapolation
+    numbers = lambda e: (e.value, e.ci_low, e.ci_high, e.pi_low, e.pi_high, e.shares, e.by_law)
+    assert numbers(inside.extrapolation) == numbers(unbounded)  # inside the range nothing is clipped ...
     assert not any("clipped" in n for n in inside.notes)
+    # ... but a rate extrapolated with a law that grows without end is never called reliable (issue 22, item 6)
+    assert inside.chosen == "log_linear" and unbounded.verdict == "reliable"
+    assert (
+        inside.extrapolation.verdict == "unreliable" and "log_linear grows without bound" in inside.extrapolation.reason
+    )

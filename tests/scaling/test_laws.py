@@ -1,4 +1,4 @@
-"""The three laws: exact recovery without noise, and invariance to the unit of x."""
+"""The four laws: exact recovery without noise, and invariance to the unit of x."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ EXACT = [
     ("power-negative-exponent", [-0.5, -0.7, 0.9]),
     ("saturating", [0.9, 0.05, 40.0]),
     ("saturating-slow", [0.6, 0.1, 400.0]),
+    ("sigmoid", [0.9, 0.05, 40.0, 2.0]),
+    ("sigmoid-late-and-falling", [0.2, 0.7, 250.0, 1.5]),
 ]
 
 
