@@ -146,13 +146,18 @@ class Launch:
     peak_gib: float
 
 
-def launch(cmd: list[str], cwd: Path, env: Mapping[str, str], timeout_s: float, extra_pids=lambda: ()) -> Launch:
+def launch(
+    cmd: list[str], cwd: Path, env: Mapping[str, str], timeout_s: float, extra_pids=lambda: (), running=None
+) -> Launch:
     """Run one launcher command to its end (killed past `timeout_s`); peak memory over its process tree and the
-    trees of `extra_pids()` (the cluster's raylets)."""
+    trees of `extra_pids()` (the cluster's raylets). Its pid goes into `running` (a list) while it runs, for a
+    memory guard to end it."""
     log = cwd / f"launch-{len(list(cwd.glob('launch-*.log')))}.log"
     start = time.monotonic()
+    running = [] if running is None else running
     with open(log, "w") as out:
         proc = subprocess.Popen(cmd, cwd=cwd, env=dict(env), stdout=out, stderr=subprocess.STDOUT)
+        running.append(proc.pid)
         with TreesMeter(lambda: [proc.pid, *extra_pids()]) as meter:
             try:
                 returncode = proc.wait(timeout=timeout_s)
@@ -163,6 +168,7 @@ def launch(cmd: list[str], cwd: Path, env: Mapping[str, str], timeout_s: float, 
                 except subprocess.TimeoutExpired:
                     kill_tree(proc.pid)
                     returncode = proc.wait()
+        running.remove(proc.pid)
     return Launch(returncode, log.read_text(errors="replace"), time.monotonic() - start, meter.peak / GIB)
 
 

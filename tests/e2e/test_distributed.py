@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -81,11 +82,14 @@ def rehearsal(tmp_path_factory):
             cmd = [str(CPU_PY), "-m", "recipes.zerotir", "+experiment=cpu_distributed", *rehearsal_overrides(probe)]
             roots = list(cluster["pids"].values())
             for extra in ([], ["trainer.total_training_steps=3"]):
-                launches.append(harness.launch([*cmd, *extra], cwd, env, RUN_TIMEOUT_S, extra_pids=lambda: roots))
+                one = harness.launch([*cmd, *extra], cwd, env, RUN_TIMEOUT_S, extra_pids=lambda: roots, running=running)
+                launches.append(one)
                 if launches[-1].returncode != 0 or guard.fired:
                     break
         finally:
             cluster_script.stop(temp_dir)
+            if len(launches) == 2 and all(one.returncode == 0 for one in launches):
+                shutil.rmtree(temp_dir, ignore_errors=True)  # else kept: the raylets' logs say what went wrong
     run_dir = cwd / "outputs" / "cpu_distributed" / "default"
     print(f"\ncpu_distributed: cluster start {cluster_start_s:.0f} s, lowest MemAvailable "
           f"{(guard.lowest or 0) / harness.GIB:.1f} GiB, whole fixture {time.monotonic() - start:.0f} s")  # fmt: skip
