@@ -170,6 +170,18 @@ CASES = [
         "ok",
         lambda r: "ZEROTIR_SANDBOX_TEST_SECRET" not in r.stdout and "'PATH'" in r.stdout,
     ),
+    (
+        "starts_with_python_c_env_and_signals",  # set once in the worker, inherited by every child
+        (
+            "import os, signal\nprint(os.environ['HOME'] == os.environ['PWD'] == os.getcwd(), "
+            "'MPLCONFIGDIR' in os.environ, os.environ['MPLBACKEND'], "
+            "[signal.getsignal(s) == signal.SIG_DFL for s in (signal.SIGTERM, signal.SIGCHLD, signal.SIGALRM)], "
+            "signal.getsignal(signal.SIGINT) is signal.default_int_handler)"
+        ),
+        5,
+        "ok",
+        lambda r: r.stdout == "True False Agg [True, True, True] True\n",
+    ),
     ("proc_snooping", PROC_SNOOP, 5, "ok", lambda r: SECRET not in r.stdout),
     (
         "home_is_not_visible",

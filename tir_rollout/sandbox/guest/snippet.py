@@ -24,8 +24,21 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 GUEST_MODULES = tuple(n[:-3] for n in os.listdir(_HERE) if n.endswith(".py") and n != "__init__.py")
 
 
+def process_defaults(env: dict[str, str]) -> None:
+    """What a fresh `python -c` starts with that is the same in every call: the environment (the snippet's,
+    nothing of the host) and the signal dispositions. Set once in the worker before its first fork, so that
+    each child inherits them: set in each child, they cost about 0.5 ms of CPU per call, mostly copy-on-write
+    faults in the warm heap (os.environ's dicts, the signal module's state). The worker needs neither."""
+    os.environ.clear()
+    os.environ.update(env)
+    for sig in (signal.SIGTERM, signal.SIGCHLD, signal.SIGALRM, signal.SIGUSR1, signal.SIGUSR2):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def reset_python() -> None:
-    """Make the forked child look like a fresh `python -c` run: its own __main__, stdio, argv, atexit."""
+    """Make the forked child look like a fresh `python -c` run: its own __main__, stdio, argv, atexit (the
+    environment and signals it inherits from the worker, process_defaults)."""
     sys.stdin = sys.__stdin__ = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8")
     sys.stdout = sys.__stdout__ = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8")
     sys.stderr = sys.__stderr__ = io.TextIOWrapper(
@@ -34,9 +47,6 @@ def reset_python() -> None:
     sys.argv = ["-c"]
     tempfile.tempdir = None
     atexit._clear()
-    for sig in (signal.SIGTERM, signal.SIGCHLD, signal.SIGALRM, signal.SIGUSR1, signal.SIGUSR2):
-        signal.signal(sig, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.path[:] = [""] + [p for p in sys.path if p not in ("", _HERE)]  # as `python -c`: cwd, not our directory
     for name in GUEST_MODULES:  # the worker's own modules are not importable
         sys.modules.pop(name, None)

@@ -277,9 +277,7 @@ class Worker:
             _LIBC.prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE: the worker cleared it; the snippet may read its own /proc
             if self.seccomp_prog is not None:
                 self.seccomp_prog.install()
-            os.environ.clear()
-            os.environ.update(self.cfg["env"], HOME=work, PWD=work)
-            snippet.reset_python()
+            snippet.reset_python()  # the environment and signal dispositions come from the worker (main)
             # everything above ran before the snippet exists (no process of any call is alive between calls)
             os.write(3, b"R")  # set up: from here on a failure is the snippet's (it may write to fd 3 itself)
             req = recv(4)
@@ -315,6 +313,7 @@ def main() -> None:
     os.makedirs(cfg["tmp_root"], exist_ok=True)
     missing = preload.warm(cfg["tmp_root"])
     worker = Worker(cfg)
+    snippet.process_defaults({**cfg["env"], "HOME": worker.work, "PWD": worker.work})  # once, for every child
     _LIBC.prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE=0: snippets cannot open this process's /proc files
     if not cfg["pid_ns"]:
         _LIBC.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans of a snippet come back to us
