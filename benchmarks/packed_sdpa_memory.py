@@ -3,7 +3,7 @@
 Each configuration runs in a fresh subprocess. A small random-weight Qwen2 (2 layers, hidden 128, Qwen2.5's
 151,936-token vocabulary, bf16, sdpa, gradient checkpointing in the update as every conf/model group sets it) takes
 the micro-batch with the most padded tokens among those verl cuts from one GPU's share of a TIR-like step
-(recipes/zerotir/memory.py `tir_mix`, `micro_batches`), at the 0.5B group's lengths and budget divided by 128
+(preflight/memory.py `tir_mix`, `micro_batches`), at the 0.5B group's lengths and budget divided by 128
 (prompt 8 + response 64 tokens, 256-token micro-batches, 64 rows), through verl's own input and output code
 (`FSDPEngineWithLMHead.prepare_model_inputs` / `prepare_model_outputs`; FSDP left out): remove-padding off pads
 every row to the longest, on packs the rows into one sequence whose position ids restart per row. The log-prob pass
@@ -14,7 +14,7 @@ resident size before; `x logits` divides it by one bf16 `(tokens the model runs,
 
 Then the attention mask alone: the same log-prob pass on a 1,000-token vocabulary at 8,192-token micro-batches,
 where sdpa's dense mask (padded `rows x S x S`, packed `N x N`) outweighs the logits; and the estimate for every
-conf/model group at its real budgets (recipes.zerotir.memory.table).
+conf/model group at its real budgets (preflight.memory.table).
 
     python -m benchmarks.packed_sdpa_memory                 # 6 subprocesses, about 1-2 minutes on 2 shared cores
     python -m benchmarks.packed_sdpa_memory --json out.json
@@ -162,7 +162,7 @@ class Peak:
 
 def worst_micro_batch(scale: dict) -> list[int]:
     """The micro-batch with the most padded tokens among those verl cuts from the scaled step."""
-    from recipes.zerotir import memory
+    from preflight import memory
 
     lengths = memory.tir_mix(scale["rows"], scale["prompt"], scale["response"])
     parts = memory.micro_batches(lengths, scale["budget"])
@@ -274,13 +274,13 @@ def measure_mask(scale: dict) -> list[dict]:
 
 
 def print_estimates(estimates: list[dict]) -> None:
-    from recipes.zerotir import memory
+    from preflight import memory
 
     print(
         f"\nestimate per GPU at the real budgets (GiB; vocab {memory.VOCAB:,}, bf16; log-prob pass "
         f"{memory.LOGPROB_COPIES} x (tokens, vocab), update {memory.UPDATE_PACKED} x packed / "
         f"{memory.UPDATE_PADDED[0]} x padded + {memory.UPDATE_PADDED[1]} x real; mask {memory.MASK_BYTES} bytes per "
-        "element; FSDP state 16 bytes/parameter over the GPUs; the TIR mix of recipes/zerotir/memory.py)"
+        "element; FSDP state 16 bytes/parameter over the GPUs; the TIR mix of preflight/memory.py)"
     )
     print(
         f"{'group':<9} {'budget':>6} {'rows/GPU':>8} {'padded tok':>10} {'packed tok':>10} {'logprob pad':>11} "
@@ -306,7 +306,7 @@ def main() -> int:
         which, layout, scale = args.child
         print(json.dumps(child(which, layout, json.loads(scale))))
         return 0
-    from recipes.zerotir import memory
+    from preflight import memory
 
     measured, mask = [], []
     if not args.estimates_only:

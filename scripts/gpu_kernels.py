@@ -118,7 +118,7 @@ def main() -> int:
     if args.device != "cuda":
         skipped = "flash: CUDA-only"
     else:
-        from recipes.zerotir.preflight import flash_importable
+        from preflight.attention import flash_importable
 
         ok, detail = flash_importable()
         skipped = None if ok else f"flash: flash-attn not importable ({detail})"

@@ -15,6 +15,7 @@ from pathlib import Path
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
+from preflight.attention import check_attention, resolve_attention
 from recipes.zerotir import checks, runs
 from recipes.zerotir.checks import ConfigError
 from recipes.zerotir.runs import run_dir
@@ -22,7 +23,6 @@ from recipes.zerotir.runs import run_dir
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Estimators whose baseline is the group of rollout.n samples of one prompt.
 GROUP_ESTIMATORS = ("grpo", "reinforce_plus_plus_baseline", "rloo", "grpo_passk")
-ATTENTION = {"flash": ("flash_attention_2", True), "sdpa": ("sdpa", True)}  # conf/attention/*.yaml
 VERL_PLUGIN = "recipes.zerotir.verl_plugin"  # what every process of a run imports (train, verl_plugin_env)
 
 NO_GPU_MESSAGE = """\
@@ -68,32 +68,6 @@ def register_resolvers() -> None:
     OmegaConf.register_new_resolver("zerotir_run_name", run_name, replace=True)
     OmegaConf.register_new_resolver("zerotir_experiment", experiment_name, replace=True)
     rollout_config.register()
-
-
-def resolve_attention(cfg: DictConfig, flash_ok: tuple[bool, str] | None = None) -> str:
-    """attention=auto becomes flash where `import flash_attn` works (and not on CPU), else sdpa; the choice is
-    written to actor/ref (actor_rollout_ref.model) and critic alike. Returns a line saying what was chosen.
-    Both pack sequences (remove-padding) on GPUs: padded sdpa needs ~4x the logits memory at the small groups'
-    budgets (docs/gpu.md "Memory under sdpa"). CPU runs stay padded: the CPU trainer and its end-to-end test were
-    measured that way, and packed sdpa there has not run end to end."""
-    choice = cfg.tir.get("attention", "auto")
-    if choice != "auto":
-        return f"{choice} (attention={choice})"
-    if cfg.trainer.device == "cpu":
-        choice, why = "sdpa", "CPU run"
-    else:
-        from recipes.zerotir.preflight import flash_importable
-
-        ok, detail = flash_ok or flash_importable()
-        choice, why = ("flash", f"flash-attn {detail}") if ok else ("sdpa", f"flash-attn not importable ({detail})")
-    impl, remove_padding = ATTENTION[choice]
-    remove_padding = remove_padding and cfg.trainer.device != "cpu"
-    with open_dict(cfg):
-        cfg.tir.attention = choice
-        for model in (cfg.actor_rollout_ref.model, cfg.critic.model):
-            model.use_remove_padding = remove_padding
-            model.override_config = OmegaConf.merge(model.get("override_config") or {}, {"attn_implementation": impl})
-    return f"{choice} (attention=auto: {why})"
 
 
 def _abs(path: str) -> str:
@@ -149,7 +123,8 @@ def validate(cfg: DictConfig) -> None:
             f"{rollout.max_model_len} < prompt_length + response_length "
             f"({rollout.prompt_length} + {rollout.response_length})",
         )
-    check_attention(cfg)
+    if found := check_attention(cfg):
+        raise ConfigError(*found)
     if not isinstance(tir.checkpoint.keep_last, int) or tir.checkpoint.keep_last < 1:
         _fail(
             "tir.checkpoint.keep_last",
@@ -184,23 +159,6 @@ def verl_problem(err: BaseException) -> str:
     text = " ".join(str(err.__cause__ if node and err.__cause__ else err).split())
     key = node or re.search(r"\b((?:data|actor_rollout_ref|critic|trainer|algorithm|reward)(?:\.\w+)+)", text)
     return f"{key.group(1) if key else 'config'}: {text} (verl's validate_config)"
-
-
-def check_attention(cfg: DictConfig) -> None:
-    """Actor/ref and critic load the same attention kernel and padding mode (conf/attention sets both)."""
-    actor, critic = cfg.actor_rollout_ref.model, cfg.critic.model
-    impl = actor.get("override_config", {}).get("attn_implementation", "flash_attention_2")  # verl's default
-    critic_impl = critic.get("override_config", {}).get("attn_implementation", "flash_attention_2")
-    if impl != critic_impl:
-        _fail(
-            "critic.model.override_config.attn_implementation",
-            f"{critic_impl!r} differs from the actor's {impl!r}; use attention=flash|sdpa",
-        )
-    if actor.use_remove_padding != critic.use_remove_padding:
-        _fail(
-            "critic.model.use_remove_padding",
-            "differs from actor_rollout_ref.model.use_remove_padding; use attention=flash|sdpa",
-        )
 
 
 def cuda_available() -> bool:
@@ -352,9 +310,10 @@ def disk_line(cfg: DictConfig) -> str:
 
 def preflight_gate(cfg: DictConfig, argv: list[str]) -> int:
     """Run the pre-flight and print its table; 0 to go on, 2 when a check fails (before Ray starts)."""
-    from recipes.zerotir import preflight
+    import preflight
+    from recipes.zerotir.checkpoints import estimate_for
 
-    checks = preflight.run_checks(cfg)
+    checks = preflight.run_checks(cfg, disk=estimate_for(cfg))
     print(preflight.table(checks))
     bad = preflight.failed(checks)
     if not bad:

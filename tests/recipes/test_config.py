@@ -7,6 +7,7 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
+from preflight.attention import resolve_attention
 from recipes.zerotir import launch, runs
 from tests.recipes.compose import CONF, compose_raw, make_cfg
 
@@ -167,7 +168,7 @@ def test_attention_switch_sets_actor_ref_and_critic_alike(experiment, attention,
 def test_auto_attention_is_flash_only_where_flash_attn_imports(flash_ok, device, expected):
     cfg = compose_raw("+experiment=qwen7b_ppo", f"trainer.device={device}")
     assert cfg.tir.attention == "auto"
-    note = launch.resolve_attention(cfg, flash_ok=flash_ok)
+    note = resolve_attention(cfg, flash_ok=flash_ok)
     assert cfg.tir.attention == expected and note.startswith(expected)
     impl = "flash_attention_2" if expected == "flash" else "sdpa"
     assert cfg.critic.model.override_config.attn_implementation == impl

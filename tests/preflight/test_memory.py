@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from recipes.zerotir import memory
+from preflight import memory
 from tests.recipes.compose import make_cfg
 
 GROUPS = sorted(p.stem for p in (Path(memory.REPO_ROOT) / "conf" / "model").glob("*.yaml"))

@@ -1,162 +1,46 @@
-"""Pre-flight: the machine (or the Ray cluster) against the composed config, before Ray starts.
+"""The pre-flight: the machine (or the Ray cluster) against the composed config, before Ray starts.
 
-Each check gives (check, value, verdict, fix); a failing one names the key to change or the command to run, so a
-GPU day does not end in a worker's traceback. All environment access goes through `Probes`, so tests fake every
-verdict on CPU. `python -m recipes.zerotir +experiment=... tir.preflight_only=true` prints the table and exits.
+Each check gives a row (check, value, verdict, fix); a failing one names the key to change or the command to run, so
+a GPU day does not end in a worker's traceback. The machine is read through `Probes` only, so tests fake every
+verdict on CPU; the disk the run's checkpoints need is the recipe's estimate, handed in (`run_checks(disk=...)`).
+`python -m recipes.zerotir +experiment=... tir.preflight_only=true` prints the table and exits.
 
 Facts the checks rest on: the `.[gpu]` closure (torch 2.11.0, vLLM 0.24.0) is built for CUDA 13, which needs an
 NVIDIA driver of the R580 series or newer (NVIDIA's CUDA 13.0 release notes: >= 580.65.06); both wheels are
-manylinux_2_28 (glibc >= 2.28). verl's remove-padding path runs flash-attn's varlen kernels on CUDA. torch is
-asked first: when it sees the GPUs the node passes, and an old or unreadable driver version only warns (container
-images ship forward-compatibility libraries); the driver version explains why torch sees none.
+manylinux_2_28 (glibc >= 2.28). torch is asked first: when it sees the GPUs the node passes, and an old or unreadable
+driver version only warns (container images ship forward-compatibility libraries); the driver version explains why
+torch sees none.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import mmap
 import os
-import platform
 import re
-import shutil
-import subprocess
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from omegaconf import DictConfig
 
-from recipes.zerotir import checkpoints, memory
+from preflight import memory
+from preflight.attention import attention_row
+from preflight.probes import Probes
+from preflight.verdict import Check
 
 # Minimum Linux driver per CUDA major (NVIDIA CUDA release notes, "CUDA Toolkit and Minimum Driver Versions").
 MIN_DRIVER = {13: (580, 65, 6), 12: (525, 60, 13), 11: (450, 80, 2)}
+
 MIN_GLIBC = (2, 28)  # torch 2.11.0 and vllm 0.24.0 wheels are manylinux_2_28
+
 NETWORK_FS = {"nfs", "nfs4", "lustre", "gpfs", "beegfs", "cephfs", "ceph", "glusterfs", "fuse.glusterfs", "wekafs",
               "fuse.juicefs", "fuse.s3fs", "fuse.gcsfuse", "fuse.sshfs", "cifs", "smb3", "9p", "virtiofs"}  # fmt: skip
-FLASH_INSTALL = "install flash-attn built for this torch (docs/gpu.md, 'flash-attn'), or run with attention=sdpa"
 
 
-@dataclass(frozen=True)
-class Check:
-    name: str
-    value: str
-    verdict: str  # ok | warn | fail | skip
-    fix: str = ""
+class DiskNeed(Protocol):
+    """What the disk row reads of the recipe's checkpoint estimate (recipes/zerotir/checkpoints.DiskEstimate)."""
 
+    peak_gb: float
 
-def _import_flash() -> str:
-    """flash-attn's version; raises what `import flash_attn` raises (missing, or built for another torch)."""
-    return importlib.import_module("flash_attn").__version__
-
-
-def _torch() -> dict[str, Any]:
-    import torch
-
-    available = torch.cuda.is_available()
-    return {"cuda": torch.version.cuda, "available": available, "count": torch.cuda.device_count() if available else 0}
-
-
-def _driver() -> str | None:
-    """The NVIDIA driver version from nvidia-smi; None when there is no driver (or no nvidia-smi)."""
-    if not shutil.which("nvidia-smi"):
-        return None
-    try:
-        out = subprocess.run(
-            ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
-            capture_output=True, text=True, timeout=20, check=True,
-        ).stdout  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.splitlines()[0].strip() if out.strip() else None
-
-
-def _vllm_cudart() -> str | None:
-    """`libcudart.so.N` that vLLM's compiled extension links (read from the file, vLLM is not imported)."""
-    spec = importlib.util.find_spec("vllm")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for so in Path(next(iter(spec.submodule_search_locations))).glob("_C*.so"):
-        with open(so, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            found = re.search(rb"libcudart\.so\.(\d+)", data)
-            if found:
-                return found.group(0).decode()
-    return "not found in vllm/_C*.so"
-
-
-def _free_bytes(path: str) -> int:
-    p = Path(path)
-    while not p.exists():
-        p = p.parent
-    return shutil.disk_usage(p).free
-
-
-def _fs_type(path: str) -> str:
-    """The filesystem type of the mount that holds `path` (longest mount-point prefix in /proc/mounts)."""
-    target, best, kind = str(Path(path).resolve()), "", "unknown"
-    try:
-        mounts = Path("/proc/mounts").read_text().splitlines()
-    except OSError:
-        return kind
-    for line in mounts:
-        parts = line.split()
-        inside = len(parts) >= 3 and (target == parts[1] or target.startswith(parts[1].rstrip("/") + "/"))
-        if inside and len(parts[1]) > len(best):
-            best, kind = parts[1], parts[2]
-    return kind
-
-
-def _hub_cached(repo_id: str) -> bool:
-    from huggingface_hub import try_to_load_from_cache
-
-    return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
-
-
-def _hub_reachable(repo_id: str) -> bool:
-    from huggingface_hub import HfApi
-
-    try:
-        HfApi().model_info(repo_id, timeout=10)
-        return True
-    except Exception:  # noqa: BLE001 - any failure means "cannot download it now"
-        return False
-
-
-def _ray_nodes(address: str) -> list[dict[str, float]]:
-    """Resources of each alive node of an existing Ray cluster (connects and disconnects; starts nothing)."""
-    import ray
-
-    ray.init(address=address, logging_level="ERROR", log_to_driver=False)
-    try:
-        return [dict(n["Resources"]) for n in ray.nodes() if n.get("Alive")]
-    finally:
-        ray.shutdown()
-
-
-@dataclass
-class Probes:
-    """Everything the checks read from the environment; tests replace any field."""
-
-    flash_attn: Callable[[], str] = _import_flash
-    torch: Callable[[], dict[str, Any]] = _torch
-    driver: Callable[[], str | None] = _driver
-    vllm_cudart: Callable[[], str | None] = _vllm_cudart
-    glibc: Callable[[], tuple[str, str]] = platform.libc_ver
-    free_bytes: Callable[[str], int] = _free_bytes
-    fs_type: Callable[[str], str] = _fs_type
-    hub_cached: Callable[[str], bool] = _hub_cached
-    hub_reachable: Callable[[str], bool] = _hub_reachable
-    ray_nodes: Callable[[str], list[dict[str, float]]] = _ray_nodes
-    gpu_memory_gib: Callable[[], float | None] = memory.gpu_memory_gib
-    env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
-
-
-def flash_importable(probes: Probes | None = None) -> tuple[bool, str]:
-    try:
-        return True, (probes or Probes()).flash_attn()
-    except Exception as err:  # noqa: BLE001 - ImportError, or an OSError/undefined symbol from a mismatched build
-        return False, f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+    def line(self) -> str: ...
 
 
 def _version(text: str) -> tuple[int, ...]:
@@ -167,20 +51,6 @@ def ray_address(cfg: DictConfig, env: dict[str, str]) -> str | None:
     """An existing cluster to launch on: ray_kwargs.ray_init.address or RAY_ADDRESS (None: Ray starts locally)."""
     address = (cfg.get("ray_kwargs") or {}).get("ray_init", {}).get("address") or env.get("RAY_ADDRESS")
     return str(address) if address and address != "local" else None
-
-
-def check_attention(cfg: DictConfig, probes: Probes) -> Check:
-    model = cfg.actor_rollout_ref.model
-    impl = model.get("override_config", {}).get("attn_implementation", "flash_attention_2")
-    value = f"{cfg.tir.get('attention', '?')}: {impl}, remove_padding={model.use_remove_padding}"
-    if cfg.trainer.device == "cpu":
-        return Check("attention", value, "skip", "CPU run: flash-attn is not used")
-    if impl != "flash_attention_2":
-        return Check("attention", value, "ok", "sdpa: slower than flash; attention=flash when installed")
-    ok, detail = flash_importable(probes)
-    if ok:
-        return Check("attention", f"{value}, flash-attn {detail}", "ok")
-    return Check("attention", f"{value}; import flash_attn: {detail}", "fail", FLASH_INSTALL)
 
 
 def check_cuda(cfg: DictConfig, probes: Probes, cluster: list | None) -> list[Check]:
@@ -303,9 +173,9 @@ def check_gpus(cfg: DictConfig, probes: Probes, cluster: list | None) -> list[Ch
     return checks
 
 
-def check_disk(cfg: DictConfig, probes: Probes) -> Check:
+def check_disk(cfg: DictConfig, probes: Probes, est: DiskNeed | None) -> Check:
+    """Free disk where the checkpoints go against the most they take at once (`est`: None without tir.params_b)."""
     trainer = cfg.trainer
-    est = checkpoints.estimate_for(cfg)
     if est is None:
         return Check("disk", "tir.params_b unset", "warn", "set tir.params_b (billions) for a disk estimate")
     free_gb = probes.free_bytes(trainer.default_local_dir) / 1e9
@@ -319,7 +189,7 @@ def check_disk(cfg: DictConfig, probes: Probes) -> Check:
 
 def check_memory(cfg: DictConfig, probes: Probes, cluster: list | None) -> Check:
     """The actor's log-prob pass and update at the configured token budgets against one GPU's memory
-    (recipes/zerotir/memory.py; docs/gpu.md 'Memory under sdpa'). A CPU-only head: checked on the workers."""
+    (preflight/memory.py; docs/gpu.md 'Memory under sdpa'). A CPU-only head: checked on the workers."""
     if cfg.trainer.device == "cpu":
         return Check("memory", "trainer.device=cpu", "skip")
     gib = None if cluster is not None else probes.gpu_memory_gib()
@@ -365,7 +235,8 @@ def check_shared_fs(cfg: DictConfig, probes: Probes) -> Check:
     return Check("shared filesystem", "; ".join(f"{k}={v}" for k, v in local.items()), "warn", fix)
 
 
-def run_checks(cfg: DictConfig, probes: Probes | None = None) -> list[Check]:
+def run_checks(cfg: DictConfig, probes: Probes | None = None, *, disk: DiskNeed | None) -> list[Check]:
+    """Every row, in the table's order. `disk`: the recipe's checkpoint estimate (None: tir.params_b unset)."""
     probes = probes or Probes()
     address = ray_address(cfg, probes.env)
     cluster = None
@@ -382,26 +253,11 @@ def run_checks(cfg: DictConfig, probes: Probes | None = None) -> list[Check]:
                 )
             ]
     return [
-        check_attention(cfg, probes),
+        attention_row(cfg, probes),
         *check_cuda(cfg, probes, cluster),
         *check_gpus(cfg, probes, cluster),
         check_memory(cfg, probes, cluster),
-        check_disk(cfg, probes),
+        check_disk(cfg, probes, disk),
         check_model(cfg, probes),
         check_shared_fs(cfg, probes),
     ]
-
-
-def table(checks: list[Check]) -> str:
-    """A plain-text table: check, verdict, value, and the fix when there is one."""
-    width = max(len(c.name) for c in checks)
-    lines = [f"{'check':<{width}}  verdict  value", f"{'-' * width}  -------  -----"]
-    for c in checks:
-        lines.append(f"{c.name:<{width}}  {c.verdict.upper():<7}  {c.value}")
-        if c.fix and c.verdict in ("fail", "warn"):
-            lines.append(f"{'':<{width}}           -> {c.fix}")
-    return "\n".join(lines)
-
-
-def failed(checks: list[Check]) -> list[Check]:
-    return [c for c in checks if c.verdict == "fail"]

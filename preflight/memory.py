@@ -37,7 +37,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 VOCAB = 151_936  # Qwen2.5's vocabulary (every conf/model group)
 LOGIT_BYTES = 2  # bf16 (FSDP mixed precision, param_dtype bf16)
 # (tokens, vocab) bf16 tensors alive at the peak, measured on CPU by benchmarks/packed_sdpa_memory.py:

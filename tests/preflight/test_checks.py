@@ -6,8 +6,11 @@ import sys
 
 import pytest
 
-from recipes.zerotir import launch, preflight
-from recipes.zerotir.preflight import Probes, run_checks, table
+import preflight
+from preflight import Probes, table
+from preflight.checks import single_node_overrides
+from recipes.zerotir import launch
+from recipes.zerotir.checkpoints import estimate_for
 from tests.recipes.compose import make_cfg
 
 TB = 10**12
@@ -30,6 +33,11 @@ def probes(**overrides) -> Probes:
         "env": {},
     }
     return Probes(**{**healthy, **overrides})
+
+
+def run_checks(cfg, probes: Probes) -> list[preflight.Check]:
+    """The pre-flight as the launcher runs it: the recipe's checkpoint estimate is the disk row's need."""
+    return preflight.run_checks(cfg, probes, disk=estimate_for(cfg))
 
 
 def verdicts(cfg, **overrides) -> dict[str, preflight.Check]:
@@ -150,7 +158,7 @@ def test_one_8_gpu_node_is_offered_the_single_node_route(experiment, tiny_qwen2_
     check = verdicts(cfg)["gpus"]  # one node, 8 GPUs, no RAY_ADDRESS
     assert check.verdict == "fail" and "RAY_ADDRESS" in check.fix
     assert "one node: trainer.nnodes=1 " in check.fix and "about 2x the step time, estimated" in check.fix
-    overrides = preflight.single_node_overrides(cfg, 8)
+    overrides = single_node_overrides(cfg, 8)
     assert overrides == ["trainer.nnodes=1"]
     route = make_cfg(f"+experiment={experiment}", "attention=sdpa", *overrides)
     if route.critic.enable:  # verl validates the critic by loading its model config: a local folder, no Hub
@@ -166,7 +174,7 @@ def test_a_node_with_every_gpu_runs_the_layout_at_full_speed(tiny_qwen2_dir):
     sixteen = {"torch": lambda: {"cuda": "13.0", "available": True, "count": 16}}
     check = verdicts(cfg, **sixteen)["gpus"]
     assert "trainer.nnodes=1 trainer.n_gpus_per_node=16" in check.fix and "the same step time" in check.fix
-    route = make_cfg("+experiment=qwen7b_grpo", "attention=sdpa", *preflight.single_node_overrides(cfg, 16))
+    route = make_cfg("+experiment=qwen7b_grpo", "attention=sdpa", *single_node_overrides(cfg, 16))
     launch.validate(route)
     assert verdicts(route, **sixteen)["gpus"].verdict == "ok"
 
