@@ -3,9 +3,10 @@
 Writes 60 SYNTHETIC runs in our launcher's layout (verl's file logger, `metrics/<launch>.jsonl`, and the recorded
 config `hydra/.hydra/config.yaml`): 10 experiments (model x algorithm x tool budget, one of them no-tool) x 6 seeds,
 150-240 steps each, every series a known law plus noise (code execution saturating, response length a power law,
-training accuracy log-linear, validation avg@16 every 20 steps, as examples/logs/make_synthetic.py), with the messy
-lines real logs have: a restart that repeats 20 steps (every 4th run), a null value (every 3rd), a line without
-a key (every 5th) and a cut last line (every 6th). Then it times one run of
+training accuracy log-linear, validation avg@16 every 20 steps), written by examples/logs/make_synthetic.py's own
+`launch` with each run's laws drawn at random, then given the messy lines real logs have: a restart that repeats
+20 steps (every 4th run), a null value (every 3rd), a line without a key (every 5th) and a cut last line (every
+6th). Then it times one run of
 
     python -m recipes.zerotir.analyze root=<tmp>/outputs out_dir=<tmp>/analysis
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import importlib.util
 import io
 import json
 import os
@@ -43,9 +45,6 @@ if str(REPO) not in sys.path:
 from benchmarks.run_info import run_info
 
 SEED = 25  # issue 25
-BATCH = 128 * 16  # responses per step (conf/zerotir.yaml)
-VAL_EVERY = 20
-NOISE = {"code": 0.03, "length": 25.0, "acc": 0.02, "val": 0.015}  # as examples/logs/make_synthetic.py
 EXPERIMENTS = [  # (model, algorithm, max_tool_calls); 0 calls is the no-tool template
     (model, algorithm, calls)
     for model, algorithm, calls in [
@@ -57,46 +56,28 @@ EXPERIMENTS = [  # (model, algorithm, max_tool_calls); 0 calls is the no-tool te
 SEEDS_PER_EXPERIMENT = 6
 
 
-def _r(x: float) -> float:
-    return float(f"{x:.4g}")
+def _make_synthetic():
+    """examples/logs/make_synthetic.py, a script rather than a package: its laws and its file-logger writer."""
+    spec = importlib.util.spec_from_file_location("make_synthetic", REPO / "examples" / "logs" / "make_synthetic.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+synthetic = _make_synthetic()
 
 
 def laws(rng: np.random.Generator, calls: int) -> dict:
-    """One run's true laws, drawn around the example runs' parameters."""
+    """One run's true laws, drawn around the example runs' parameters, as a make_synthetic run spec (law, params)."""
     return {
-        "code": (rng.uniform(0.6, 0.95), rng.uniform(0.03, 0.1), rng.uniform(30, 90)) if calls else None,
-        "length": (rng.uniform(25, 55), rng.uniform(0.4, 0.55), rng.uniform(500, 650)),
-        "acc": (rng.uniform(0.08, 0.16), rng.uniform(0.04, 0.065)),
-        "val": (rng.uniform(0.006, 0.013), 0.5, rng.uniform(0.04, 0.12)),
+        "calls": calls,
+        "code": (synthetic.saturating, rng.uniform(0.6, 0.95), rng.uniform(0.03, 0.1), rng.uniform(30, 90))
+        if calls
+        else None,
+        "length": (synthetic.power, rng.uniform(25, 55), rng.uniform(0.4, 0.55), rng.uniform(500, 650)),
+        "acc": (synthetic.log_linear, rng.uniform(0.08, 0.16), rng.uniform(0.04, 0.065)),
+        "val": (synthetic.power, rng.uniform(0.006, 0.013), 0.5, rng.uniform(0.04, 0.12)),
     }
-
-
-def _rows(truth: dict, steps: np.ndarray, rng: np.random.Generator, tokens_before: float, calls: int) -> list[dict]:
-    s = steps.astype(float)
-    if truth["code"]:
-        y_inf, y0, tau = truth["code"]
-        code = np.clip(y_inf - (y_inf - y0) * np.exp(-s / tau) + rng.normal(0, NOISE["code"], s.size), 0, 1)
-    else:
-        code = np.zeros_like(s)
-    a, b, c = truth["length"]
-    length = c + a * s**b + rng.normal(0, NOISE["length"], s.size)
-    acc = np.clip(truth["acc"][0] + truth["acc"][1] * np.log(s) + rng.normal(0, NOISE["acc"], s.size), 0, 1)
-    cum = tokens_before + np.cumsum(length * (0.85 if calls else 1.0) * BATCH)
-    va, vb, vc = truth["val"]
-    rows = []
-    for i, step in enumerate(steps):
-        data = {
-            "tir/code_exec_ratio": _r(code[i]),
-            "tir/acc": _r(acc[i]),
-            "tir/response_length/all": _r(length[i]),
-            "tir/cum_generated_tokens": float(round(cum[i])),
-            "critic/score/mean": _r(acc[i]),
-            "response_length/mean": _r(length[i]),
-        }
-        if step % VAL_EVERY == 0:
-            data["val-core/aime24/acc/mean@16"] = _r(max(0.0, vc + va * step**vb + rng.normal(0, NOISE["val"])))
-        rows.append({"step": int(step), "data": data, "synthetic": True})
-    return rows
 
 
 def config(experiment: str, run: str, model: str, algorithm: str, calls: int, seed: int) -> str:
@@ -134,9 +115,9 @@ def write_runs(root: Path, n_runs: int = 60, seed: int = SEED) -> list[Path]:
         tokens = 0.0
         texts = []
         for k, part in enumerate(launches):
-            rows = _rows(truth, part, rng, tokens, calls)
-            if k == 0:
-                rows.insert(0, {"step": 0, "data": {"val-core/aime24/acc/mean@16": _r(truth["val"][2])}})
+            rows = synthetic.launch(truth, part, rng, tokens)
+            if k == 0:  # validation before training starts at the law's constant
+                rows.insert(0, {"step": 0, "data": {"val-core/aime24/acc/mean@16": synthetic._r(truth["val"][-1])}})
             if k + 1 < len(launches):
                 resume = int(launches[k + 1][0]) - 1
                 tokens = next(r["data"]["tir/cum_generated_tokens"] for r in rows if r["step"] == resume)

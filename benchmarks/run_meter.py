@@ -18,7 +18,7 @@ from pathlib import Path
 
 import psutil
 
-from data_prep.atomic import write_atomic
+from runs.atomic import write_atomic
 
 
 def tree_pss(root: psutil.Process) -> int:

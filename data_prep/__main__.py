@@ -15,10 +15,10 @@ from typing import NoReturn
 import pyarrow.parquet as pq
 
 from data_prep import catalog
-from data_prep.atomic import folder_problem
 from data_prep.overlap import OverlapError, check_overlap
 from data_prep.parquet import build
 from data_prep.sources import RawDataError
+from runs.atomic import folder_problem
 from tir_rollout import templates
 
 DEFAULT_TRAIN = ["simplerl_math_l3to5"]

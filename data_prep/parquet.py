@@ -17,8 +17,8 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from data_prep import catalog
-from data_prep.atomic import atomic_path
 from data_prep.manifest import RAW_FILES
+from runs.atomic import atomic_path
 from tir_rollout import templates
 
 logger = logging.getLogger(__name__)

@@ -3,14 +3,14 @@
 Unknown keys fail (a typo must not silently fall back to a default), so does anything the run could only
 discover hours later: an unknown dataset, template or backend, an empty sweep, a top_p outside (0, 1].
 The rollout (template, stops, output cap, sandbox) is `eval.rollout`, the node training reads as `tir.rollout`
-(conf/rollout/*.yaml): it is kept as given and checked by the stop machine's and the sandbox's own parsers
-(tir_rollout.rollout_config.parse), which the runner and the sandbox build from.
+(conf/rollout/*.yaml): it is parsed once, by the stop machine's and the sandbox's own parsers
+(tir_rollout.rollout_config.parse), and `EvalConfig.rollout` holds the result the runner and the sandbox build from.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
-import json
 import math
 import re
 import subprocess
@@ -22,6 +22,8 @@ from typing import Any
 from data_prep import EVAL, TEMPLATES, TRAIN
 from evaluation.backends import BACKENDS
 from evaluation.provenance import model_weights_sha256
+from runs.layout import RunFolder
+from runs.record import RunRecord
 from tir_rollout import rollout_config
 from tir_rollout.stop_machine import StopMachineConfig
 
@@ -64,14 +66,13 @@ def model_group_for(model: str, explicit: str | None = None) -> str | None:
     for path in sorted(CONF_MODEL.glob("*.yaml")):
         if Path(str(OmegaConf.load(path).actor_rollout_ref.model.path)).name == name:
             return path.stem
-    parts = Path(model).parts
-    if "checkpoints" in parts:
-        run_json = Path(*parts[: parts.index("checkpoints")]) / "run.json"
-        try:
-            return json.loads(run_json.read_text()).get("model_group")
-        except (OSError, ValueError):
-            return None
-    return None
+    run = RunFolder.of_checkpoint(model)
+    if run is None:
+        return None
+    try:
+        return RunRecord.read(run.path).model_group
+    except (OSError, ValueError):  # a run without a readable record: the size is guessed as for any model
+        return None
 
 
 def _cuda_gpus() -> int:
@@ -284,9 +285,10 @@ class EvalConfig:
     model: str | None  # local dir, cached model id, DIR/file.gguf or pkg://package/file.gguf
     name: str = "eval"  # the preset; the run name starts with it
     backend: str = "auto"  # auto: vllm where CUDA sees a GPU and vLLM imports, else hf (resolved on construction)
-    # the rollout node (conf/rollout/*.yaml, as training's tir.rollout): template, max_tool_calls (the default
-    # sweep), max_output_tokens, base_stops, sandbox; keys left out take the parsers' defaults
-    rollout: Mapping[str, Any] = field(default_factory=dict)
+    # the rollout node (conf/rollout/*.yaml, as training's tir.rollout) parsed: template, the stop machine's config
+    # (max_output_tokens, base_stops, ...; its max_tool_calls is replaced by each sweep point), sandbox; keys left
+    # out take the parsers' defaults
+    rollout: rollout_config.Rollout = field(default_factory=lambda: rollout_config.parse({}, where="eval.rollout"))
     datasets: tuple[str, ...] = ("aime24",)
     data_dir: str = "data/processed"
     limit: int | None = None  # first N problems of each dataset (demo, smoke runs)
@@ -333,8 +335,8 @@ class EvalConfig:
         for key, value in lists.items():
             if key in ("hf", "vllm", "wandb"):
                 value = {**cls.__dataclass_fields__[key].default_factory(), **dict(value or {})}
-            if key == "rollout":
-                value = dict(value or {})
+            if key == "rollout":  # the one parse: template, stops, output cap, sandbox, each error naming its key
+                value = rollout_config.parse(dict(value or {}), where="eval.rollout")
             kwargs[key] = value
         config = cls(**kwargs)
         config.check()
@@ -345,7 +347,6 @@ class EvalConfig:
             raise ValueError("eval.model: required (a local directory or cached model id), or give eval.checkpoints")
         if self.backend not in BACKENDS:
             raise ValueError(f"eval.backend must be one of {BACKENDS} or auto (got {self.backend!r})")
-        self.parse_rollout()  # template, stops, output cap, sandbox: the stop machine's and the sandbox's parsers
         for dataset in self.datasets:
             if dataset not in EVAL + TRAIN:
                 raise ValueError(f"eval.datasets: unknown dataset {dataset!r}; valid: {', '.join(EVAL)}")
@@ -371,15 +372,12 @@ class EvalConfig:
 
     @property
     def template(self) -> str:
-        return self.rollout.get("template", rollout_config.DEFAULT_TEMPLATE)
-
-    def parse_rollout(self) -> rollout_config.Rollout:
-        return rollout_config.parse(self.rollout, where="eval.rollout")
+        return self.rollout.template
 
     def machine_config(self, max_tool_calls: int, eos_token_ids: Sequence[int]) -> StopMachineConfig:
-        """The stop machine of one sweep point: the rollout node with its max_tool_calls replaced."""
-        return StopMachineConfig.from_mapping(
-            self.rollout, eos_token_ids, "eval.rollout", max_tool_calls=max_tool_calls
+        """The stop machine of one sweep point: the parsed rollout's, with its max_tool_calls and the model's EOS."""
+        return dataclasses.replace(
+            self.rollout.machine, max_tool_calls=max_tool_calls, eos_token_ids=tuple(int(t) for t in eos_token_ids)
         )
 
     def in_flight(self) -> int:
@@ -389,8 +387,7 @@ class EvalConfig:
     def sampling_fingerprint(self, model: str) -> dict[str, Any]:
         """What a sample depends on (run.json; FINGERPRINT names each key's path); a resumed run must match it
         (n_samples, datasets and the sweep may grow). The chat template is not in it: it follows the template."""
-        machine = self.machine_config(0, ())
-        sandbox = self.parse_rollout().sandbox
+        machine, sandbox = self.rollout.machine, self.rollout.sandbox
         return {
             "model": model,
             "template": self.template,

@@ -13,12 +13,11 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from data_prep.atomic import write_atomic
-from evaluation import checkpoints as ckpt
+from evaluation import step_series
 from evaluation.backends import Backend
 from evaluation.config import ADDED_KEYS, FINGERPRINT, EvalConfig, upgrade_fingerprint
 from evaluation.metrics import TOOL_USE_KEYS, MetricRow, summarize
@@ -28,6 +27,7 @@ from evaluation.provenance import git_commit
 from evaluation.report import transcript_order, write_summary
 from evaluation.runner import Grader, plan, run_sweep
 from evaluation.samples import SampleRecord, SampleStore
+from runs.atomic import folder_problem, write_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +123,6 @@ def pin_settings(run_dir: Path, fingerprint: dict[str, Any], store: SampleStore)
 def output_problem(config: EvalConfig) -> str | None:
     """Why the run folder or the data folder (for a parquet file still to build) cannot be written; None if both
     can. Asked before anything is loaded, so a bad eval.out_dir is one line and not a traceback after generation."""
-    from data_prep.atomic import folder_problem
     from data_prep.parquet import needs_build
 
     problem = folder_problem(Path(config.out_dir) / config.resolved_run_name())
@@ -158,31 +157,33 @@ def evaluate_model(
     fingerprint = config.sampling_fingerprint(model)
     store = SampleStore(run_dir / "samples.jsonl")
     pin_settings(run_dir, fingerprint, store)
-    store.load()
+    store.load()  # the one read of samples.jsonl: appends keep store.records whole from here on
     problems = [p for d in config.datasets for p in load_problems(d, config.template, config.data_dir, config.limit)]
+    items = plan(problems, config, store)
     finished = 0
-    if plan(problems, config, store):
+    if items:
         backend = backend_factory(config, model)
         executor = None
         if execute is None:
             from tir_rollout.sandbox import make_executor
 
-            executor = make_executor(config.parse_rollout().sandbox)
+            executor = make_executor(config.rollout.sandbox)
             execute = executor.run_async
         try:
-            finished = run_sweep(problems, backend, execute, store, config, grader, desc=run_dir.name).finished
+            run = run_sweep(problems, backend, execute, store, config, grader, desc=run_dir.name, items=items)
+            finished = run.finished
         finally:
             backend.close()
             if executor is not None:
                 executor.close()
-    records = in_scope(store.load(), problems, config)
+    records = in_scope(list(store.records.values()), problems, config)
     rows = summarize(records, ks=config.pass_k, expected=config.n_samples)
-    meta = {"run_name": run_dir.name, "model": model, "step": step, "settings": config.sampling_fingerprint(model)}
-    meta["settings"] |= {
+    settings = fingerprint | {
         "n_samples": config.n_samples,
         "max_tool_calls": list(config.max_tool_calls),
         "seed": config.seed,
     }
+    meta = {"run_name": run_dir.name, "model": model, "step": step, "settings": settings}
     write_summary(run_dir, rows, meta)
     plot_interactions(rows, run_dir / "accuracy_vs_interactions.png", title=f"{run_dir.name}")
     return EvalOutcome(run_dir, rows, finished, transcript_order(records))
@@ -202,11 +203,13 @@ def evaluate(config: EvalConfig, **kwargs) -> EvalOutcome:
         return outcome
     step_rows: list[dict] = []
     outcome = None
-    for step, path in ckpt.order(config.checkpoints):
+    for step, path in step_series.order(config.checkpoints):
         t0 = time.perf_counter()
-        outcome = evaluate_model(config, str(ckpt.hf_model_dir(path)), run_dir / f"step_{step}", step, **kwargs)
-        step_rows += ckpt.step_rows(step, path, outcome.rows)
-        ckpt.write_accuracy_vs_step(run_dir, step_rows)  # after every checkpoint: a crash keeps the finished ones
+        outcome = evaluate_model(config, str(step_series.hf_model_dir(path)), run_dir / f"step_{step}", step, **kwargs)
+        step_rows += step_series.step_rows(step, path, outcome.rows)
+        step_series.write_accuracy_vs_step(
+            run_dir, step_rows
+        )  # after every checkpoint: a crash keeps the finished ones
         tracker.log(outcome.rows, step, None)
         logger.info("step %d evaluated in %.0f s", step, time.perf_counter() - t0)
     plot_steps(step_rows, run_dir / "accuracy_vs_step.png", title=run_dir.name)
@@ -225,7 +228,7 @@ class _Tracker:
 
             self.run = wandb.init(
                 project=config.wandb.get("project"), entity=config.wandb.get("entity"), name=run_name,
-                config={k: v for k, v in config.__dict__.items() if k != "wandb"}, job_type="eval",
+                config={k: v for k, v in asdict(config).items() if k != "wandb"}, job_type="eval",
             )  # fmt: skip
 
     def log(self, rows: list[MetricRow], step: int | None, png: Path | None) -> None:

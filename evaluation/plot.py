@@ -14,8 +14,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from data_prep.atomic import atomic_path
 from evaluation.metrics import MetricRow
+from runs.atomic import atomic_path
 
 
 def plot_interactions(rows: Sequence[MetricRow], path: str | Path, title: str = "") -> Path:

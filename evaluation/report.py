@@ -1,6 +1,6 @@
 """summary.json and summary.md of a run, derived from samples.jsonl alone, and the console transcript.
 
-Files are written atomically (data_prep.atomic, mode 0644), so a reader never sees half a summary. The markdown
+Files are written atomically (runs.atomic, mode 0644), so a reader never sees half a summary. The markdown
 table is what `make demo` prints and what the README quotes.
 """
 
@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from data_prep.atomic import write_atomic
 from evaluation.metrics import MetricRow
 from evaluation.samples import SampleRecord
+from runs.atomic import write_atomic
 from tir_rollout.stop_machine import OUTPUT_PREFIX, OUTPUT_SUFFIX
 
 

@@ -117,6 +117,10 @@ async def run_items(
     for item in items:
         queue.put_nowait(item)
     prompts: dict[tuple[str, str], list[int]] = {}
+    # one stop-machine config per sweep point, made once: every trajectory of that point runs with it
+    machines = {
+        calls: config.machine_config(calls, backend.eos_token_ids) for calls in {i.max_tool_calls for i in items}
+    }
 
     async def worker() -> None:
         while True:
@@ -127,8 +131,9 @@ async def run_items(
             pkey = (item.problem.dataset, item.problem.problem_id)
             if pkey not in prompts:
                 prompts[pkey] = prompt_ids(backend.tokenizer, item.problem)
-            machine_config = config.machine_config(item.max_tool_calls, backend.eos_token_ids)
-            machine = StopMachine(machine_config, backend.tokenizer, prompts[pkey], config.response_length)
+            machine = StopMachine(
+                machines[item.max_tool_calls], backend.tokenizer, prompts[pkey], config.response_length
+            )
             turn = [0]
 
             async def generate(request: SegmentRequest, item=item, turn=turn) -> Segment:
@@ -156,11 +161,15 @@ def run_sweep(
     config: EvalConfig,
     grader: Grader | None = None,
     desc: str = "eval",
+    items: Sequence[WorkItem] | None = None,
 ) -> SweepRun:
-    """Complete samples.jsonl for these problems and this config; samples already on disk are never recomputed."""
+    """Complete samples.jsonl for these problems and this config; samples already on disk are never recomputed.
+    `items`: the caller's `plan` over the loaded `store` (evaluate_model reads the file and plans once per model);
+    without it the store is loaded and planned here."""
     grader = grader or Grader.default()
-    store.load()
-    items = plan(problems, config, store)
+    if items is None:
+        store.load()
+        items = plan(problems, config, store)
     total = len(problems) * config.n_samples * len(config.max_tool_calls)
     run = SweepRun(planned=len(items), finished=0, already_done=total - len(items))
     if run.already_done:

@@ -2,8 +2,9 @@
 
 The new content goes to a temporary name in the target's own folder (same filesystem, so the final
 `os.replace` is atomic) and replaces the target only once complete; on an error the temporary is removed.
-Here, in the lowest layer, because data preparation, the recipe, evaluation, the scaling analysis and the benchmarks
-all write this way (their summaries, reports, figures and side files); no other writer renames a temporary.
+Here, in runs/ at the bottom of the house, because data preparation, the recipe, evaluation, the scaling analysis and
+the benchmarks all write this way (their summaries, reports, figures and side files); no other writer renames a
+temporary. It needs only the standard library, so a writer imports nothing else to rename a file.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ A run is a folder with verl's file-logger JSONL (`metrics/*.jsonl`), else W&B of
 (experiment, run name) and its attributes (tool, model, algorithm, max tool calls, template, seed) come from what the
 launch recorded in it, never from the folder's name: a folder may be renamed or copied, and one launched before run
 names escaped `/` nests its name over several folders (issue 25). The records, in the order they are asked:
-`run.json` (recipes/zerotir/runs.py record_run: the resolved experiment and run name, the overrides, the model
-group), the composed config `hydra/.hydra/config.yaml` (`tir.*`; `config.yaml` beside `metrics/` in a copied run),
+`run.json` (runs/record.py RunRecord, written by the launch: the resolved experiment and run name, the overrides, the
+model group), the composed config `hydra/.hydra/config.yaml` (`tir.*`; `config.yaml` beside `metrics/` in a copied run),
 Hydra's own `hydra.yaml` (its `experiment` choice and `override_dirname`) and `overrides.yaml`, and for a W&B run
 its config and its name (`<experiment>__<run>`, verl's trainer.experiment_name). Only a run that recorded nothing
 is named and described from its path (`qwen7b_zerorl_grpo/tir.rollout.max_tool_calls=4`), with a note saying so.
@@ -13,7 +13,6 @@ is named and described from its path (`qwen7b_zerorl_grpo/tir.rollout.max_tool_c
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -21,6 +20,8 @@ from pathlib import Path
 
 import yaml
 
+from runs.layout import HYDRA_RECORDS_DIR, METRICS, RUN_JSON, WANDB, RunFolder
+from runs.record import RunRecord
 from scaling import evallog, filelog, wandb_logs
 from scaling.run import LogError, Run
 
@@ -29,7 +30,6 @@ log = logging.getLogger(__name__)
 ATTRIBUTES = ("tool", "model", "algorithm", "max_tool_calls")  # the default comparisons (Settings.group_by)
 MORE_ATTRIBUTES = ("template", "seed")  # also recorded, and comparable on request (group_by=[seed])
 _ALGORITHMS = ("reinforce_pp", "grpo", "ppo")
-HYDRA_DIR = Path("hydra") / ".hydra"
 
 
 def _literal(value: object) -> str | None:
@@ -111,17 +111,19 @@ class Record:
     config: dict = field(default_factory=dict)  # the composed config (tir.*)
     hydra: dict = field(default_factory=dict)  # Hydra's own settings: runtime.choices, job.override_dirname
     overrides: list[str] | None = None  # the command line (overrides.yaml)
-    run_json: dict = field(default_factory=dict)  # run.json
+    run_json: RunRecord = field(default_factory=RunRecord)  # run.json (all None where it recorded nothing)
     wandb_name: str = ""  # a W&B run's name, `<experiment>__<run>`
     notes: list[str] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not (self.config or self.hydra or self.overrides is not None or self.run_json or self.wandb_name)
+        return not (
+            self.config or self.hydra or self.overrides is not None or not self.run_json.empty or self.wandb_name
+        )
 
     def experiment(self) -> str | None:
         tir = self.config.get("tir") if isinstance(self.config.get("tir"), dict) else {}
-        for value in (self.run_json.get("experiment"), tir.get("experiment")):
+        for value in (self.run_json.experiment, tir.get("experiment")):
             if _literal(value):
                 return value
         choices = ((self.hydra.get("hydra") or {}).get("runtime") or {}).get("choices")
@@ -136,22 +138,22 @@ class Record:
 
     def run_name(self) -> str | None:
         tir = self.config.get("tir") if isinstance(self.config.get("tir"), dict) else {}
-        for value in (self.run_json.get("run_name"), tir.get("run_name")):
+        for value in (self.run_json.run_name, tir.get("run_name")):
             if _literal(value):
                 return value
         job = (self.hydra.get("hydra") or {}).get("job") or {}
         if isinstance(job.get("override_dirname"), str):
             return folder_name(job["override_dirname"])
-        if isinstance(self.run_json.get("overrides"), list):  # run_overrides: sorted, as Hydra names the run
-            return folder_name(",".join(map(str, self.run_json["overrides"])))
+        if self.run_json.overrides is not None:  # run_overrides: sorted, as Hydra names the run
+            return folder_name(",".join(self.run_json.overrides))
         return self.wandb_name.partition("__")[2] or None
 
     def attributes(self) -> dict[str, str]:
         """From the config; what it does not say, from the recorded overrides and the model group in run.json."""
-        overrides = self.run_json.get("overrides") if isinstance(self.run_json.get("overrides"), list) else None
-        out = attributes_from_overrides(overrides if overrides is not None else self.overrides or [])
-        if _literal(self.run_json.get("model_group")):
-            out["model"] = self.run_json["model_group"]
+        overrides = self.run_json.overrides
+        out = attributes_from_overrides(list(overrides) if overrides is not None else self.overrides or [])
+        if _literal(self.run_json.model_group):
+            out["model"] = self.run_json.model_group
         return out | attributes_from_config(self.config)
 
 
@@ -171,23 +173,21 @@ def read_record(run_dir: Path) -> Record:
     """The records a run folder holds (see the module's docstring); an unreadable one is a note, never fatal."""
     run_dir = Path(run_dir)
     rec = Record()
-    for folder in (run_dir / HYDRA_DIR, run_dir):  # the launcher's layout, else a copied run's (config.yaml beside)
+    hydra_records = RunFolder(run_dir).hydra_records
+    for folder in (hydra_records, run_dir):  # the launcher's layout, else a copied run's (config.yaml beside)
         if not rec.config and isinstance(got := _read_yaml(folder / "config.yaml", rec.notes, "attributes"), dict):
             rec.config = got
         if rec.overrides is None and isinstance(
             got := _read_yaml(folder / "overrides.yaml", rec.notes, "experiment"), list
         ):
             rec.overrides = [str(o) for o in got]
-    if isinstance(got := _read_yaml(run_dir / HYDRA_DIR / "hydra.yaml", rec.notes, "experiment and run name"), dict):
+    if isinstance(got := _read_yaml(hydra_records / "hydra.yaml", rec.notes, "experiment and run name"), dict):
         rec.hydra = got
-    path = run_dir / "run.json"
-    if path.is_file():
+    if (run_dir / RUN_JSON).is_file():
         try:
-            got = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as err:
-            got = None
-            rec.notes.append(f"run.json: unreadable ({err}); experiment and run name not read from it")
-        rec.run_json = got if isinstance(got, dict) else {}
+            rec.run_json = RunRecord.read(run_dir)
+        except (OSError, ValueError) as err:  # UnicodeDecodeError is a ValueError
+            rec.notes.append(f"{RUN_JSON}: unreadable ({err}); experiment and run name not read from it")
     return rec
 
 
@@ -196,8 +196,8 @@ def identify(rec: Record, folder_experiment: str, folder_run: str) -> tuple[str,
     notes = list(rec.notes)
     if rec.empty:
         notes.append(
-            "no recorded config (hydra/.hydra/config.yaml, run.json): experiment, run name and attributes read from "
-            f"the path ({folder_experiment}/{folder_run})"
+            f"no recorded config ({HYDRA_RECORDS_DIR}/config.yaml, {RUN_JSON}): experiment, run name and attributes "
+            f"read from the path ({folder_experiment}/{folder_run})"
         )
         return folder_experiment, folder_run, attributes_from_names(folder_experiment, folder_run), notes
     experiment, name = rec.experiment(), rec.run_name()
@@ -260,7 +260,7 @@ def distinct(runs: list[Run]) -> list[Run]:
 
 
 def is_run_dir(path: Path) -> bool:
-    return bool(filelog.metric_files(path)) or bool(list(Path(path).glob("wandb/offline-run-*/run-*.wandb")))
+    return bool(filelog.metric_files(path)) or bool(list(RunFolder(path).wandb.glob("offline-run-*/run-*.wandb")))
 
 
 def is_run_input(path: Path) -> bool:
@@ -282,8 +282,8 @@ def find_under(root: Path) -> tuple[list[Path], list[Path]]:
     root = Path(root)
     if not root.is_dir():
         raise LogError(root, "no such folder to search for runs")
-    candidates = {p.parent.parent for p in root.glob("**/metrics/*.jsonl")}
-    candidates |= {p.parent.parent.parent for p in root.glob("**/wandb/offline-run-*/run-*.wandb")}
+    candidates = {p.parent.parent for p in root.glob(f"**/{METRICS}/*.jsonl")}
+    candidates |= {p.parent.parent.parent for p in root.glob(f"**/{WANDB}/offline-run-*/run-*.wandb")}
     evals = []
     for folder in sorted({p.parent for p in root.glob("**/accuracy_vs_step.*")}):
         found = [folder / f"accuracy_vs_step{ext}" for ext in (".json", ".jsonl", ".csv")]
@@ -297,7 +297,7 @@ def load(paths: list[Path], evals: list[Path]) -> list[Run]:
     for path in map(Path, paths):
         if path.is_file() and path.suffix == ".jsonl":
             table, synthetic, notes = filelog.table_from_files([path])
-            if path.parent.name == "metrics":  # outputs/<experiment>/<run>/metrics/<stamp>.jsonl: its run's records
+            if path.parent.name == METRICS:  # outputs/<experiment>/<run>/metrics/<stamp>.jsonl: its run's records
                 folder = path.parent.parent
                 rec, experiment, name = read_record(folder), folder.parent.name, folder.name
             else:

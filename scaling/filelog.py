@@ -15,6 +15,7 @@ import logging
 import math
 from pathlib import Path
 
+from runs.layout import RunFolder
 from scaling.run import LogError, steps_table
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ def read_jsonl(path: Path) -> tuple[list[tuple[int, dict[str, float]]], bool, li
 
 def metric_files(run_dir: Path) -> list[Path]:
     """The run's launch files in launch order (timestamp names sort chronologically)."""
-    return sorted((Path(run_dir) / "metrics").glob("*.jsonl"))
+    return RunFolder(run_dir).metric_files()
 
 
 def read_launches(files: list[Path]) -> tuple[list[tuple[int, dict[str, float]]], bool, list[str]]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from data_prep.atomic import write_atomic
+from runs.atomic import write_atomic
 from scaling import plots, report
 from scaling.analysis import Analysis
 

@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from data_prep.atomic import atomic_path
+from runs.atomic import atomic_path
 
 ARM_STYLE = {"tool": ("tab:blue", "tool (python runs)"), "no_tool": ("tab:orange", "no tool (prose only)")}
 

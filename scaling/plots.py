@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from data_prep.atomic import atomic_path
+from runs.atomic import atomic_path
 from scaling.analysis import Analysis
 from scaling.fit import SeriesFit
 

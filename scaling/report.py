@@ -12,10 +12,11 @@ import math
 import os
 from pathlib import Path
 
-from data_prep.atomic import write_atomic
+from runs.atomic import write_atomic
 from scaling.analysis import Analysis
 from scaling.choice import COMPARABLE, FLAG_Z, PARSIMONY
 from scaling.fit import SeriesFit, _finite
+from scaling.kind import STEP_CHANGE
 from scaling.laws import LAWS
 from scaling.uncertainty import PLAUSIBLE
 

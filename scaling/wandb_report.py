@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from itertools import combinations
 from pathlib import Path
 
-from data_prep.atomic import write_atomic
+from runs.atomic import write_atomic
 from scaling.analysis import Analysis
 
 log = logging.getLogger(__name__)

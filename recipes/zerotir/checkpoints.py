@@ -1,26 +1,25 @@
 """Checkpoint disk policy: keep the newest K full checkpoints (resume) plus the HF weights of every M-th step (eval).
 
-verl writes `global_step_N/` at each `trainer.save_freq` and, with `hf_model` in the actor's
-`checkpoint.save_contents`, its Hugging Face weights to `global_step_N/actor/huggingface/`. verl's own
-`max_actor_ckpt_to_keep` can only keep the newest K; `KeepPolicy` (verl's `trainer.checkpoint_callback_class`
-hook, run on the driver after each save) keeps the newest K whole and trims older multiples of
-`tir.checkpoint.series_every` to their HF folder, so `recipes.zerotir.eval eval.checkpoints=...` still reads
-the step series. Everything else is deleted. Sizes: `estimate` (bytes per parameter said there).
+verl's series (`global_step_N/`, its tracker, the HF weights in `global_step_N/actor/huggingface/`) is read through
+runs/checkpoints.py. verl's own `max_actor_ckpt_to_keep` can only keep the newest K; `KeepPolicy` (verl's
+`trainer.checkpoint_callback_class` hook, run on the driver after each save) keeps the newest K whole and trims older
+multiples of `tir.checkpoint.series_every` to their HF folder, so `recipes.zerotir.eval eval.checkpoints=...` still
+reads the step series. Everything else is deleted. Sizes: `estimate` (bytes per parameter said there).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from verl.trainer.ppo.checkpoint_callback import CheckpointCallback
 
+from runs.checkpoints import ACTOR, HUGGINGFACE, has_hf_weights, hf_dir, latest_step, saved_steps
+
 logger = logging.getLogger(__name__)
 
-_STEP_DIR = re.compile(r"^global_step_(\d+)$")
 # Bytes per parameter. Full: fp32 weights (4) + Adam's two fp32 moments (8), as the issue measured (~91 GB for
 # Qwen2.5-7B's 7.61B parameters). HF: verl saves the FSDP full state dict (fp32 master weights) as-is: 4.
 # Not measured on a GPU run here; data.pt, extra state and the tokenizer are small and left out.
@@ -46,33 +45,12 @@ def plan(steps: list[int], keep_last: int, series_every: int | None, latest: int
     return Plan(tuple(sorted(full)), tuple(sorted(series)), tuple(sorted(delete)))
 
 
-def saved_steps(root: str | Path) -> dict[int, Path]:
-    root = Path(root)
-    if not root.is_dir():
-        return {}
-    return {int(m.group(1)): p for p in root.iterdir() if p.is_dir() and (m := _STEP_DIR.match(p.name))}
-
-
-def latest_step(root: str | Path) -> int | None:
-    """verl's `latest_checkpointed_iteration.txt`: the step a relaunch resumes from (None without one)."""
-    tracker = Path(root) / "latest_checkpointed_iteration.txt"
-    try:
-        return int(tracker.read_text().strip())
-    except (OSError, ValueError):
-        return None
-
-
-def _has_hf_weights(step_dir: Path) -> bool:
-    hf = step_dir / "actor" / "huggingface"
-    return (hf / "config.json").is_file() and any(hf.glob("*.safetensors"))
-
-
 def trim_to_hf(step_dir: Path) -> None:
     """Delete everything in global_step_N except actor/huggingface/ (the eval harness's input)."""
     for child in step_dir.iterdir():
-        if child.name == "actor":
+        if child.name == ACTOR:
             for part in child.iterdir():
-                if part.name != "huggingface":
+                if part.name != HUGGINGFACE:
                     shutil.rmtree(part) if part.is_dir() else part.unlink()
         else:
             shutil.rmtree(child) if child.is_dir() else child.unlink()
@@ -84,7 +62,7 @@ def apply(root: str | Path, keep_last: int, series_every: int | None) -> Plan:
     steps = saved_steps(root)
     result = plan(list(steps), keep_last, series_every, latest_step(root))
     for step in result.hf_only:
-        if _has_hf_weights(steps[step]):
+        if has_hf_weights(hf_dir(steps[step])):
             trim_to_hf(steps[step])
         else:
             logger.warning("checkpoint %s has no HF weights; kept whole (add hf_model to save_contents)", steps[step])

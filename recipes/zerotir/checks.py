@@ -18,7 +18,7 @@ from pathlib import Path
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from data_prep.atomic import folder_problem
+from runs.atomic import folder_problem
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
 _MISSING = object()

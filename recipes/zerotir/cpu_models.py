@@ -73,7 +73,7 @@ def convert_smollm2(path: Path) -> Path:
 
 
 def _save(model: Any, tokenizer: Any, path: Path) -> Path:
-    from data_prep.atomic import atomic_path
+    from runs.atomic import atomic_path
 
     with atomic_path(path) as tmp:  # a crash mid-save leaves no half model folder behind
         model.save_pretrained(tmp, safe_serialization=True)

@@ -26,7 +26,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from recipes.zerotir.checkpoints import latest_step
+from runs.checkpoints import hf_dir, latest_step, step_dir
+from runs.layout import HYDRA_RECORDS_DIR, METRICS, ROLLOUTS, RUN_JSON, RunFolder
 from scaling.paper_mini import arm_of
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,7 +35,7 @@ ARMS = ("tool", "no_tool")
 SEEDS = (1, 2, 3)
 LOGS = Path("examples/logs/real/paper_mini")
 # what the committed log folder keeps of a run (the run folder's own names); checkpoints stay in outputs/
-KEEP = ("metrics", "rollouts", "run.json", "hydra/.hydra/config.yaml", "hydra/.hydra/overrides.yaml")
+KEEP = (METRICS, ROLLOUTS, RUN_JSON, f"{HYDRA_RECORDS_DIR}/config.yaml", f"{HYDRA_RECORDS_DIR}/overrides.yaml")
 
 
 @dataclass(frozen=True)
@@ -52,13 +53,16 @@ class Run:
     def run_dir(self, outputs: Path) -> Path:
         return outputs / self.experiment / self.name
 
+    def checkpoints(self, outputs: Path) -> Path:
+        return RunFolder(self.run_dir(outputs)).checkpoints
+
     def final_hf(self, outputs: Path) -> Path:
-        return self.run_dir(outputs) / "checkpoints" / f"global_step_{self.total_steps}" / "actor" / "huggingface"
+        return hf_dir(step_dir(self.checkpoints(outputs), self.total_steps))
 
     def done(self, outputs: Path) -> bool:
-        return (latest_step(self.run_dir(outputs) / "checkpoints") or 0) >= self.total_steps and self.final_hf(
-            outputs
-        ).is_dir()
+        """Trained to the last step and its HF folder written (the folder, not runs.checkpoints.has_hf_weights: what
+        this driver has always asked, so a resuming session sees the same runs done)."""
+        return (latest_step(self.checkpoints(outputs)) or 0) >= self.total_steps and self.final_hf(outputs).is_dir()
 
     def log_dir(self, logs: Path) -> Path:
         return logs / "runs" / self.experiment / f"seed={self.seed}"
@@ -124,7 +128,7 @@ def copy_logs(run: Run, outputs: Path, logs: Path) -> Path:
         shutil.copy2(state, dst / state.name)
     # what the checkpoints say (they stay in outputs/): how far the run trained, which the metrics alone cannot show
     # when a launch dies between a step's checkpoint and its log line
-    status = {"trained_to": latest_step(src / "checkpoints") or 0, "total_steps": run.total_steps,
+    status = {"trained_to": latest_step(run.checkpoints(outputs)) or 0, "total_steps": run.total_steps,
               "final_weights": run.final_hf(outputs).is_dir()}  # fmt: skip
     (dst / "status.json").write_text(json.dumps(status) + "\n")
     return dst
@@ -141,7 +145,7 @@ def train(runs: list[Run], python: str, outputs: Path, logs: Path) -> list[Run]:
         folder.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         (folder / f"launch_state-{stamp}.txt").write_text(git_state())
-        step = latest_step(folder / "checkpoints")
+        step = latest_step(run.checkpoints(outputs))
         print(
             f"paper-mini: {run.experiment} seed {run.seed}: "
             + (f"resuming from step {step}" if step else "starting")

@@ -1,7 +1,8 @@
 """Runs and resuming: which overrides name a run, whether a launch resumes it, and what a new run is not.
 
 The run folder is `tir.run_dir` = `outputs/<experiment>/<run>` (conf/zerotir.yaml; `run_dir` reads it, Hydra's
-`hydra/` and verl's `trainer.default_local_dir` = `<run_dir>/checkpoints` derive from it). verl resumes from its
+`hydra/` and verl's `trainer.default_local_dir` = `<run_dir>/checkpoints` derive from it; what lies inside it is
+runs/layout.py, its run.json runs/record.py). verl resumes from its
 checkpoints (`resume_mode: auto`); the experiment is Hydra's `experiment` choice and the run is named by Hydra's
 override_dirname. Keys that do not change what is trained are left out of the
 name (conf/zerotir.yaml `exclude_keys` = `RUN_NAME_IGNORES`), so a relaunch with more steps or another logger
@@ -10,13 +11,14 @@ resumes; any other override names a new run, and the launch says which existing 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from omegaconf import DictConfig
 
-from data_prep.atomic import write_atomic
-from recipes.zerotir.checkpoints import latest_step
+from runs.atomic import write_atomic
+from runs.checkpoints import latest_step
+from runs.layout import HYDRA_RECORDS, RunFolder
+from runs.record import RunRecord
 
 # Overrides that do not change what is trained: a relaunch that differs only in these resumes the same run.
 # The same list is hydra.job.config.override_dirname.exclude_keys in conf/zerotir.yaml (a test keeps them equal).
@@ -62,7 +64,7 @@ def resume_note(cfg: DictConfig, overrides: list[str] | None = None) -> str:
     experiment_dir = folder.parent
     siblings = sorted(p for p in experiment_dir.iterdir() if p.is_dir()) if experiment_dir.is_dir() else []
     for other in (p for p in siblings if p.name != folder.name):
-        other_step = latest_step(other / "checkpoints")
+        other_step = latest_step(RunFolder(other).checkpoints)
         if other_step:
             theirs = set(_recorded_overrides(other))
             diff = ", ".join([*(f"+{o}" for o in sorted(mine - theirs)), *(f"-{o}" for o in sorted(theirs - mine))])
@@ -75,10 +77,14 @@ def resume_note(cfg: DictConfig, overrides: list[str] | None = None) -> str:
 
 
 def _recorded_overrides(run_folder: Path) -> list[str]:
+    """The overrides run.json recorded; for a run that recorded none, its folder's name (Hydra's override_dirname)."""
     try:
-        return list(json.loads((run_folder / "run.json").read_text())["overrides"])
-    except (OSError, ValueError, KeyError):
+        overrides = RunRecord.read(run_folder).overrides
+    except (OSError, ValueError):
+        overrides = None
+    if overrides is None:
         return [] if run_folder.name == "default" else [run_folder.name]
+    return list(overrides)
 
 
 def record_run(cfg: DictConfig, overrides: list[str]) -> None:
@@ -86,27 +92,21 @@ def record_run(cfg: DictConfig, overrides: list[str]) -> None:
     them, never by its folder: scaling/discover.py), the overrides that define the run (read by later launches'
     notes), the model group (eval reads it) and the model path as given (the run name escapes its `/`:
     launch.run_name)."""
-    folder = run_dir(cfg)
-    folder.mkdir(parents=True, exist_ok=True)
-    record = {
-        "experiment": str(cfg.tir.experiment),
-        "run_name": str(cfg.tir.run_name),
-        "overrides": run_overrides(overrides),
-        "model_group": cfg.tir.get("model_name"),
-        "model_path": str(cfg.actor_rollout_ref.model.path),
-    }
-    write_atomic(folder / "run.json", json.dumps(record, indent=1) + "\n")
-
-
-HYDRA_RECORDS = ("config.yaml", "hydra.yaml", "overrides.yaml")  # what Hydra itself used to write at start-up
+    RunRecord(
+        experiment=str(cfg.tir.experiment),
+        run_name=str(cfg.tir.run_name),
+        overrides=tuple(run_overrides(overrides)),
+        model_group=cfg.tir.get("model_name"),
+        model_path=str(cfg.actor_rollout_ref.model.path),
+    ).write(run_dir(cfg))
 
 
 def record_hydra(cfg: DictConfig, records: dict[str, str]) -> None:
     """<run>/hydra/.hydra/{config,hydra,overrides}.yaml, Hydra's own record of the launch (the analysis reads the
     config). Hydra writes nothing itself (conf/zerotir.yaml `hydra.output_subdir: null`): it wrote these before the
     launcher ran, so a refused or dry launch rewrote an existing run's records. Now the launch writes them once every
-    check has passed, each atomically."""
-    folder = run_dir(cfg) / "hydra" / ".hydra"
+    check has passed, each atomically (HYDRA_RECORDS: what Hydra itself used to write at start-up)."""
+    folder = RunFolder(run_dir(cfg)).hydra_records
     for name in HYDRA_RECORDS:
         if name in records:
             write_atomic(folder / name, records[name])

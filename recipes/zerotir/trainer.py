@@ -22,7 +22,7 @@ import transfer_queue as tq
 from omegaconf import DictConfig, OmegaConf, open_dict
 from verl.trainer.ppo.v1 import PPOTrainerSync, register_trainer
 
-from data_prep.atomic import write_atomic
+from runs.atomic import write_atomic
 from tir_rollout.metrics import CollapseAlarm, CumulativeCounters, ResponseRecord, is_correct, step_metrics
 from tir_rollout.sandbox.config import parse_config
 

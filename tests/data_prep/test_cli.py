@@ -39,7 +39,7 @@ def test_an_out_dir_that_is_a_file_or_under_one_is_refused(capsys, tmp_path):
 
 
 def test_an_out_dir_that_cannot_be_written_is_refused(capsys, tmp_path, monkeypatch):
-    monkeypatch.setattr("data_prep.atomic.os.access", lambda path, mode: Path(path) != tmp_path)  # root passes
+    monkeypatch.setattr("runs.atomic.os.access", lambda path, mode: Path(path) != tmp_path)  # root passes
     assert refused(capsys, "--train", "--eval", "aime24", "--out-dir", str(tmp_path / "new")) == (
         f"zerotir data_prep: --out-dir: {tmp_path} cannot be written (permission denied)"
     )

@@ -58,7 +58,7 @@ def test_an_out_dir_that_is_a_file_or_cannot_be_written_is_refused_before_anythi
     blocker.write_text("")
     with pytest.raises(ValueError, match=f"^eval.out_dir: {blocker} is a file, so {blocker / 'r'} cannot be made$"):
         evaluate(EvalConfig.from_mapping(raw(tmp_path, run_name="r")), backend_factory=None)
-    monkeypatch.setattr("data_prep.atomic.os.access", lambda path, mode: Path(path) != tmp_path)  # root passes
+    monkeypatch.setattr("runs.atomic.os.access", lambda path, mode: Path(path) != tmp_path)  # root passes
     config = EvalConfig.from_mapping(raw(tmp_path, out_dir=str(tmp_path / "new"), run_name="r"))
     with pytest.raises(ValueError, match=f"^eval.out_dir: {tmp_path} cannot be written \\(permission denied\\)$"):
         evaluate(config, backend_factory=None)

@@ -6,7 +6,7 @@ import shutil
 import pytest
 from hydra import compose, initialize_config_dir
 
-from evaluation import checkpoints as ckpt
+from evaluation import step_series as ckpt
 from evaluation.backends.hf import HFBackend, ModelSource, load_hf
 from evaluation.config import EvalConfig
 from evaluation.evaluate import evaluate
@@ -157,7 +157,7 @@ def compose_eval(*overrides):
 @pytest.mark.parametrize("preset", ["paper", "sweep", "demo"])
 def test_every_preset_composes_into_a_valid_config(preset):
     config = EvalConfig.from_mapping(compose_eval(f"eval={preset}", "eval.model=some/dir").eval)
-    assert config.name == preset and config.parse_rollout().sandbox.backend == "local"
+    assert config.name == preset and config.rollout.sandbox.backend == "local"
 
 
 def test_the_sweep_preset_sweeps_powers_of_two_at_the_paper_protocol():

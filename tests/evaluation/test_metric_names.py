@@ -7,7 +7,7 @@ import csv
 import json
 from types import SimpleNamespace
 
-from evaluation import checkpoints
+from evaluation import step_series
 from evaluation.evaluate import _Tracker
 from evaluation.metrics import TOOL_USE_KEYS, summarize
 from evaluation.report import write_summary
@@ -35,7 +35,7 @@ def test_summary_json_and_accuracy_vs_step_carry_the_training_names(tmp_path):
     write_summary(tmp_path, [row], {"run_name": "names"})
     summary_row = json.loads((tmp_path / "summary.json").read_text())["rows"][0]
     assert (summary_row["code_exec_ratio"], summary_row["finish_length_rate"]) == (0.5, 0.5)
-    js, table = checkpoints.write_accuracy_vs_step(tmp_path, checkpoints.step_rows(10, "ckpt", [row]))
+    js, table = step_series.write_accuracy_vs_step(tmp_path, step_series.step_rows(10, "ckpt", [row]))
     [step_row] = json.loads(js.read_text())["rows"]
     [csv_row] = csv.DictReader(table.read_text().splitlines())
     for written in (summary_row, step_row, csv_row):

@@ -29,14 +29,14 @@ def test_markdown_table_shows_percent_and_marks_incomplete_cells():
 
 
 def test_summary_files_and_figures_are_world_readable_whatever_the_umask(tmp_path):
-    """Every file of a run goes through data_prep.atomic (mode 0644); nothing temporary is left beside them."""
+    """Every file of a run goes through runs.atomic (mode 0644); nothing temporary is left beside them."""
     import os
     import stat
 
-    from data_prep.atomic import FILE_MODE
-    from evaluation.checkpoints import step_rows, write_accuracy_vs_step
     from evaluation.plot import plot_interactions, plot_steps
     from evaluation.report import write_summary
+    from evaluation.step_series import step_rows, write_accuracy_vs_step
+    from runs.atomic import FILE_MODE
 
     rows = summarize([record("p0", 0, True, "1"), record("p1", 0, False, "2")], ks=(1,))
     old = os.umask(0o077)

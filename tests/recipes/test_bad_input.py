@@ -17,6 +17,11 @@ from tests.recipes.compose import compose_raw, make_cfg
 EXPERIMENT = "+experiment=qwen7b_grpo"
 
 
+def each_override(table: dict[str, str]):
+    """One case per entry of `table` ({override: what the refusal must say}), named by its override."""
+    return pytest.mark.parametrize(("override", "expected"), list(table.items()), ids=list(table))
+
+
 def problems(*overrides: str) -> list[str]:
     """What launch.check refuses for these command-line overrides ([] when it passes)."""
     try:
@@ -26,30 +31,30 @@ def problems(*overrides: str) -> list[str]:
     return []
 
 
-RANGES = [
-    ("data.train_batch_size=0", "data.train_batch_size: an integer >= 1 is expected (got 0)"),
-    ("data.train_batch_size=abc", "data.train_batch_size: an integer >= 1 is expected (got 'abc')"),
-    ("trainer.total_training_steps=-5", "trainer.total_training_steps: an integer >= 1 or null is expected (got -5)"),
-    ("actor_rollout_ref.actor.ppo_mini_batch_size=0", "actor_rollout_ref.actor.ppo_mini_batch_size: an integer >= 1"),
-    ("actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=-1", "ppo_micro_batch_size_per_gpu: an integer >= 1 or"),
-    ("actor_rollout_ref.rollout.n=0", "actor_rollout_ref.rollout.n: an integer >= 1 is expected (got 0)"),
-    ("actor_rollout_ref.rollout.val_kwargs.n=0", "actor_rollout_ref.rollout.val_kwargs.n: an integer >= 1"),
-    ("data.max_prompt_length=0", "data.max_prompt_length: an integer >= 1 is expected (got 0)"),
-    ("data.max_response_length=1.5", "data.max_response_length: an integer >= 1 is expected (got 1.5)"),
-    ("data.train_max_samples=0", "data.train_max_samples: an integer >= 1 is expected, or -1 for every problem"),
-    ("data.val_max_samples=-3", "data.val_max_samples: an integer >= 1 is expected, or -1 for every problem"),
-    ("data.train_max_samples=10", "data.train_max_samples: 10 problems are fewer than one batch"),
-    ("trainer.save_freq=often", "trainer.save_freq: an integer is expected (<= 0 turns it off; got 'often')"),
-    ("tir.val_sets=aime24", "tir.val_sets: a list is expected; use tir.val_sets=[a,b] (got 'aime24')"),
-    ("tir.train_sets=simplerl_math_l3to5", "tir.train_sets: a list is expected; use tir.train_sets=[a,b]"),
-    ("tir.train_sets=[]", "tir.train_sets: at least one dataset is needed"),
-]
+RANGES = {
+    "data.train_batch_size=0": "data.train_batch_size: an integer >= 1 is expected (got 0)",
+    "data.train_batch_size=abc": "data.train_batch_size: an integer >= 1 is expected (got 'abc')",
+    "trainer.total_training_steps=-5": "trainer.total_training_steps: an integer >= 1 or null is expected (got -5)",
+    "actor_rollout_ref.actor.ppo_mini_batch_size=0": "actor_rollout_ref.actor.ppo_mini_batch_size: an integer >= 1",
+    "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=-1": "ppo_micro_batch_size_per_gpu: an integer >= 1 or",
+    "actor_rollout_ref.rollout.n=0": "actor_rollout_ref.rollout.n: an integer >= 1 is expected (got 0)",
+    "actor_rollout_ref.rollout.val_kwargs.n=0": "actor_rollout_ref.rollout.val_kwargs.n: an integer >= 1",
+    "data.max_prompt_length=0": "data.max_prompt_length: an integer >= 1 is expected (got 0)",
+    "data.max_response_length=1.5": "data.max_response_length: an integer >= 1 is expected (got 1.5)",
+    "data.train_max_samples=0": "data.train_max_samples: an integer >= 1 is expected, or -1 for every problem",
+    "data.val_max_samples=-3": "data.val_max_samples: an integer >= 1 is expected, or -1 for every problem",
+    "data.train_max_samples=10": "data.train_max_samples: 10 problems are fewer than one batch",
+    "trainer.save_freq=often": "trainer.save_freq: an integer is expected (<= 0 turns it off; got 'often')",
+    "tir.val_sets=aime24": "tir.val_sets: a list is expected; use tir.val_sets=[a,b] (got 'aime24')",
+    "tir.train_sets=simplerl_math_l3to5": "tir.train_sets: a list is expected; use tir.train_sets=[a,b]",
+    "tir.train_sets=[]": "tir.train_sets: at least one dataset is needed",
+}
 
 
-@pytest.mark.parametrize(("override", "message"), RANGES, ids=[o for o, _ in RANGES])
-def test_a_value_out_of_range_is_refused_naming_its_full_key(override, message):
+@each_override(RANGES)
+def test_a_value_out_of_range_is_refused_naming_its_full_key(override, expected):
     found = problems(override)
-    assert len(found) == 1 and message in found[0], found
+    assert len(found) == 1 and expected in found[0], found
 
 
 def test_every_bad_setting_is_named_at_once():
@@ -71,20 +76,20 @@ def test_verls_own_refusal_is_one_line_naming_the_node():
     assert found[0].endswith("(verl's validate_config)") and "\n" not in found[0]
 
 
-ADDED = [
-    ("+trainer.total_training_step=5", "trainer.total_training_steps, now 550"),
-    ("+tir.sed=3", "tir.seed, now 42"),
-    ("+actor.ppo_mini_batch_size=4", "actor_rollout_ref.actor.ppo_mini_batch_size, now 128"),
-    ("+data.train_batch=4", "data.train_batch_size, now 128"),
-]
+ADDED = {
+    "+trainer.total_training_step=5": "trainer.total_training_steps, now 550",
+    "+tir.sed=3": "tir.seed, now 42",
+    "+actor.ppo_mini_batch_size=4": "actor_rollout_ref.actor.ppo_mini_batch_size, now 128",
+    "+data.train_batch=4": "data.train_batch_size, now 128",
+}
 
 
-@pytest.mark.parametrize(("override", "closest"), ADDED, ids=[o for o, _ in ADDED])
-def test_a_plus_key_that_no_config_has_is_refused_naming_the_closest(override, closest):
+@each_override(ADDED)  # the closest key and its value
+def test_a_plus_key_that_no_config_has_is_refused_naming_the_closest(override, expected):
     key = override[1:].split("=")[0]
     found = checks.added_keys([EXPERIMENT, override], launch.compose_base)
     assert len(found) == 1 and found[0].startswith(f"{key}: "), found
-    assert f"(did you mean {closest}?)" in found[0] and found[0].endswith("to add one anyway use ++")
+    assert f"(did you mean {expected}?)" in found[0] and found[0].endswith("to add one anyway use ++")
 
 
 @pytest.mark.parametrize(
@@ -127,7 +132,7 @@ def test_the_data_folder_must_be_writable_before_anything_is_built(tmp_path, mon
     assert found[0].startswith(f"tir.data_dir: {blocker} is a file, so {blocker / 'processed'} cannot be made")
     assert "simplerl_math_l3to5.zero_tir.parquet" in found[0] and list(tmp_path.iterdir()) == [blocker]
     # tests run as root, where permission bits stop nothing: the check asks os.access, faked here
-    monkeypatch.setattr("data_prep.atomic.os.access", lambda path, mode: Path(path) != tmp_path)
+    monkeypatch.setattr("runs.atomic.os.access", lambda path, mode: Path(path) != tmp_path)
     assert problems(f"tir.data_dir={tmp_path / 'processed'}")[0].startswith(
         f"tir.data_dir: {tmp_path} cannot be written (permission denied)"
     )

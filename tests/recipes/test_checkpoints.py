@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from evaluation.checkpoints import hf_model_dir
+from evaluation.step_series import hf_model_dir
 from recipes.zerotir import checkpoints
 from recipes.zerotir.checkpoints import KeepPolicy, estimate, plan, save_steps
 from tests.recipes.compose import make_cfg

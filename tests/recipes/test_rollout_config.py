@@ -98,14 +98,16 @@ def test_the_chat_template_is_derived_from_the_template(template, chat):
     config = EvalConfig.from_mapping(
         compose_eval("eval=paper", "eval.model=m", f"eval.rollout.template={template}").eval
     )
-    assert config.parse_rollout().chat is chat
+    assert config.rollout.chat is chat
 
 
 def test_cpu_learn_is_evaluated_with_the_rollout_it_trains_with():
     train = make_cfg("+experiment=cpu_learn").tir.rollout
+    trained = rollout_config.parse(train, "tir.rollout")
     evaluation = EvalConfig.from_mapping(compose_eval("eval=cpu_learn", "eval.model=m").eval).rollout
-    for key in ("template", "base_stops", "max_output_tokens"):
-        assert OmegaConf.to_container(train)[key] == evaluation[key], key
+    assert trained.template == evaluation.template
+    for key in ("base_stops", "max_output_tokens"):
+        assert getattr(trained.machine, key) == getattr(evaluation.machine, key), key
     assert (train.template, train.max_tool_calls, train.max_output_tokens) == ("two_style", 1, 32)
 
 

@@ -1,4 +1,4 @@
-"""data_prep.atomic: the stated file mode whatever the umask, a whole replacement, nothing left after a failure."""
+"""runs.atomic: the stated file mode whatever the umask, a whole replacement, nothing left after a failure."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from data_prep.atomic import FILE_MODE, atomic_path, write_atomic
+from runs.atomic import FILE_MODE, atomic_path, write_atomic
 
 
 @pytest.fixture

@@ -111,8 +111,8 @@ def test_eval_keys_logged_under_the_first_names_get_the_current_ones():
 
 
 def test_the_harness_writer_is_readable(tmp_path):
-    """Rows written by evaluation.checkpoints (the eval harness) read back with the same numbers."""
-    checkpoints = pytest.importorskip("evaluation.checkpoints")
+    """Rows written by evaluation.step_series (the eval harness) read back with the same numbers."""
+    checkpoints = pytest.importorskip("evaluation.step_series")
     fields = checkpoints.STEP_FIELDS
     rows = [{f: None for f in fields} | {k: v for k, v in r.items() if k in fields} | {"complete": True} for r in ROWS]
     rows[0]["code_exec_ratio"] = 0.25

@@ -8,7 +8,7 @@ import stat
 
 import pytest
 
-from data_prep.atomic import FILE_MODE
+from runs.atomic import FILE_MODE
 from scaling import analysis, discover, plots, report, wandb_report
 from tests.scaling.fakes import FakeReportAPI
 from tests.scaling.runs import law_run, write_launch
@@ -83,7 +83,7 @@ def test_synthetic_inputs_are_labelled_everywhere(result, tmp_path):
 
 
 def test_every_output_file_is_world_readable_whatever_the_umask(result, tmp_path):
-    """report.md, fits.json, wandb_report.json and the figures go through data_prep.atomic (mode 0644)."""
+    """report.md, fits.json, wandb_report.json and the figures go through runs.atomic (mode 0644)."""
     old = os.umask(0o077)  # a locked-down shell or batch system; tempfile's private 0600 was the old result
     try:
         images = plots.write_all(result, tmp_path)

@@ -1,8 +1,9 @@
-"""A series of verl checkpoints: the training step of each, its Hugging Face weights, accuracy_vs_step rows.
+"""Evaluating a series of verl checkpoints (`eval.checkpoints`): their order by step, the model folder of each, and
+the accuracy_vs_step rows and files.
 
-verl saves `.../checkpoints/global_step_<N>/actor/` with FSDP shards and a `huggingface/` folder that holds
-the config and tokenizer, and the weights only when they were saved too; we never merge shards ourselves
-(verl's model_merger does), we say how. accuracy_vs_step.json is the input of the scaling analysis.
+verl's layout and the rule for HF weights are runs/checkpoints.py; this module adds what evaluation asks of them and
+its errors, each naming `eval.checkpoints`. A step saved without HF weights is refused with verl's model_merger
+command that makes them (we never merge shards ourselves). accuracy_vs_step.json is the input of the scaling analysis.
 """
 
 from __future__ import annotations
@@ -10,15 +11,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from data_prep.atomic import write_atomic
 from evaluation.metrics import TOOL_USE_KEYS, MetricRow
+from runs.atomic import write_atomic
+from runs.checkpoints import ACTOR, HUGGINGFACE, find_hf_weights, step_in_path
 
-_STEP = re.compile(r"global_step_(\d+)")
-_WEIGHTS = ("*.safetensors", "pytorch_model*.bin", "model*.bin")
 # one row per (step, dataset, max_tool_calls); avg_at_k etc. are fractions in [0, 1]
 STEP_FIELDS = (
     "step", "checkpoint", "dataset", "max_tool_calls", "k", "problems", "avg_at_k", "pass_at_1", "maj_at_k",
@@ -30,14 +29,10 @@ STEP_FIELDS = (
 
 def parse_step(path: str | Path) -> int:
     """N of the last `global_step_<N>` in the path."""
-    found = _STEP.findall(str(path))
-    if not found:
+    step = step_in_path(path)
+    if step is None:
         raise ValueError(f"eval.checkpoints: {path} has no global_step_<N> in its path, so its step is unknown")
-    return int(found[-1])
-
-
-def _has_weights(folder: Path) -> bool:
-    return (folder / "config.json").is_file() and any(any(folder.glob(p)) for p in _WEIGHTS)
+    return step
 
 
 def hf_model_dir(path: str | Path) -> Path:
@@ -45,14 +40,14 @@ def hf_model_dir(path: str | Path) -> Path:
     path = Path(path)
     if not path.is_dir():
         raise ValueError(f"eval.checkpoints: {path} is not a directory")
-    for candidate in (path, path / "huggingface", path / "actor" / "huggingface"):
-        if _has_weights(candidate):
-            return candidate
-    actor = path if path.name == "actor" else path / "actor"
+    found = find_hf_weights(path)
+    if found is not None:
+        return found
+    actor = path if path.name == ACTOR else path / ACTOR
     raise ValueError(
         f"eval.checkpoints: {path} has no Hugging Face weights (config.json + *.safetensors), only verl shards; "
         f"merge them first: python -m verl.model_merger merge --backend fsdp --local_dir {actor} "
-        f"--target_dir {actor / 'huggingface'}"
+        f"--target_dir {actor / HUGGINGFACE}"
     )
 
 
