@@ -202,3 +202,30 @@ def test_wandb_logging_runs_when_enabled(tmp_path, tiny_qwen2_dir, eval_data_dir
     config = tiny_config(tmp_path, tiny_qwen2_dir, eval_data_dir, run_name="wb", wandb={"enabled": True})
     outcome = evaluate(config, backend_factory=tiny_factory, execute=FakeExecutor().run_async)
     assert outcome.finished == 8 and (tmp_path / "out" / "wb" / "summary.json").exists()
+
+
+def test_a_model_reads_its_samples_once_plans_once_and_never_reparses_the_rollout(
+    tmp_path, tiny_qwen2_dir, eval_data_dir, tiny_factory, monkeypatch
+):
+    """Before: samples.jsonl read three times, the plan made twice, the rollout node parsed again in every
+    trajectory's stop machine; now one read, one plan, one stop-machine config per sweep point."""
+    from evaluation import evaluate as evaluate_module
+    from evaluation.samples import SampleStore
+
+    config = tiny_config(tmp_path, tiny_qwen2_dir, eval_data_dir, run_name="once")  # the one parse happens here
+    counts = {"load": 0, "plan": 0, "parse": 0, "machine": 0}
+
+    def counted(name, function):
+        def wrapper(*args, **kwargs):
+            counts[name] += 1
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(SampleStore, "load", counted("load", SampleStore.load))
+    monkeypatch.setattr(evaluate_module, "plan", counted("plan", evaluate_module.plan))
+    monkeypatch.setattr(rollout_config, "parse", counted("parse", rollout_config.parse))
+    monkeypatch.setattr(EvalConfig, "machine_config", counted("machine", EvalConfig.machine_config))
+    outcome = evaluate(config, backend_factory=tiny_factory, execute=FakeExecutor().run_async)
+    assert outcome.finished == 2 * 2 * 2  # 2 problems x 2 samples x 2 sweep points
+    assert counts == {"load": 1, "plan": 1, "parse": 0, "machine": 2}
