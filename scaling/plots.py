@@ -31,7 +31,7 @@ from scaling.fit import SeriesFit
 log = logging.getLogger(__name__)
 DPI = 100
 PANEL_W = 4.2  # inches per panel in _grid
-OTHER_COLORS = {"log_linear": "C2", "power": "C3", "saturating": "C4"}
+OTHER_COLORS = {"log_linear": "C2", "power": "C3", "saturating": "C4", "sigmoid": "C5"}
 
 
 def _slug(text: str) -> str:
