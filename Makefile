@@ -67,6 +67,7 @@ CPU_STAMP := $(CPU_VENV)/.zerotir-cpu-train-installed
 
 setup-cpu-train: $(CPU_STAMP)
 
+# pyproject.toml: its package list is what the editable install maps (a new top-level package needs a reinstall).
 $(CPU_STAMP): requirements/cpu-train.txt recipes/zerotir/cpu_platform.py pyproject.toml
 	@test -n "$(PYTHON)" || { echo "need Python 3.10-3.12 (verl 0.9.1)"; exit 1; }
 	@# pyvenv.cfg, not bin/python: without it bin/python is the base interpreter and pip would install there.

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
 
 from tir_rollout.sandbox import make_executor as real_make_executor
+from tir_rollout.sandbox.config import SandboxConfig
 
 PROBE_ENV = "ZEROTIR_SANDBOX_PROBE"
 SNIPPET = "print(6 * 7)"
 
 
-def make_executor(cfg: Any = None):
+def make_executor(cfg: SandboxConfig):
+    """`tir.executor_factory`'s contract: the parsed sandbox config in, an executor out."""
     import ray
 
     executor = real_make_executor(cfg)
@@ -28,7 +29,7 @@ def make_executor(cfg: Any = None):
         "node_id": ray.get_runtime_context().get_node_id() if ray.is_initialized() else None,
         "pid": os.getpid(),
         "concurrency": executor.concurrency,
-        "configured": (dict(cfg) if cfg else {}).get("concurrency"),
+        "configured": cfg.concurrency,  # after the agent loop's per-node share (tir_rollout.agent_loop.get_executor)
         "cpu_count": os.cpu_count(),
         "status": result.status,
         "stdout": result.stdout,

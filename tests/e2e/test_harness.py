@@ -209,3 +209,25 @@ def test_checkpoint_shards_are_verls_names(tmp_path):
     assert [f.name for f in files["model"]] == ["model_world_size_2_rank_0.pt", "model_world_size_2_rank_1.pt"]
     assert files["optim"][1] == tmp_path / "global_step_2" / "actor" / "optim_world_size_2_rank_1.pt"
     assert set(files) == {"model", "optim", "extra_state"}
+
+
+@pytest.mark.parametrize("workers_per_node", [1, 2], ids=["alone", "shared"])
+def test_sandbox_probe_through_the_agent_loops_factory_hook(tmp_path, monkeypatch, workers_per_node):
+    """The probe as the agent loop calls it (get_executor with tir.executor_factory): the real sandbox runs the
+    snippet and the record satisfies the rehearsal's check for one node."""
+    from tests.e2e import sandbox_probe
+    from tir_rollout import agent_loop
+    from tir_rollout.sandbox.config import parse_config
+
+    monkeypatch.setenv(sandbox_probe.PROBE_ENV, str(tmp_path / "probe.jsonl"))
+    monkeypatch.setattr(agent_loop, "_EXECUTORS", {})
+    sandbox = parse_config({"backend": "local", "concurrency": None}, "tir.rollout.sandbox")
+    executor = agent_loop.get_executor(sandbox, "tests.e2e.sandbox_probe.make_executor", workers_per_node)
+    try:
+        (record,) = [json.loads(line) for line in (tmp_path / "probe.jsonl").read_text().splitlines()]
+    finally:
+        executor.close()
+    assert record["node_id"] is None and record["stdout"] == "42\n" and record["status"] == "ok"
+    assert record["concurrency"] == max(1, (os.cpu_count() or 1) // workers_per_node)
+    records = [{**record, "node_id": "A", "pid": pid} for pid in range(workers_per_node)]
+    assert harness.sandbox_problems(records, ["A"]) == []
