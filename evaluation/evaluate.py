@@ -20,7 +20,7 @@ from typing import Any
 from evaluation import step_series
 from evaluation.backends import Backend
 from evaluation.config import ADDED_KEYS, FINGERPRINT, EvalConfig, upgrade_fingerprint
-from evaluation.metrics import TOOL_USE_KEYS, MetricRow, summarize
+from evaluation.metrics import MetricRow, summarize
 from evaluation.plot import plot_interactions, plot_steps
 from evaluation.problems import Problem, load_problems
 from evaluation.provenance import git_commit
@@ -239,7 +239,7 @@ class _Tracker:
             prefix = f"eval/{r.dataset}/calls={r.max_tool_calls}"
             data |= {f"{prefix}/avg@{r.samples_per_problem}": r.avg_at_k, f"{prefix}/maj@k": r.maj_at_k}
             data |= {f"{prefix}/pass@{k}": v for k, v in r.pass_at.items()}
-            data |= {f"{prefix}/{key}": getattr(r, key) for key in TOOL_USE_KEYS}
+            data |= {f"{prefix}/{key}": value for key, value in r.tool_use.rates().items()}
         if png is not None:
             import wandb
 

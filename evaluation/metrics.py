@@ -11,24 +11,16 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from evaluation.samples import SampleRecord
-from tir_rollout.tool_use import tool_use_rates
+from tir_rollout.tool_use import RATE_NAMES, ToolUseRates
 
-# The tool_use_rates keys a MetricRow carries, under training's names (tir/<key>). Rows written before these names
-# held `code_call_rate` and `length_rate` for code_exec_ratio and finish_length_rate (the scaling analysis still reads
-# them: scaling.run.RENAMED), and before that `exec_error_rate` ((errors + timeouts) / executions), which is
-# code_error_rate + code_timeout_rate here.
-TOOL_USE_KEYS = (
-    "code_exec_ratio",
-    "code_calls_mean",
-    "code_error_rate",
-    "code_timeout_rate",
-    "sandbox_error_rate",
-    "output_truncated_rate",
-    "finish_length_rate",
-)
+# The tool-use keys a summary row carries (ToolUseRates.rates()), under training's names (tir/<key>). Rows written
+# before these names held `code_call_rate` and `length_rate` for code_exec_ratio and finish_length_rate (the scaling
+# analysis still reads them: scaling.run.RENAMED), and before that `exec_error_rate` ((errors + timeouts) /
+# executions), which is code_error_rate + code_timeout_rate here.
+TOOL_USE_KEYS = RATE_NAMES
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -91,7 +83,7 @@ def majority_correct(samples: Sequence[SampleRecord]) -> bool:
     raise AssertionError("unreachable: a key with the best count exists")
 
 
-@dataclass
+@dataclass(kw_only=True)  # keyword-only: tool_use has no default, yet keeps its place among the defaults
 class MetricRow:
     """One (dataset, max_tool_calls) cell of the summary; accuracies and rates are fractions in [0, 1]."""
 
@@ -103,20 +95,16 @@ class MetricRow:
     avg_at_k_ci95: tuple[float, float] = (0.0, 1.0)  # 95 % interval over problems (accuracy_interval)
     pass_at: dict[int, float] = field(default_factory=dict)  # k -> unbiased pass@k
     maj_at_k: float = 0.0  # majority vote over samples_per_problem samples
-    # tool use: tir_rollout.tool_use.tool_use_rates, the definition training's tir/* metrics use
-    code_exec_ratio: float = 0.0  # samples that ran code at least once: the paper's code-execution frequency
-    code_calls_mean: float = 0.0  # executions per sample
-    code_error_rate: float = 0.0  # errors / executions (timeouts and sandbox failures apart); 0 when nothing ran
-    code_timeout_rate: float = 0.0  # timeouts / executions
-    sandbox_error_rate: float = 0.0  # executions the sandbox itself failed / executions (not the model's errors)
-    output_truncated_rate: float = 0.0  # outputs cut or replaced for length / executions
-    finish_length_rate: float = 0.0  # fraction of samples that ended on the token budget
+    tool_use: ToolUseRates  # the definition training's tir/* metrics use; a written row carries its rates()
     response_tokens_correct: float | None = None  # mean response length (output tokens included)
     response_tokens_wrong: float | None = None
     complete: bool = True  # every problem has every requested sample
 
     def as_dict(self) -> dict:
-        d = dict(self.__dict__)
+        """summary.json's row: flat, the tool-use rates (not the totals) in the tool_use field's place."""
+        d: dict = {}
+        for f in fields(self):
+            d |= self.tool_use.rates() if f.name == "tool_use" else {f.name: getattr(self, f.name)}
         d["pass_at"] = {str(k): v for k, v in self.pass_at.items()}
         d["avg_at_k_ci95"] = list(self.avg_at_k_ci95)
         return d
@@ -144,7 +132,6 @@ def summarize_cell(
         for k in sorted(set(ks))
         if 1 <= k <= n_min
     }
-    rates = tool_use_rates([s.tool_use for s in flat])
     per_problem = [sum(s.correct for s in g) / len(g) for g in by_problem.values()]
     return MetricRow(
         dataset=dataset,
@@ -155,7 +142,7 @@ def summarize_cell(
         avg_at_k_ci95=accuracy_interval(per_problem, n_min),
         pass_at=pass_at,
         maj_at_k=sum(majority_correct(g[:n_min]) for g in by_problem.values()) / len(by_problem),
-        **{key: rates[key] for key in TOOL_USE_KEYS},
+        tool_use=ToolUseRates.of([s.tool_use for s in flat]),
         response_tokens_correct=_mean([s.tool_use.response_tokens for s in flat if s.correct]),
         response_tokens_wrong=_mean([s.tool_use.response_tokens for s in flat if not s.correct]),
         complete=expected <= 0 or all(len(g) >= expected for g in by_problem.values()),

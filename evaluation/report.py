@@ -37,9 +37,10 @@ def markdown_table(rows: Sequence[MetricRow]) -> str:
         cells = [r.dataset + ("" if r.complete else " (incomplete)"), str(r.max_tool_calls), str(r.problems)]
         interval = f"{_pct(r.avg_at_k_ci95[0])}-{_pct(r.avg_at_k_ci95[1])}"
         cells += [str(r.samples_per_problem), _pct(r.avg_at_k), interval, *(_pct(r.pass_at.get(k)) for k in ks)]
-        cells += [_pct(r.maj_at_k), _fmt(r.code_exec_ratio, 2), _fmt(r.code_calls_mean, 2), _fmt(r.code_error_rate, 2)]
-        cells += [_fmt(r.code_timeout_rate, 2), _fmt(r.sandbox_error_rate, 3)]
-        cells += [_fmt(r.finish_length_rate, 2), _fmt(r.response_tokens_correct, 0), _fmt(r.response_tokens_wrong, 0)]
+        use = r.tool_use
+        cells += [_pct(r.maj_at_k), _fmt(use.code_exec_ratio, 2), _fmt(use.code_calls_mean, 2)]
+        cells += [_fmt(use.code_error_rate, 2), _fmt(use.code_timeout_rate, 2), _fmt(use.sandbox_error_rate, 3)]
+        cells += [_fmt(use.finish_length_rate, 2), _fmt(r.response_tokens_correct, 0), _fmt(r.response_tokens_wrong, 0)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -21,8 +21,7 @@ from runs.checkpoints import ACTOR, HUGGINGFACE, find_hf_weights, step_in_path
 # one row per (step, dataset, max_tool_calls); avg_at_k etc. are fractions in [0, 1]
 STEP_FIELDS = (
     "step", "checkpoint", "dataset", "max_tool_calls", "k", "problems", "avg_at_k", "pass_at_1", "maj_at_k",
-    "code_exec_ratio", "code_calls_mean", "code_error_rate", "code_timeout_rate", "sandbox_error_rate",
-    "output_truncated_rate", "finish_length_rate",
+    *TOOL_USE_KEYS,
     "response_tokens_correct", "response_tokens_wrong", "complete",
 )  # fmt: skip
 
@@ -74,7 +73,7 @@ def step_rows(step: int, checkpoint: str | Path, rows: Sequence[MetricRow]) -> l
             "avg_at_k": r.avg_at_k,
             "pass_at_1": r.pass_at.get(1),
             "maj_at_k": r.maj_at_k,
-            **{key: getattr(r, key) for key in TOOL_USE_KEYS},
+            **r.tool_use.rates(),
             "response_tokens_correct": r.response_tokens_correct,
             "response_tokens_wrong": r.response_tokens_wrong,
             "complete": r.complete,

@@ -51,7 +51,7 @@ class Run:
         return col[col.notna() & (col.abs() != float("inf"))]
 
 
-# The eval harness's first names of two tool-use numbers -> training's (tir_rollout.tool_use.tool_use_rates), which
+# The eval harness's first names of two tool-use numbers -> training's (tir_rollout.tool_use.ToolUseRates), which
 # it writes now: accuracy_vs_step files and W&B eval runs written before still read, under the current names.
 RENAMED = {"code_call_rate": "code_exec_ratio", "length_rate": "finish_length_rate"}
 

@@ -2,7 +2,7 @@
 
 Pure functions over per-response records (the agent loop's `tir_*` extra_fields, read as a `ToolUse`, plus
 correctness), so the recipe trainer logs them at every step and the analysis tool recomputes them from
-rollout dumps. The tool-use numbers are `tir_rollout.tool_use.tool_use_rates`, the definition evaluation
+rollout dumps. The tool-use numbers are `tir_rollout.tool_use.ToolUseRates`, the definition evaluation
 summaries use too (pooled over executions, timeouts and sandbox failures apart from `code_error_rate`);
 the reference's `code_exection_errors` averaged per response instead. Lengths are response tokens with
 tool output included, as the reference's `length_rewards`.
@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from tir_rollout.tool_use import ToolUse, tool_use_rates
+from tir_rollout.tool_use import TOOL_USE_NAMES, ToolUse, ToolUseRates
 
 PREFIX = "tir/"
 
@@ -55,7 +55,7 @@ def step_metrics(records: Sequence[ResponseRecord]) -> dict[str, float]:
     if not records:
         return {}
     out = {
-        **tool_use_rates([r.tool_use for r in records]),
+        **ToolUseRates.of([r.tool_use for r in records]).as_dict(),
         "acc": _mean([r.correct for r in records]),
         "response_length/all": _mean([r.tool_use.response_tokens for r in records]),
         "generated_tokens_mean": _mean([r.tool_use.generated_tokens for r in records]),
@@ -114,17 +114,10 @@ class CollapseAlarm:
         }
 
 
+# Every tir/* key the trainer may log (tests/scaling checks the analysis's keys against it): the tool-use numbers are
+# ToolUseRates' fields, the rest step_metrics', CumulativeCounters' and CollapseAlarm's own.
 METRIC_NAMES = (
-    "tir/code_exec_ratio",
-    "tir/code_calls_mean",
-    "tir/code_calls_max",
-    "tir/code_error_rate",
-    "tir/code_timeout_rate",
-    "tir/sandbox_error_rate",
-    "tir/sandbox_errors",
-    "tir/code_calls",
-    "tir/output_truncated_rate",
-    "tir/finish_length_rate",
+    *(PREFIX + name for name in TOOL_USE_NAMES),
     "tir/acc",
     "tir/response_length/all",
     "tir/response_length/correct",

@@ -6,15 +6,16 @@ metrics (`tir/*`) and the evaluation's sample record read it back. No verl impor
 
 Counts are disjoint by status: every execution is exactly one of ok, `code_errors` (error or killed: the
 model's code failed), `code_timeouts`, `sandbox_errors` (the executor failed: never the model's error).
-`tool_use_rates` divides each by the executions, pooled over the responses given (total / total, not a mean
-of per-response rates), so `code_error_rate` excludes timeouts in training and evaluation alike.
+`ToolUseRates.of` divides each by the executions, pooled over the responses given (total / total, not a mean
+of per-response rates), so `code_error_rate` excludes timeouts in training and evaluation alike. Its field names
+are the metric names (`tir/<name>` in training, `<name>` in evaluation), so every list of them derives from it.
 """
 
 from __future__ import annotations
 
 import numbers
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 EXTRA_PREFIX = "tir_"  # verl extra_fields key of a field: EXTRA_PREFIX + field name
@@ -60,29 +61,62 @@ def _count(value: Any) -> int:
 EXTRA_FIELD_KEYS = tuple(EXTRA_PREFIX + f.name for f in fields(ToolUse))
 
 
-def tool_use_rates(uses: Sequence[ToolUse]) -> dict[str, float]:
-    """Each tool-use number of a group of responses (a training step, an evaluation cell).
+# A ToolUseRates field's metadata: the number grows with the responses pooled (a sum, or a maximum), so it compares
+# only between groups of one size (training steps); the other fields are rates, comparable across any cells.
+TOTAL = {"total": True}
 
-    Training logs them as `tir/<key>`; evaluation's summary rows carry them under the same keys
-    (`eval/<dataset>/calls=<m>/<key>` in W&B). Per-execution rates are 0 when nothing ran.
+
+@dataclass(frozen=True)
+class ToolUseRates:
+    """Each tool-use number of a group of responses (a training step, an evaluation cell), named as it is logged.
+
+    Training logs every field as `tir/<name>`; evaluation's summary rows carry the `rates()` under the same names
+    (`eval/<dataset>/calls=<m>/<name>` in W&B). Per-execution rates are 0 when nothing ran. A new number is one
+    field here and one line in `of`; the metric lists, summary columns and step series follow from the fields.
     """
-    if not uses:
-        raise ValueError("tool_use_rates needs at least one response")
-    n = len(uses)
-    calls = sum(u.code_calls for u in uses)
 
-    def per_call(key: str) -> float:
-        return sum(getattr(u, key) for u in uses) / calls if calls else 0.0
+    code_exec_ratio: float  # responses that ran code at least once / responses: the paper's code-execution frequency
+    code_calls_mean: float  # executions / responses
+    code_calls_max: float = field(metadata=TOTAL)  # the most executions of one response
+    code_calls: float = field(metadata=TOTAL)  # executions
+    code_error_rate: float  # the model's errors (error, killed) / executions: timeouts and sandbox failures apart
+    code_timeout_rate: float  # timeouts / executions
+    sandbox_error_rate: float  # executions the sandbox itself failed / executions (the trainer's guard reads it)
+    sandbox_errors: float = field(metadata=TOTAL)  # executions the sandbox itself failed
+    output_truncated_rate: float  # outputs cut or replaced for length / executions
+    finish_length_rate: float  # responses that ended on the token budget / responses
 
-    return {
-        "code_exec_ratio": sum(u.code_calls > 0 for u in uses) / n,  # the paper's code-execution frequency
-        "code_calls_mean": calls / n,
-        "code_calls_max": float(max(u.code_calls for u in uses)),
-        "code_calls": float(calls),
-        "code_error_rate": per_call("code_errors"),
-        "code_timeout_rate": per_call("code_timeouts"),
-        "sandbox_error_rate": per_call("sandbox_errors"),  # the trainer's guard reads it
-        "sandbox_errors": float(sum(u.sandbox_errors for u in uses)),
-        "output_truncated_rate": per_call("outputs_truncated"),
-        "finish_length_rate": sum(u.finish_reason == "length" for u in uses) / n,
-    }
+    @classmethod
+    def of(cls, uses: Sequence[ToolUse]) -> ToolUseRates:
+        if not uses:
+            raise ValueError("ToolUseRates.of needs at least one response")
+        n = len(uses)
+        calls = sum(u.code_calls for u in uses)
+
+        def per_call(key: str) -> float:
+            return sum(getattr(u, key) for u in uses) / calls if calls else 0.0
+
+        return cls(
+            code_exec_ratio=sum(u.code_calls > 0 for u in uses) / n,
+            code_calls_mean=calls / n,
+            code_calls_max=float(max(u.code_calls for u in uses)),
+            code_calls=float(calls),
+            code_error_rate=per_call("code_errors"),
+            code_timeout_rate=per_call("code_timeouts"),
+            sandbox_error_rate=per_call("sandbox_errors"),
+            sandbox_errors=float(sum(u.sandbox_errors for u in uses)),
+            output_truncated_rate=per_call("outputs_truncated"),
+            finish_length_rate=sum(u.finish_reason == "length" for u in uses) / n,
+        )
+
+    def as_dict(self) -> dict[str, float]:
+        """Every number by name, in field order: training's `tir/*` tool-use metrics."""
+        return asdict(self)
+
+    def rates(self) -> dict[str, float]:
+        """The numbers that do not grow with the group (RATE_NAMES), in field order: evaluation's summary columns."""
+        return {name: getattr(self, name) for name in RATE_NAMES}
+
+
+TOOL_USE_NAMES = tuple(f.name for f in fields(ToolUseRates))  # every field: training's tir/<name>
+RATE_NAMES = tuple(f.name for f in fields(ToolUseRates) if not f.metadata.get("total"))  # evaluation's columns

@@ -12,22 +12,29 @@ from evaluation.evaluate import _Tracker
 from evaluation.metrics import TOOL_USE_KEYS, summarize
 from evaluation.report import write_summary
 from tests.evaluation.factory import record
-from tir_rollout.tool_use import tool_use_rates
+from tir_rollout.metrics import ResponseRecord, step_metrics
 
 FIRST_NAMES = {"code_call_rate", "length_rate"}  # what these files held before they took training's names
 
 
-def rows():
-    samples = [
+def samples():
+    return [
         record("p0", 0, True, "1", code_calls=1),
         record("p1", 0, False, "2", finish_reason="length"),
     ]
-    return summarize(samples, ks=(1,), expected=1)
+
+
+def rows():
+    return summarize(samples(), ks=(1,), expected=1)
 
 
 def test_the_summary_row_keys_are_training_keys():
-    assert set(TOOL_USE_KEYS) <= set(tool_use_rates([record().tool_use]))
-    assert {"code_exec_ratio", "finish_length_rate"} <= set(TOOL_USE_KEYS)
+    """Of what a summary row writes, the keys training also logs (as tir/<key>) are exactly TOOL_USE_KEYS."""
+    training = step_metrics([ResponseRecord(s.tool_use, s.correct) for s in samples()])
+    [row] = rows()
+    shared = {key for key in row.as_dict() if f"tir/{key}" in training}
+    assert shared == set(TOOL_USE_KEYS)
+    assert {"code_exec_ratio", "finish_length_rate"} <= shared  # the names the scaling analysis reads
 
 
 def test_summary_json_and_accuracy_vs_step_carry_the_training_names(tmp_path):

@@ -103,11 +103,11 @@ def test_summary_cell_matches_hand_computation():
     # pass@2: p0 1 - C(3,2)/C(4,2) = 0.5; p1 1 - C(1,2)/C(4,2) = 1 -> 0.75
     assert cell.pass_at == pytest.approx({1: 0.5, 2: 0.75, 4: 1.0})  # k=8 > n is left out
     assert cell.maj_at_k == pytest.approx(0.5)
-    assert cell.code_exec_ratio == pytest.approx(3 / 8)
-    assert cell.code_calls_mean == pytest.approx(4 / 8)
+    assert cell.tool_use.code_exec_ratio == pytest.approx(3 / 8)
+    assert cell.tool_use.code_calls_mean == pytest.approx(4 / 8)
     # one error and one timeout over four executions: apart, as in training's tir/code_error_rate
-    assert (cell.code_error_rate, cell.code_timeout_rate) == (pytest.approx(1 / 4), pytest.approx(1 / 4))
-    assert cell.finish_length_rate == pytest.approx(1 / 8)
+    assert (cell.tool_use.code_error_rate, cell.tool_use.code_timeout_rate) == pytest.approx((1 / 4, 1 / 4))
+    assert cell.tool_use.finish_length_rate == pytest.approx(1 / 8)
     assert cell.response_tokens_correct == pytest.approx((50 + 40 + 60 + 20) / 4)
     assert cell.response_tokens_wrong == pytest.approx((100 + 200 + 300 + 100) / 4)
 
@@ -120,7 +120,7 @@ def test_summary_marks_missing_samples_and_splits_cells():
     assert cells[0].samples_per_problem == 1 and not cells[0].complete
     assert cells[0].pass_at == pytest.approx({1: 0.5})  # pass@2 needs 2 samples of every problem
     assert cells[0].maj_at_k == pytest.approx(0.5)  # votes over the first sample only
-    assert (cells[0].code_error_rate, cells[0].code_timeout_rate) == (0.0, 0.0)  # nothing ran
+    assert (cells[0].tool_use.code_error_rate, cells[0].tool_use.code_timeout_rate) == (0.0, 0.0)  # nothing ran
     assert cells[1].avg_at_k == 0.0
 
 
@@ -133,7 +133,7 @@ def test_sandbox_failures_have_their_own_column_not_the_code_error_rate():
         record("p0", 1, code_calls=2, sandbox_errors=1),
     ]
     row = summarize_cell("toy", 2, samples)
-    assert (row.code_error_rate, row.sandbox_error_rate) == (0.25, 0.25)
+    assert (row.tool_use.code_error_rate, row.tool_use.sandbox_error_rate) == (0.25, 0.25)
     header, _, line = markdown_table([row]).splitlines()
     column = header.split(" | ").index("sandbox error rate")
     assert line.split(" | ")[column] == "0.250"

@@ -76,9 +76,9 @@ def test_sweep_caps_executions_at_each_budget_and_grades_like_the_reward(qwen2_t
 
     cells = {c.max_tool_calls: c for c in summarize(records.values(), ks=(1, 2), expected=2)}
     assert cells[1].avg_at_k == pytest.approx(0.75)  # 3 of 4 problems right, every sample alike
-    assert cells[4].code_calls_mean == pytest.approx((1 + 3 + 0 + 1) / 4)
-    assert cells[4].code_error_rate == pytest.approx(1 / 5)
-    assert cells[1].code_calls_mean == pytest.approx((1 + 1 + 0 + 1) / 4)
+    assert cells[4].tool_use.code_calls_mean == pytest.approx((1 + 3 + 0 + 1) / 4)
+    assert cells[4].tool_use.code_error_rate == pytest.approx(1 / 5)
+    assert cells[1].tool_use.code_calls_mean == pytest.approx((1 + 1 + 0 + 1) / 4)
 
 
 def test_a_crash_midway_then_a_rerun_recomputes_nothing_and_summarises_identically(qwen2_tokenizer, tmp_path):

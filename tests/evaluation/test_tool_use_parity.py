@@ -66,12 +66,16 @@ def test_training_metrics_and_evaluation_summary_agree_on_tool_use(trajectories,
         store.append(replace(record, correct=ok))
     row = summarize_cell("toy", 2, SampleStore(store.path).load())
 
-    for key in TOOL_USE_KEYS:  # one name for each number: tir/<key> in training, <key> in the summary row
-        assert getattr(row, key) == pytest.approx(training[f"tir/{key}"]), key
+    for key, value in row.tool_use.as_dict().items():  # one name for each number: tir/<key> in training
+        assert value == pytest.approx(training[f"tir/{key}"]), key
+    written = row.as_dict()  # summary.json's row: the rates under the same names, not the totals
+    assert {key: written[key] for key in TOOL_USE_KEYS} == row.tool_use.rates()
+    assert not {"code_calls", "code_calls_max", "sandbox_errors"} & set(written)
     # the trajectories exercise every number, and the rates are the documented ones (hand-counted: 6 executions,
     # 1 error, 1 timeout, 1 sandbox failure, 1 output over the cap; 5 of 7 responses ran code, 1 hit the budget)
     assert training["tir/code_calls"] == 6
-    assert (row.code_error_rate, row.code_timeout_rate, row.sandbox_error_rate) == pytest.approx((1 / 6,) * 3)
-    assert row.output_truncated_rate == pytest.approx(1 / 6)
-    assert (row.code_exec_ratio, row.finish_length_rate) == pytest.approx((5 / 7, 1 / 7))
+    use = row.tool_use
+    assert (use.code_error_rate, use.code_timeout_rate, use.sandbox_error_rate) == pytest.approx((1 / 6,) * 3)
+    assert use.output_truncated_rate == pytest.approx(1 / 6)
+    assert (use.code_exec_ratio, use.finish_length_rate) == pytest.approx((5 / 7, 1 / 7))
     assert row.response_tokens_correct == pytest.approx(training["tir/response_length/correct"])

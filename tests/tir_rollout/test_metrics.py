@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tir_rollout.metrics import METRIC_NAMES, CumulativeCounters, ResponseRecord, is_correct, step_metrics
-from tir_rollout.tool_use import ToolUse
+from tir_rollout.tool_use import RATE_NAMES, TOOL_USE_NAMES, ToolUse, ToolUseRates
 
 
 def rec(calls=0, errors=0, timeouts=0, truncated=0, gen=10, length=10, finish="stop", correct=False):
@@ -50,6 +50,25 @@ EXPECTED = {
 def test_step_metrics_hand_computed():
     assert step_metrics(BATCH) == pytest.approx(EXPECTED)
     assert set(EXPECTED) <= set(METRIC_NAMES)
+
+
+def test_every_tool_use_number_is_logged_and_listed_under_its_field_name():
+    rates = ToolUseRates.of([r.tool_use for r in BATCH])
+    assert tuple(rates.as_dict()) == TOOL_USE_NAMES
+    assert {f"tir/{name}" for name in TOOL_USE_NAMES} <= set(step_metrics(BATCH)) & set(METRIC_NAMES)
+
+
+def test_rates_are_the_numbers_that_do_not_grow_with_the_group():
+    """rates() (evaluation's summary columns) compare across cells of any size; the totals scale with the group."""
+    once, twice = ToolUseRates.of([r.tool_use for r in BATCH]), ToolUseRates.of([r.tool_use for r in BATCH * 2])
+    assert once.rates() == twice.rates() and tuple(once.rates()) == RATE_NAMES
+    assert set(TOOL_USE_NAMES) - set(RATE_NAMES) == {"code_calls", "code_calls_max", "sandbox_errors"}
+    assert (twice.code_calls, twice.code_calls_max) == (2 * once.code_calls, once.code_calls_max)
+
+
+def test_tool_use_rates_need_a_response():
+    with pytest.raises(ValueError, match="at least one response"):
+        ToolUseRates.of([])
 
 
 @pytest.mark.parametrize(
