@@ -44,6 +44,8 @@ def test_cpu_distributed_is_cpu_smoke_with_two_of_everything():
         "ray_kwargs.ray_init.num_cpus",
         "ray_kwargs.ray_init.num_gpus",
         "tir.rollout.sandbox.concurrency",
+        "actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu",  # a rank's share of a step (next test)
+        "actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu",
     }
     assert (dist["trainer.nnodes"], dist["trainer.n_gpus_per_node"]) == (2, 1)
     assert dist["actor_rollout_ref.rollout.agent.num_workers"] == 2
@@ -53,13 +55,19 @@ def test_cpu_distributed_is_cpu_smoke_with_two_of_everything():
     assert dist["trainer.device"] == "cpu"
 
 
-def test_the_batch_splits_over_two_ranks():
-    cfg = make_cfg("+experiment=cpu_distributed")
-    world = cfg.trainer.nnodes * cfg.trainer.n_gpus_per_node
-    samples = cfg.data.train_batch_size * cfg.actor_rollout_ref.rollout.n
-    mini_batch = cfg.actor_rollout_ref.actor.ppo_mini_batch_size * cfg.actor_rollout_ref.rollout.n
-    assert samples % world == 0 and mini_batch % world == 0
-    launch.validate(cfg)  # verl's validate_config: its own divisibility checks for this world size
+@pytest.mark.parametrize("experiment", ["cpu_smoke", "cpu_distributed"])
+def test_each_ranks_share_divides_by_its_micro_batches(experiment):
+    """verl asserts, inside a step, that a rank's share of the step's samples (the old log-prob pass) and of a
+    mini-batch (the update) divide by the per-GPU micro-batch (engine/utils.py prepare_micro_batches; not in its
+    validate_config): with 2 ranks cpu_smoke's log-prob micro-batch of 8 failed at step 1 of the rehearsal."""
+    cfg = make_cfg(f"+experiment={experiment}")
+    arr, world = cfg.actor_rollout_ref, cfg.trainer.nnodes * cfg.trainer.n_gpus_per_node
+    step, mini = cfg.data.train_batch_size * arr.rollout.n, arr.actor.ppo_mini_batch_size * arr.rollout.n
+    assert step % world == 0 and mini % world == 0
+    assert (step // world) % arr.rollout.log_prob_micro_batch_size_per_gpu == 0
+    assert (step // world) % arr.ref.log_prob_micro_batch_size_per_gpu == 0
+    assert (mini // world) % arr.actor.ppo_micro_batch_size_per_gpu == 0
+    launch.validate(cfg)  # and verl's own checks for this world size
 
 
 def test_rehearsal_launches_pass_every_check_and_share_one_run(tmp_path):
