@@ -19,15 +19,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 from itertools import combinations
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from scaling.kind import TOL
+from scaling.law_fit import LawFit
 from scaling.laws import LAWS
-
-if TYPE_CHECKING:
-    from scaling.fit import SeriesFit
 
 PLAUSIBLE = 0.10  # [ours] chosen in >= 10 % of the replicates: the data do not rule the law out
 
@@ -135,10 +132,13 @@ def _pct(values: np.ndarray, weights: np.ndarray | None, level: float) -> tuple[
     return float(lo), float(hi)
 
 
-def verdict(e: Extrapolation, fit: SeriesFit, bounds: tuple[float, float] | None = None) -> tuple[str, str]:
+def verdict(
+    e: Extrapolation, fits: dict[str, LawFit], chosen: str, bounds: tuple[float, float] | None = None
+) -> tuple[str, str]:
     """('unreliable', why) when the chosen fit is no law, a bounded metric meets an unbounded law (`bounds`: the
-    metric's range), plausible laws disagree beyond their intervals, or no law fits; else ('reliable', '')."""
-    reasons = [*_not_a_law(e, fit), *_bounded(e, fit, bounds)]
+    metric's range), plausible laws disagree beyond their intervals, or no law fits; else ('reliable', '').
+    `fits`: every law's fit to the series; `chosen`: the law chosen on the data."""
+    reasons = [*_not_a_law(fits[chosen], chosen), *_bounded(e, fits[chosen], chosen, bounds)]
     plausible = sorted((m for m, s in e.shares.items() if s >= PLAUSIBLE and m in e.by_law), key=e.shares.get)
     if any(
         e.by_law[a].ci_high < e.by_law[b].ci_low or e.by_law[b].ci_high < e.by_law[a].ci_low
@@ -152,31 +152,29 @@ def verdict(e: Extrapolation, fit: SeriesFit, bounds: tuple[float, float] | None
         reasons.append(
             f"by share of replicates, {', '.join(said)} at step {e.x:g}: the data do not settle which law holds there"
         )
-    if fit.fits and all(f.structured for f in fit.fits.values()):
+    if fits and all(f.structured for f in fits.values()):
         reasons.append("every law leaves autocorrelated residuals: none describes the curve")
     return ("unreliable", "; ".join(reasons)) if reasons else ("reliable", "")
 
 
-def _not_a_law(e: Extrapolation, fit: SeriesFit) -> list[str]:
+def _not_a_law(best: LawFit, chosen: str) -> list[str]:
     """A step change or a fit out of its range is not a law, so nothing follows from it beyond the data."""
-    best = fit.best
     if best.kind == "law":
         return []
     called = "a step change" if best.kind == "step change" else best.kind
-    return [f"the chosen {fit.chosen} fit is {called}, not a law ({best.kind_reason}): nothing to extrapolate"]
+    return [f"the chosen {chosen} fit is {called}, not a law ({best.kind_reason}): nothing to extrapolate"]
 
 
-def _bounded(e: Extrapolation, fit: SeriesFit, bounds: tuple[float, float] | None) -> list[str]:
+def _bounded(e: Extrapolation, best: LawFit, chosen: str, bounds: tuple[float, float] | None) -> list[str]:
     """A bounded metric (a rate) is never extrapolated with an unbounded law and called reliable: not by the chosen
     law, and not by a plausible law whose own prediction leaves the range at the step."""
     if bounds is None:
         return []
     lo, hi = bounds
     out = []
-    chosen = LAWS[fit.chosen]
-    theta = np.array([[p.value for p in fit.best.params]])
-    if not np.isfinite(chosen.ends(theta)[0, 1]):
-        out.append(f"{fit.chosen} grows without bound and the metric is bounded to [{lo:g}, {hi:g}]")
+    theta = np.array([[p.value for p in best.params]])
+    if not np.isfinite(LAWS[chosen].ends(theta)[0, 1]):
+        out.append(f"{chosen} grows without bound and the metric is bounded to [{lo:g}, {hi:g}]")
     for m in (m for m, s in e.shares.items() if s >= PLAUSIBLE and m in e.by_law):
         if not lo - TOL <= e.by_law[m].value <= hi + TOL:
             out.append(
@@ -186,21 +184,26 @@ def _bounded(e: Extrapolation, fit: SeriesFit, bounds: tuple[float, float] | Non
     return out
 
 
-def extrapolate(fit: SeriesFit, x_star: float, level: float, bounds, notes) -> Extrapolation:
-    """The chosen law's value at x_star, the interval over the replicates' chosen laws, shares and verdict."""
+def extrapolate(
+    fits: dict[str, LawFit], chosen: str, mixture: ModelBootstrap, x_star: float, level: float, bounds, notes
+) -> Extrapolation:
+    """The chosen law's value at x_star, the interval over the replicates' chosen laws (`mixture`), shares and
+    verdict. `fits`: every law's fit to the series (each with its own bootstrap); `chosen`: the law chosen on the
+    data. What it reads of a series' fit is passed in, so that the fit (scaling/fit.py) imports this module and
+    not the other way round."""
     xs = np.array([x_star])
     by_law = {}
-    for name, law_fit in fit.fits.items():
+    for name, law_fit in fits.items():
         own = LAWS[name].predict(xs, law_fit.boot)[:, 0] if len(law_fit.boot) else np.array([])
         by_law[name] = LawValue(float(law_fit.predict(xs)[0]), *_pct(own, None, level))
     e = Extrapolation(
         x_star,
-        by_law[fit.chosen].value,
-        *fit.mixture.interval(x_star, level),
-        shares=dict(fit.shares),
+        by_law[chosen].value,
+        *mixture.interval(x_star, level),
+        shares=mixture.shares(),
         by_law=by_law,
     )
-    e.verdict, e.reason = verdict(e, fit, bounds)
+    e.verdict, e.reason = verdict(e, fits, chosen, bounds)
     return _clip(e, bounds, notes) if bounds is not None else e
 
 

@@ -97,7 +97,7 @@ def _with_extrapolation(result, **values):
 def _an_extrapolation(fit):
     from scaling.uncertainty import extrapolate
 
-    return extrapolate(fit, 100.0, 0.95, (0.0, 1.0), [])
+    return extrapolate(fit.fits, fit.chosen, fit.mixture, 100.0, 0.95, (0.0, 1.0), [])
 
 
 CASES = {
