@@ -1,8 +1,10 @@
 """No module of the product imports at run time, directly or through others, a module that imports it back (issue
 #16 found one: the sandbox's executor factory and the backends it builds), and no package does either (issue #27
 found one made of acyclic modules: data_prep/templates.py imported the stop machine while tir_rollout/rollout_config.py
-imported the templates). Function-level imports count too. The product's packages are the repository's top-level
-folders with an __init__.py, tests aside, so a new package is checked without a list to update.
+imported the templates). Function-level imports count too, and so do imports under `if TYPE_CHECKING:`: they run
+nothing, but the dependency is the design's all the same (issue #27 found two circles made only by them: the sandbox's
+config, backend table and executor; scaling's fit and uncertainty). The product's packages are the repository's
+top-level folders with an __init__.py, tests aside, so a new package is checked without a list to update.
 """
 
 from __future__ import annotations
@@ -25,24 +27,18 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def runtime_nodes(tree: ast.AST):
-    """Every node except those under `if TYPE_CHECKING:` (type-checker-only imports run nothing)."""
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        yield node
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            stack.extend(node.orelse)
-        else:
-            stack.extend(ast.iter_child_nodes(node))
-
-
 def imported(path: Path, known: set[str]) -> set[str]:
-    """The product modules `path` imports (`from pkg import name` counts pkg.name when that is a module)."""
+    """The product modules `path` imports."""
     name = module_name(path)
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    return imports_of(path.read_text(), name, path.name == "__init__.py", known, str(path))
+
+
+def imports_of(source: str, name: str, is_package: bool, known: set[str], filename: str = "<source>") -> set[str]:
+    """The product modules that module `name`'s source imports, anywhere in it (`from pkg import name` counts pkg.name
+    when that is a module)."""
+    package = name if is_package else name.rpartition(".")[0]
     found = set()
-    for node in runtime_nodes(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(ast.parse(source, filename)):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -119,3 +115,17 @@ def test_a_package_cycle_of_acyclic_modules_is_found():
         "tir_rollout -> data_prep -> tir_rollout",
     )
     assert "data_prep.templates -> tir_rollout.stop_machine" in cycle and "tir_rollout.config -> data_prep.x" in cycle
+
+
+def test_imports_for_the_type_checker_and_inside_functions_count():
+    """The shape 47d1610 left in the sandbox: a runtime import one way, a type-only import back."""
+    source = """
+from typing import TYPE_CHECKING
+from .config import SandboxConfig
+if TYPE_CHECKING:
+    from .executor import Executor
+def build():
+    from . import local
+"""
+    known = {"pkg.config", "pkg.executor", "pkg.local", "pkg.factory"}
+    assert imports_of(source, "pkg.factory", False, known) == {"pkg.config", "pkg.executor", "pkg.local"}

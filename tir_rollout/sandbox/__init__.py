@@ -1,18 +1,20 @@
 """The code sandbox: run model-written Python fast, statelessly and contained; see docs/sandbox.md.
 
 `run_code`, `run_batch` and `run_code_async` use one process-wide LocalExecutor, created on first use and
-closed at exit. `make_executor(cfg)` builds any backend (local | sandbox_fusion | ray) from config.
+closed at exit. `make_executor(cfg)` builds any backend (local | sandbox_fusion | ray: the rows of backends.py) from
+config.
 """
 
 from __future__ import annotations
 
 import atexit
+import importlib
 import threading
 from typing import Any
 
+from .backends import BACKENDS
 from .config import SandboxConfig, parse_config
 from .executor import Executor
-from .factory import build
 from .result import ExecResult
 
 __all__ = [
@@ -31,7 +33,9 @@ __all__ = [
 def make_executor(cfg: Any = None) -> Executor:
     """The executor of `cfg.backend` (local | sandbox_fusion | ray): `cfg` is a parsed SandboxConfig (as the
     rollout node's parse gives it, so it is not parsed again) or a dict / DictConfig of the `sandbox` block."""
-    return build(cfg if isinstance(cfg, SandboxConfig) else parse_config(cfg))
+    config = cfg if isinstance(cfg, SandboxConfig) else parse_config(cfg)
+    row = BACKENDS[config.backend]  # parse_config checked the name
+    return getattr(importlib.import_module(row.module, __package__), row.cls)(config)
 
 
 _default: Executor | None = None

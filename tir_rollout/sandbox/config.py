@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
-from .factory import BACKENDS
+from .backends import BACKENDS
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def _build(cls: type, raw: Any, where: str) -> Any:
     types = typing.get_type_hints(cls)
     kwargs = {}
     for key, value in data.items():
-        if is_dataclass(types[key]):  # a backend's options block (factory.BACKENDS names them)
+        if is_dataclass(types[key]):  # a backend's options block (backends.BACKENDS names them)
             value = _build(types[key], value, f"{where}.{key}")
         kwargs[key] = value
     return cls(**kwargs)

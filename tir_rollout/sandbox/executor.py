@@ -1,4 +1,4 @@
-"""The Executor interface every backend implements (`factory.build` makes the one the config names).
+"""The Executor interface every backend implements (`make_executor` builds the one the config names).
 
 Backends only implement `_run`, with arguments already checked and the default timeout filled in; the checks
 (`run`: a caller's bad argument becomes a "sandbox_error" result), batching (threads, results in input order)

@@ -23,7 +23,7 @@ from tir_rollout.sandbox import (
     run_code,
     run_code_async,
 )
-from tir_rollout.sandbox.factory import BACKENDS
+from tir_rollout.sandbox.backends import BACKENDS
 from tir_rollout.sandbox.local import LocalExecutor
 from tir_rollout.sandbox.ray_pool import RayExecutor
 from tir_rollout.sandbox.sandbox_fusion import SandboxFusionExecutor
