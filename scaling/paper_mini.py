@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
+from runs.layout import RunFolder
 from scaling.filelog import table_from_files
 from scaling.sigmoid import SeedInterval, difference_interval, fit_sigmoid, seed_interval
 from tir_rollout.metrics import CollapseAlarm
@@ -82,7 +83,7 @@ def load_runs(logs: Path) -> list[SeedRun]:
     runs = []
     for folder in sorted((logs / "runs").glob("*/seed=*")):
         run = SeedRun(folder.parent.name, int(folder.name.split("=", 1)[1]), folder, total_steps=_total_steps(folder))
-        files = sorted((folder / "metrics").glob("*.jsonl"))
+        files = RunFolder(folder).metric_files()
         if files:
             run.table, _, run.notes = table_from_files(files)
         for meter in sorted(folder.glob("meter-*.json")):

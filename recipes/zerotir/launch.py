@@ -19,6 +19,7 @@ from preflight.attention import check_attention, resolve_attention
 from recipes.zerotir import checks, runs
 from recipes.zerotir.checks import ConfigError
 from recipes.zerotir.runs import run_dir
+from runs.layout import RunFolder
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Estimators whose baseline is the group of rollout.n samples of one prompt.
@@ -223,12 +224,12 @@ def check(cfg: DictConfig, overrides: list[str]) -> DictConfig:
 def logging_env(cfg: DictConfig) -> dict[str, str]:
     """Env for the trainer's Ray workers: the file logger writes one JSONL per launch (verl's FileLogger
     truncates its file, so a resumed run must not reuse the path); W&B stays offline without an API key."""
-    out = run_dir(cfg).resolve()
-    env = {"VERL_FILE_LOGGER_PATH": str(out / "metrics" / f"{time.strftime('%Y%m%d-%H%M%S')}.jsonl")}
-    (out / "metrics").mkdir(parents=True, exist_ok=True)
+    out = RunFolder(run_dir(cfg).resolve())
+    env = {"VERL_FILE_LOGGER_PATH": str(out.metrics / f"{time.strftime('%Y%m%d-%H%M%S')}.jsonl")}
+    out.metrics.mkdir(parents=True, exist_ok=True)
     if "WANDB_API_KEY" not in os.environ and "WANDB_MODE" not in os.environ:
         env["WANDB_MODE"] = "offline"
-    env.setdefault("WANDB_DIR", str(out))
+    env.setdefault("WANDB_DIR", str(out.path))  # W&B makes its wandb/ folder (RunFolder.wandb) inside it
     return env
 
 

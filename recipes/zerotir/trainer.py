@@ -23,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from verl.trainer.ppo.v1 import PPOTrainerSync, register_trainer
 
 from runs.atomic import write_atomic
+from runs.checkpoints import step_dir
 from tir_rollout.metrics import CollapseAlarm, CumulativeCounters, ResponseRecord, is_correct, step_metrics
 from tir_rollout.sandbox.config import parse_config
 
@@ -80,8 +81,8 @@ class ZeroTIRTrainer(PPOTrainerSync):
         trainer = self.config.trainer
         if loading and trainer.get("resume_mode") == "resume_path" and trainer.get("resume_from_path"):
             return os.path.join(os.path.abspath(trainer.resume_from_path), COUNTERS_FILE)
-        folder = os.path.join(os.path.abspath(trainer.default_local_dir), f"global_step_{self.global_steps}")
-        return os.path.join(folder, COUNTERS_FILE)  # where verl puts this step's checkpoint
+        folder = step_dir(os.path.abspath(trainer.default_local_dir), self.global_steps)  # this step's checkpoint
+        return str(folder / COUNTERS_FILE)
 
     def _save_checkpoint(self):
         super()._save_checkpoint()

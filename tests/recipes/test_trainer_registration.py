@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from omegaconf import OmegaConf
@@ -53,6 +54,8 @@ def test_train_hands_verls_task_runner_over_with_the_plugin_in_every_workers_env
     env_vars = passed.ray_kwargs.ray_init.runtime_env.env_vars
     assert env_vars[EXTERNAL] == os.environ[EXTERNAL] == PLUGIN
     assert env_vars.KEEP == "yes" and env_vars.VERL_FILE_LOGGER_PATH.endswith(".jsonl")
+    metrics = Path(env_vars.VERL_FILE_LOGGER_PATH).parent  # the run folder's metrics/, made before verl writes there
+    assert metrics.is_dir() and metrics == Path(passed.tir.run_dir).resolve() / "metrics"
 
 
 def _fresh_python(code: str, **env: str) -> str:

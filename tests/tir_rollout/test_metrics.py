@@ -259,6 +259,7 @@ def test_cumulative_counters_survive_a_checkpoint(trainer_config, tmp_path, monk
     trainer.global_steps = 7
     trainer.tir_counters.update(BATCH)
     trainer._save_checkpoint()
+    assert (tmp_path / "global_step_7" / trainer_module.COUNTERS_FILE).is_file()  # in verl's folder of the step
     resumed = trainer_module.ZeroTIRTrainer(config.copy())
     resumed.global_steps = 7  # what verl's _load_checkpoint sets from global_step_7
     resumed._load_checkpoint()
