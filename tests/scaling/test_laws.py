@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scaling.laws import LAWS, fit
+from scaling.laws import LAWS, SIGMOID, fit, sigmoid_grid
 
 X = np.arange(1, 301, dtype=float)
 
@@ -50,3 +52,21 @@ def test_rows_are_fitted_independently():
     law = LAWS["power"]
     ys = np.stack([law.predict(X, np.array([[1.0, b, 0.0]]))[0] for b in (0.3, 0.6, 0.9)])
     np.testing.assert_allclose(fit(law, X, ys)[:, 1], [0.3, 0.6, 0.9], rtol=2e-3)
+
+
+def test_the_sigmoid_search_lands_on_the_least_squares_optimum():
+    """The analysis' lean sigmoid search (four halvings, then two Newton steps: laws._vertex) against a search to
+    1/10^4 of the grid: C_mid and B within 0.01 % on every one of 40 noisy replicates, and in every replicate a
+    residual sum of squares no higher than that of the six halvings it replaced. The four halvings alone stop 1/16 of
+    the grid apart, and then this fails (asserted too, so the steps are what makes it hold)."""
+    x = np.arange(1, 241, dtype=float)
+    ys = SIGMOID.predict(x, np.array([[0.8, 0.1, 40.0, 2.5]])) + np.random.default_rng(4).normal(0, 0.03, (40, 240))
+    reference = fit(
+        replace(SIGMOID, grid=lambda xn: sigmoid_grid(xn, 81, 41), points=21, levels=4, vertex=False), x, ys
+    )
+    rss = lambda p: np.sum((SIGMOID.predict(x, p) - ys) ** 2, axis=1)
+    six_halvings = rss(fit(replace(SIGMOID, levels=6, vertex=False), x, ys))
+    for law, holds in ((SIGMOID, True), (replace(SIGMOID, vertex=False), False)):
+        got = fit(law, x, ys)
+        off = np.abs(np.log(got[:, 2:] / reference[:, 2:])).max()
+        assert ((off < 1e-4) and (rss(got) <= six_halvings * (1 + 1e-12)).all()) == holds, off
