@@ -19,9 +19,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from data_prep import EVAL, TEMPLATES, TRAIN
+from data_prep import EVAL, TRAIN
 from evaluation.backends import BACKENDS
-from evaluation.provenance import model_weights_sha256
 from runs.layout import RunFolder
 from runs.record import RunRecord
 from tir_rollout import rollout_config
@@ -181,53 +180,6 @@ def vllm_engine_kwargs(config: EvalConfig, model: str, machine: Machine | None =
     return {**defaults, **explicit}
 
 
-# the sandbox's limits a sample depends on (what its code could do before it was stopped): pinned in run.json
-SANDBOX_LIMITS = ("timeout_s", "memory_mb", "max_output_bytes", "max_processes", "max_file_mb")
-# run.json's keys (EvalConfig.sampling_fingerprint) and the config key each comes from, for error messages
-FINGERPRINT = {
-    "model": "eval.model",
-    "template": "eval.rollout.template",
-    "temperature": "eval.temperature",
-    "top_p": "eval.top_p",
-    "response_length": "eval.response_length",
-    "max_output_tokens": "eval.rollout.max_output_tokens",
-    "base_stops": "eval.rollout.base_stops",
-    "withhold_output": "eval.rollout.withhold_output",
-    "weights_sha256": "eval.model (its weight files)",
-    "seed": "eval.seed",
-    "dtype": "eval.hf.dtype (eval.vllm.dtype with vLLM)",
-    **{f"sandbox.{k}": f"eval.rollout.sandbox.{k}" for k in SANDBOX_LIMITS},
-}
-# keys a run.json written before they existed lacks, with the value such a run had (None: not known, not compared)
-ADDED_KEYS = {
-    "withhold_output": False,
-    "weights_sha256": None,
-    "seed": None,
-    "dtype": None,
-    **{f"sandbox.{k}": None for k in SANDBOX_LIMITS},
-}
-
-
-def upgrade_fingerprint(saved: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """A run.json written before evaluation shared the rollout node with training, in today's keys: max_new_tokens is
-    response_length; apply_chat_template (null: follow the template) is dropped where it agrees with the template,
-    and refused where it forced the other choice, since the chat template now always follows the template."""
-    saved = dict(saved)
-    saved.pop("provenance", None)  # recorded, never compared (evaluation.evaluate.check_run_json)
-    if "max_new_tokens" in saved:
-        saved.setdefault("response_length", saved.pop("max_new_tokens"))
-    if "apply_chat_template" in saved:
-        forced = saved.pop("apply_chat_template")
-        template = saved.get("template")
-        if forced is not None and template in TEMPLATES and bool(forced) != rollout_config.uses_chat_template(template):
-            raise ValueError(
-                f"{where}: this run's samples were made with eval.apply_chat_template={forced!r} for template "
-                f"{template!r}; that key is gone (the chat template follows eval.rollout.template), so they cannot "
-                f"be resumed: start a new run with eval.run_name=<new name>"
-            )
-    return saved
-
-
 # Each key's type (Hydra types a value by how it looks: `eval.n_samples=abc` composes as a string): checked by
 # EvalConfig.from_mapping before anything else, each problem one line naming its key.
 INTEGERS = {"n_samples": 1, "response_length": 1, "transcripts": 0, "seed": None}  # key: minimum (None: any)
@@ -384,28 +336,10 @@ class EvalConfig:
         """Trajectories in flight: eval.concurrency, else 512 for the async vllm engine and 64 for the batch ones."""
         return self.concurrency or (ASYNC_IN_FLIGHT if self.backend == "vllm" else BATCH_IN_FLIGHT)
 
-    def sampling_fingerprint(self, model: str) -> dict[str, Any]:
-        """What a sample depends on (run.json; FINGERPRINT names each key's path); a resumed run must match it
-        (n_samples, datasets and the sweep may grow). The chat template is not in it: it follows the template."""
-        machine, sandbox = self.rollout.machine, self.rollout.sandbox
-        return {
-            "model": model,
-            "template": self.template,
-            "temperature": self.temperature,
-            "top_p": self.top_p,
-            "response_length": self.response_length,
-            "max_output_tokens": machine.max_output_tokens,
-            "base_stops": list(machine.base_stops),
-            "withhold_output": machine.withhold_output,
-            "weights_sha256": model_weights_sha256(model),
-            "seed": self.seed,
-            "dtype": self.dtype,
-            **{f"sandbox.{k}": getattr(sandbox, k) for k in SANDBOX_LIMITS},
-        }
-
     @property
     def dtype(self) -> str:
-        """The dtype the weights are loaded in: eval.hf.dtype, or eval.vllm.dtype (vLLM's `auto` when unset)."""
+        """The dtype the weights are loaded in: eval.hf.dtype, or eval.vllm.dtype (vLLM's `auto` when unset); a sample
+        depends on it (evaluation/fingerprint.py)."""
         if self.backend == "hf":
             return str(self.hf.get("dtype") or "auto")
         return str(self.vllm.get("dtype") or "auto")
@@ -414,10 +348,10 @@ class EvalConfig:
         """eval.run_name, else `<preset>__<model>` (or `<preset>__<experiment>__<run>` for checkpoints)."""
         if self.run_name:
             return self.run_name
-        if self.checkpoints:
-            parts = Path(self.checkpoints[0]).resolve().parts
-            anchor = parts.index("checkpoints") if "checkpoints" in parts else len(parts) - 1
-            subject = "__".join(parts[max(0, anchor - 2) : anchor])
+        if self.checkpoints:  # the run folder's last two parts, outputs/<experiment>/<run>; else the path's parent's
+            path = Path(self.checkpoints[0]).resolve()
+            run = RunFolder.of_checkpoint(path)
+            subject = "__".join((run.path if run else path.parent).parts[-2:])
         else:
             subject = Path(str(self.model).rstrip("/")).name.removesuffix(".gguf")
         return re.sub(r"[^A-Za-z0-9._=-]+", "_", f"{self.name}__{subject}")

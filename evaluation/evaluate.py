@@ -3,13 +3,11 @@
 `evaluate(config)` evaluates one model into outputs/eval/<run>/, or, with eval.checkpoints, each checkpoint
 into outputs/eval/<run>/step_<N>/ plus accuracy_vs_step.{json,csv,png}. The model is loaded only when a
 sample is missing, so rerunning a finished run just rewrites its summary. A run.json pins what the samples
-depend on (model, template, sampling, budgets, seed, sandbox limits, dtype); resuming with different values is
-refused. It is written once the first sample is saved, so a command that fails before that pins nothing.
+depend on (evaluation/fingerprint.py); resuming with different values is refused.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -19,15 +17,15 @@ from typing import Any
 
 from evaluation import step_series
 from evaluation.backends import Backend
-from evaluation.config import ADDED_KEYS, FINGERPRINT, EvalConfig, upgrade_fingerprint
+from evaluation.config import EvalConfig
+from evaluation.fingerprint import pin_settings, sampling_fingerprint
 from evaluation.metrics import MetricRow, summarize
 from evaluation.plot import plot_interactions, plot_steps
 from evaluation.problems import Problem, load_problems
-from evaluation.provenance import git_commit
 from evaluation.report import transcript_order, write_summary
 from evaluation.runner import Grader, plan, run_sweep
 from evaluation.samples import SampleRecord, SampleStore
-from runs.atomic import folder_problem, write_atomic
+from runs.atomic import folder_problem
 
 logger = logging.getLogger(__name__)
 
@@ -65,61 +63,6 @@ def build_backend(config: EvalConfig, model: str) -> Backend:
     return HFBackend(tokenizer, hf_model, config.temperature, config.top_p, config.in_flight(), config.seed)
 
 
-def read_run_json(path: Path) -> dict[str, Any]:
-    """run.json as a mapping; a file that is not one is named in the error (it pins the samples beside it)."""
-    try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        saved = err
-    if not isinstance(saved, dict):
-        why = f"not valid JSON ({saved})" if isinstance(saved, Exception) else "not a JSON object"
-        raise ValueError(  # noqa: TRY004  (a bad file, as every error this command reports: one ValueError line)
-            f"{path}: {why}; it records the settings of the samples beside it: restore it, or start a new run with "
-            f"eval.run_name=<new name>"
-        )
-    return saved
-
-
-def check_run_json(run_dir: Path, fingerprint: dict[str, Any]) -> None:
-    """Refuse a fingerprint that differs from the one in run.json (nothing to check when there is none). Keys a
-    run.json from before them lacks compare as their old value (ADDED_KEYS); None there: not known, not compared."""
-    path = run_dir / "run.json"
-    if not path.exists():
-        return
-    saved = upgrade_fingerprint(read_run_json(path), str(path))
-    for key, old in ADDED_KEYS.items():
-        if key not in saved and old is not None:
-            saved[key] = old
-        elif key not in saved:
-            saved[key] = fingerprint.get(key)  # not known then: not compared
-    diff = sorted(k for k in set(saved) | set(fingerprint) if saved.get(k) != fingerprint.get(k))
-    if diff:
-        changes = "; ".join(
-            f"{FINGERPRINT.get(k, k)}: {saved.get(k)!r} on disk, {fingerprint.get(k)!r} now" for k in diff
-        )
-        raise ValueError(
-            f"{path}: this run's samples were made with other settings ({changes}); "
-            f"keep them, or start a new run with eval.run_name=<new name>"
-        )
-
-
-def write_run_json(run_dir: Path, fingerprint: dict[str, Any]) -> None:
-    """run.json: the fingerprint with its provenance (commit, when)."""
-    provenance = {"commit": git_commit(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    write_atomic(run_dir / "run.json", json.dumps(fingerprint | {"provenance": provenance}, indent=2) + "\n")
-
-
-def pin_settings(run_dir: Path, fingerprint: dict[str, Any], store: SampleStore) -> None:
-    """Samples on disk: refuse other settings than run.json's. No sample yet: run.json pins nothing (a run.json left
-    by a command that failed before its first sample, such as a typo in eval.model, must not refuse the corrected
-    one), so it is written, or rewritten, once the first sample is saved."""
-    has_samples = store.path.is_file() and store.path.stat().st_size > 0  # asked before load() sets a torn line aside
-    if has_samples:
-        check_run_json(run_dir, fingerprint)
-    if not has_samples or not (run_dir / "run.json").exists():
-        store.after_first_append = lambda: write_run_json(run_dir, fingerprint)
-
-
 def output_problem(config: EvalConfig) -> str | None:
     """Why the run folder or the data folder (for a parquet file still to build) cannot be written; None if both
     can. Asked before anything is loaded, so a bad eval.out_dir is one line and not a traceback after generation."""
@@ -154,7 +97,7 @@ def evaluate_model(
     execute: Callable | None = None,
     grader: Grader | None = None,
 ) -> EvalOutcome:
-    fingerprint = config.sampling_fingerprint(model)
+    fingerprint = sampling_fingerprint(config, model)
     store = SampleStore(run_dir / "samples.jsonl")
     pin_settings(run_dir, fingerprint, store)
     store.load()  # the one read of samples.jsonl: appends keep store.records whole from here on

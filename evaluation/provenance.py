@@ -2,7 +2,7 @@
 
 Why: a before/after comparison is only as good as knowing that both sides ran the same harness and that the "after"
 weights are the ones trained (a checkpoint folder can be overwritten by a rerun). run.json records both; a resumed
-evaluation whose weights hash differs from the recorded one is refused (evaluation.evaluate.check_run_json).
+evaluation whose weights hash differs from the recorded one is refused (evaluation.fingerprint.check_run_json).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ does not resume: recipes/zerotir/runs.py), the model group (the evaluation sizes
 evaluation/config.py) and the model path as given (the run name escapes its `/`). Runs launched before a key
 existed lack it: every field is optional, and a value of the wrong type reads as missing, never as an error.
 An evaluation's own run.json (outputs/eval/<run>/) is another record, the settings its samples depend on, owned by
-evaluation/evaluate.py.
+evaluation/fingerprint.py.
 """
 
 from __future__ import annotations

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from evaluation.backends.hf import HFBackend, ModelSource, load_hf
-from evaluation.config import ADDED_KEYS, EvalConfig
-from evaluation.evaluate import check_run_json, evaluate, write_run_json
+from evaluation.config import EvalConfig
+from evaluation.evaluate import evaluate
+from evaluation.fingerprint import ADDED_KEYS, check_run_json, sampling_fingerprint, write_run_json
 from tests.fakes import REPO_ROOT, FakeExecutor
 
 
@@ -73,7 +74,7 @@ def test_a_corrupt_run_json_is_named(tmp_path):
 
 
 def fingerprint(tmp_path, **overrides):
-    return EvalConfig.from_mapping(raw(tmp_path, **overrides)).sampling_fingerprint("m")
+    return sampling_fingerprint(EvalConfig.from_mapping(raw(tmp_path, **overrides)), "m")
 
 
 @pytest.mark.parametrize(
@@ -127,7 +128,7 @@ def test_run_json_is_written_once_a_sample_is_saved_so_a_failed_command_pins_not
         samples_when_written.append(len((folder / "samples.jsonl").read_text().splitlines()))
         write_run_json(folder, fingerprint)
 
-    monkeypatch.setattr("evaluation.evaluate.write_run_json", watched)
+    monkeypatch.setattr("evaluation.fingerprint.write_run_json", watched)
     config = EvalConfig.from_mapping(raw(tmp_path, model=str(tiny_qwen2_dir), **settings))
     outcome = evaluate(config, backend_factory=tiny_factory, execute=FakeExecutor().run_async)
     assert outcome.finished == 2 and samples_when_written == [1]  # once, right after the first sample was saved

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from evaluation.evaluate import check_run_json, write_run_json
+from evaluation.fingerprint import check_run_json, write_run_json
 from evaluation.provenance import git_commit, model_weights_sha256, weights_sha256
 
 
