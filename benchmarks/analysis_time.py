@@ -43,6 +43,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from benchmarks.run_info import run_info
+from runs.layout import RunFolder
 
 SEED = 25  # issue 25
 EXPERIMENTS = [  # (model, algorithm, max_tool_calls); 0 calls is the no-tool template
@@ -99,12 +100,10 @@ def write_runs(root: Path, n_runs: int = 60, seed: int = SEED) -> list[Path]:
         experiment = f"synthetic_{model}_{algorithm}_calls{calls}"
         run_seed = i % SEEDS_PER_EXPERIMENT + 1 + i // (SEEDS_PER_EXPERIMENT * len(EXPERIMENTS)) * SEEDS_PER_EXPERIMENT
         name = f"tir.seed={run_seed}"
-        folder = root / experiment / name
-        (folder / "metrics").mkdir(parents=True)
-        (folder / "hydra" / ".hydra").mkdir(parents=True)
-        (folder / "hydra" / ".hydra" / "config.yaml").write_text(
-            config(experiment, name, model, algorithm, calls, run_seed)
-        )
+        run = RunFolder(root / experiment / name)
+        run.metrics.mkdir(parents=True)
+        run.hydra_records.mkdir(parents=True)
+        (run.hydra_records / "config.yaml").write_text(config(experiment, name, model, algorithm, calls, run_seed))
         n = int(rng.integers(150, 241))
         truth = laws(rng, calls)
         steps = np.arange(1, n + 1)
@@ -130,8 +129,8 @@ def write_runs(root: Path, n_runs: int = 60, seed: int = SEED) -> list[Path]:
         if i % 6 == 0:  # a run killed mid-write
             texts[-1][-1] = texts[-1][-1][: len(texts[-1][-1]) // 2]
         for k, lines in enumerate(texts):
-            (folder / "metrics" / f"2026010{k + 1}-000000.jsonl").write_text("\n".join(lines) + "\n")
-        folders.append(folder)
+            (run.metrics / f"2026010{k + 1}-000000.jsonl").write_text("\n".join(lines) + "\n")
+        folders.append(run.path)
     return folders
 
 
