@@ -21,15 +21,21 @@ import psutil
 from runs.atomic import write_atomic
 
 
-def tree_pss(root: psutil.Process) -> int:
-    """Bytes of PSS of `root` and all its descendants (processes that vanish meanwhile count 0)."""
-    total = 0
+def tree_pss_by_process(root: psutil.Process) -> list[tuple[psutil.Process, int]]:
+    """(process, bytes of PSS) for `root` and each of its descendants readable now (one that vanishes meanwhile is
+    left out; `root` itself ended: psutil.NoSuchProcess)."""
+    out = []
     for proc in [root, *root.children(recursive=True)]:
         try:
-            total += proc.memory_full_info().pss
+            out.append((proc, proc.memory_full_info().pss))
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             pass
-    return total
+    return out
+
+
+def tree_pss(root: psutil.Process) -> int:
+    """Bytes of PSS of `root` and all its descendants (processes that vanish meanwhile count 0)."""
+    return sum(pss for _, pss in tree_pss_by_process(root))
 
 
 class PeakMeter:

