@@ -261,24 +261,35 @@ def tir_form_problems(data: Mapping[str, object], expected: frozenset[str]) -> l
 
 
 def sandbox_problems(records: list[Mapping], node_ids: Iterable[str]) -> list[str]:
-    """The sandbox probe's records (tests/e2e/sandbox_probe.py, one per agent-loop worker) against the cluster's
-    nodes: every node started a sandbox that ran the snippet, and an unset concurrency became the node's CPUs
-    shared among the workers on that node (tir_rollout.agent_loop.get_executor)."""
+    """The sandbox probe's records (tests/e2e/sandbox_probe.py, one per agent-loop worker and launch) against the
+    cluster's nodes: in every launch (its Ray job) every node started a sandbox that ran the snippet, and an unset
+    concurrency became the node's CPUs shared among that launch's workers on the node
+    (tir_rollout.agent_loop.get_executor). Both launches append to one file, so workers are counted per launch."""
     nodes = set(node_ids)
-    workers: dict[str, set[int]] = {}
+    workers: dict[tuple[str, str], set[int]] = {}  # (job, node) -> pids
     for r in records:
-        workers.setdefault(r["node_id"], set()).add(r["pid"])
-    problems = [f"node {n[:12]}: no agent-loop worker started a sandbox" for n in sorted(nodes - workers.keys())]
-    problems += [f"node {str(n)[:12]}: not a node of the cluster" for n in sorted(workers.keys() - nodes, key=str)]
+        workers.setdefault((r.get("job_id"), r["node_id"]), set()).add(r["pid"])
+    jobs = sorted({job for job, _ in workers}, key=str)
+    launch = {job: f"launch {i + 1} " if len(jobs) > 1 else "" for i, job in enumerate(jobs)}
+    problems = []
+    for job in jobs:
+        seen = {node for j, node in workers if j == job}
+        problems += [
+            f"{launch[job]}node {n[:12]}: no agent-loop worker started a sandbox" for n in sorted(nodes - seen)
+        ]
+        problems += [
+            f"{launch[job]}node {str(n)[:12]}: not a node of the cluster" for n in sorted(seen - nodes, key=str)
+        ]
     for r in records:
-        where = f"node {str(r['node_id'])[:12]} pid {r['pid']}"
+        job, node = r.get("job_id"), r["node_id"]
+        where = f"{launch[job]}node {str(node)[:12]} pid {r['pid']}"
         if r["status"] != "ok" or r["stdout"].strip() != "42":
             problems.append(f"{where}: the snippet gave {r['status']} {r['stdout']!r}, expected ok '42'")
-        share = r["configured"] or max(1, r["cpu_count"] // len(workers[r["node_id"]]))
+        share = r["configured"] or max(1, r["cpu_count"] // len(workers[job, node]))
         if r["concurrency"] != share:
             problems.append(
                 f"{where}: sandbox concurrency {r['concurrency']}, expected {share} "
-                f"({r['cpu_count']} CPUs / {len(workers[r['node_id']])} workers on the node)"
+                f"({r['cpu_count']} CPUs / {len(workers[job, node])} workers of the launch on the node)"
             )
     return problems
 

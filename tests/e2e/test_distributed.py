@@ -29,7 +29,11 @@ cluster_script = harness.load_cluster_script()
 
 WORLD_SIZE = 2  # conf/experiment/cpu_distributed.yaml: trainer.nnodes 2 x n_gpus_per_node 1
 MEM_FLOOR_GIB = 4  # below this MemAvailable the guard ends the run: the machine, not only the test, is at stake
-MIN_AVAILABLE_GIB = 18  # refuse to start with less free (docs/cpu_trainer.md: the measured peak and a margin)
+# Measured (docs/cpu_trainer.md 'Two ranks, two nodes'): 13.5 GiB peak (PSS of the launch and both raylets' trees),
+# 13.4 for the resume launch. The budget adds 1 GiB for run-to-run variation; the start needs the budget above the
+# guard's floor, so that a run within its budget never trips the guard.
+PEAK_BUDGET_GIB = 14.5
+MIN_AVAILABLE_GIB = PEAK_BUDGET_GIB + MEM_FLOOR_GIB  # 18.5
 RUN_TIMEOUT_S = 1200
 pytestmark = [pytest.mark.distributed, pytest.mark.timeout(60 + 2 * (RUN_TIMEOUT_S + 90) + 120)]
 
@@ -183,7 +187,9 @@ def test_resumes_from_the_sharded_checkpoint(rehearsal):
     assert all(f.is_file() for f in resumed), resumed
 
 
-def test_peak_memory_within_the_refusal_threshold(rehearsal):
+def test_peak_memory_within_its_budget(rehearsal):
     launches, _, _, _ = rehearsal
     for one in launches:
-        assert one.peak_gib <= MIN_AVAILABLE_GIB, f"peak {one.peak_gib:.1f} GiB over the {MIN_AVAILABLE_GIB} GiB needed"
+        assert one.peak_gib <= PEAK_BUDGET_GIB, (
+            f"peak {one.peak_gib:.1f} GiB over the {PEAK_BUDGET_GIB} GiB budget: {harness.roles_line(one.peak_roles)}"
+        )

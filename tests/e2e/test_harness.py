@@ -211,9 +211,9 @@ def test_tir_form_problems_name_each_key():
     ]
 
 
-def probe(node: str, pid: int, concurrency: int, cpus: int = 2, configured=None, status="ok", stdout="42\n") -> dict:
-    return {"node_id": node, "pid": pid, "concurrency": concurrency, "configured": configured, "cpu_count": cpus,
-            "status": status, "stdout": stdout}  # fmt: skip
+def probe(node: str, pid: int, concurrency: int, cpus=2, configured=None, status="ok", stdout="42\n", job="01") -> dict:
+    return {"node_id": node, "job_id": job, "pid": pid, "concurrency": concurrency, "configured": configured,
+            "cpu_count": cpus, "status": status, "stdout": stdout}  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -224,13 +224,22 @@ def probe(node: str, pid: int, concurrency: int, cpus: int = 2, configured=None,
         ([probe("A", 1, 3, configured=3), probe("B", 2, 3, configured=3)], []),  # a set concurrency wins
         ([probe("A", 1, 2)], ["node B: no agent-loop worker started a sandbox"]),
         ([probe("A", 1, 2), probe("A", 3, 2), probe("B", 2, 2)],
-         ["node A pid 1: sandbox concurrency 2, expected 1 (2 CPUs / 2 workers on the node)",
-          "node A pid 3: sandbox concurrency 2, expected 1 (2 CPUs / 2 workers on the node)"]),
+         ["node A pid 1: sandbox concurrency 2, expected 1 (2 CPUs / 2 workers of the launch on the node)",
+          "node A pid 3: sandbox concurrency 2, expected 1 (2 CPUs / 2 workers of the launch on the node)"]),
         ([probe("A", 1, 2), probe("B", 2, 2, status="sandbox_error", stdout="")],
          ["node B pid 2: the snippet gave sandbox_error '', expected ok '42'"]),
         ([probe("A", 1, 2), probe("B", 2, 2), probe("C", 4, 2)], ["node C: not a node of the cluster"]),
+        # the rehearsal's two launches append to one file: one worker per node in each, not two
+        ([probe("A", 1, 2), probe("B", 2, 2), probe("A", 5, 2, job="02"), probe("B", 6, 2, job="02")], []),
+        ([probe("A", 1, 2), probe("B", 2, 2), probe("A", 5, 2, job="02")],
+         ["launch 2 node B: no agent-loop worker started a sandbox"]),
+        ([probe("A", 1, 2), probe("B", 2, 2), probe("A", 5, 2, job="02"), probe("A", 6, 2, job="02")],
+         ["launch 2 node B: no agent-loop worker started a sandbox",
+          "launch 2 node A pid 5: sandbox concurrency 2, expected 1 (2 CPUs / 2 workers of the launch on the node)",
+          "launch 2 node A pid 6: sandbox concurrency 2, expected 1 (2 CPUs / 2 workers of the launch on the node)"]),
     ],
-    ids=["one-per-node", "shared", "configured", "node-without-sandbox", "not-shared", "snippet-failed", "stranger"],
+    ids=["one-per-node", "shared", "configured", "node-without-sandbox", "not-shared", "snippet-failed", "stranger",
+         "two-launches", "second-launch-misses-a-node", "second-launch-on-one-node"],
 )  # fmt: skip
 def test_sandbox_problems(records, problems):
     assert harness.sandbox_problems(records, ["A", "B"]) == problems
