@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from scaling import report
@@ -74,7 +74,11 @@ def test_the_choice_takes_the_generating_law(law, params, sd, never):
     seed=st.integers(0, 10_000),
 )
 def test_the_sigmoid_recovers_its_parameters_from_noisy_data(a, r0, c_mid, b, seed):
-    """Whatever law the choice takes, the sigmoid's own fit finds the ceiling and the midpoint of a clear rise."""
+    """Whatever law the choice takes, the sigmoid's own fit finds the ceiling and the midpoint of a clear rise: one
+    that reaches 90 % of its height by step 200 of 240. A slower one leaves the ceiling to extrapolation, and its
+    sampling error alone passed 0.03 in 8.5 % of 200 seeds (C_mid 88, B 1.5); over the whole box it failed in 0.77 %
+    of 3000 draws, none of the 2016 that meet this condition."""
+    assume(c_mid * 9 ** (1 / b) <= 200)
     result = fit_series(STEPS, _noisy("sigmoid", [a, r0, c_mid, b], seed, 0.02), n_boot=10, bounds=UNIT)
     got = result.fits["sigmoid"]
     assert abs(got.param("A").value - a) < 0.03 and abs(got.param("R0").value - r0) < 0.03
