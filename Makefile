@@ -99,8 +99,8 @@ test-e2e: setup $(CPU_STAMP)
 	$(PY) -m pytest -q -s -m e2e tests/e2e
 
 # The distributed path rehearsed on one machine (docs/cpu_trainer.md 'Two ranks, two nodes'): two FSDP ranks, two
-# vLLM replicas and two agent-loop workers on a two-node Ray cluster of this host, 2 steps and a resume: about
-# 6.5 min, peak 13.7 GiB. Not part of `make test` (19-28 min without it; CI's budget is 30): it refuses to start
+# vLLM replicas and two agent-loop workers on a two-node Ray cluster of this host, 2 steps and a resume: 5.5-6.5
+# min, peak 13.7 GiB. Not part of `make test` (19-28 min without it; CI's budget is 30): it refuses to start
 # with less than 18.5 GiB available.
 test-distributed: setup $(CPU_STAMP)
 	$(PY) -m pytest -q -s -m distributed tests/e2e/test_distributed.py
