@@ -142,8 +142,13 @@ def test_trees_meter_counts_this_process():
 def test_trees_meter_keeps_the_breakdown_of_its_peak():
     """Of several samples, the breakdown and time kept are the largest sample's, not the last one's; a process in
     two of the trees (the child here: its own root and this process's child) counts once."""
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    # the child holds 64 MiB of its own pages, so that losing it lowers the sample by more than this process can grow
+    hold = (
+        "import time; b = bytearray(64 << 20); b[::4096] = b'x' * len(b[::4096]); print(1, flush=True); time.sleep(30)"
+    )
+    child = subprocess.Popen([sys.executable, "-c", hold], stdout=subprocess.PIPE)
     try:
+        child.stdout.readline()  # its pages are there
         pids = [[os.getpid(), child.pid], [os.getpid(), 2**22 + 12345]]
         meter = harness.TreesMeter(lambda: pids[0])
         both = meter.sample()
