@@ -104,11 +104,20 @@ def portable(path: str) -> str:
     return os.path.relpath(path, REPO) if os.path.isabs(path) and path.startswith(f"{REPO}/") else path
 
 
-def copy_meter(src: Path, dst: Path) -> None:
-    """Copy a run_meter record into the committed folder with its command's paths made portable."""
-    record = json.loads(src.read_text())
-    record["command"] = [portable(str(part)) for part in record.get("command", [])]
-    dst.write_text(json.dumps(record) + "\n")
+def _portable_values(value):
+    """Every string of a JSON value made portable (a run_meter's command, run.json's model path)."""
+    if isinstance(value, str):
+        return portable(value)
+    if isinstance(value, list):
+        return [_portable_values(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _portable_values(v) for k, v in value.items()}
+    return value
+
+
+def copy_record(src: Path, dst: Path) -> None:
+    """Copy a JSON record (a run_meter's, a run's run.json) into the committed folder with its paths made portable."""
+    dst.write_text(json.dumps(_portable_values(json.loads(src.read_text()))) + "\n")
 
 
 def copy_logs(run: Run, outputs: Path, logs: Path) -> Path:
@@ -120,11 +129,13 @@ def copy_logs(run: Run, outputs: Path, logs: Path) -> Path:
         target = dst / Path(rel).name if rel.startswith("hydra/") else dst / rel
         if path.is_dir():
             shutil.copytree(path, target, dirs_exist_ok=True)
+        elif path.is_file() and path.suffix == ".json":
+            copy_record(path, target)  # run.json records the model's path
         elif path.is_file():
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target)
     for meter in sorted(src.glob("meter-*.json")):
-        copy_meter(meter, dst / meter.name)
+        copy_record(meter, dst / meter.name)
     for state in sorted(src.glob("launch_state-*.txt")):
         shutil.copy2(state, dst / state.name)
     # what the checkpoints say (they stay in outputs/): how far the run trained, which the metrics alone cannot show
@@ -262,7 +273,7 @@ def evaluate(items: list[Evaluation], python: str, out_dir: Path, logs: Path) ->
             if (folder / name).is_file():
                 shutil.copy2(folder / name, dst / name)
         for meter in sorted(folder.glob("meter-*.json")):
-            copy_meter(meter, dst / meter.name)
+            copy_record(meter, dst / meter.name)
         print(f"paper-mini: {item.run_name}: complete={item.done(out_dir)}", flush=True)
     return [item for item in items if not item.done(out_dir)]
 

@@ -121,9 +121,18 @@ def test_meters_are_committed_without_machine_paths(tmp_path):
     src = tmp_path / "meter.json"
     command = ["/home/u/clone/.venv-cpu-train/bin/python", "-m", "recipes.zerotir", f"{paper_mini.REPO}/conf/x.yaml"]
     src.write_text(json.dumps({"command": command, "wall_s": 1.0}))
-    paper_mini.copy_meter(src, tmp_path / "out.json")
+    paper_mini.copy_record(src, tmp_path / "out.json")
     saved = json.loads((tmp_path / "out.json").read_text())
     assert saved == {"command": [".venv-cpu-train/bin/python", "-m", "recipes.zerotir", "conf/x.yaml"], "wall_s": 1.0}
+
+
+def test_a_runs_run_json_is_committed_without_machine_paths(tmp_path):
+    outputs, logs, run = tmp_path / "outputs", tmp_path / "logs", Run("cpu_mini_tool", 1, 4)
+    run.run_dir(outputs).mkdir(parents=True)
+    model = f"{paper_mini.REPO}/outputs/cpu_models/smollm2_135m_instruct"
+    (run.run_dir(outputs) / "run.json").write_text(json.dumps({"overrides": ["tir.seed=1"], "model_path": model}))
+    saved = json.loads((paper_mini.copy_logs(run, outputs, logs) / "run.json").read_text())
+    assert saved == {"overrides": ["tir.seed=1"], "model_path": "outputs/cpu_models/smollm2_135m_instruct"}
 
 
 def test_a_launch_leaves_nothing_behind_in_its_process_group(tmp_path):
