@@ -76,13 +76,15 @@ def _fresh_python(code: str, **env: str) -> str:
 
 def test_import_verl_registers_the_trainer_mode_and_not_the_cpu_platform():
     """What a Ray worker of a GPU run does: `import verl` (verl/__init__.py) imports the plugin, which registers the
-    "zerotir" trainer mode for verl's unchanged `get_trainer_cls`; the CPU platform stays out."""
+    "zerotir" trainer mode for verl's unchanged `get_trainer_cls` and the critic loader; the CPU platform stays out."""
     code = (
         "import sys, verl\n"
         "from verl.trainer.ppo.v1 import get_trainer_cls\n"
-        "print(get_trainer_cls('zerotir').__module__, 'recipes.zerotir.cpu_platform' in sys.modules)"
+        "from verl.utils import model\n"
+        "print(get_trainer_cls('zerotir').__module__, 'recipes.zerotir.cpu_platform' in sys.modules,\n"
+        "      getattr(model.load_valuehead_model, 'zerotir_configured_attention', False))"
     )
-    assert _fresh_python(code) == "recipes.zerotir.trainer False"
+    assert _fresh_python(code) == "recipes.zerotir.trainer False True"  # and PPO's critic loader (value_model.py)
 
 
 @pytest.mark.parametrize(
