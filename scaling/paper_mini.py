@@ -336,6 +336,7 @@ def build(logs: Path, expected: Iterable[tuple[str, int]] = ()) -> Report:
             data["sigmoid"].setdefault(arm, {})[metric] = [f.to_dict() if f else None for f in fits]
 
     data["time_in_all"] = time_in_all(runs, evals)
+    data["algorithms"] = algorithm_curves(runs)
     lines = render(runs, evals, claims, missing, data, by_arm)
     return Report(runs, evals, claims, missing, lines, data)
 
@@ -465,10 +466,7 @@ def _law_param(runs: list[SeedRun], metric: str, name: str) -> SeedInterval:
 
 def algorithm_table(runs: list[SeedRun], evals: dict) -> list[str]:
     """Claim (d): the tool arm's curve under each algorithm, one row each (only when a non-GRPO run exists)."""
-    groups: dict[str, list[SeedRun]] = {}
-    for r in runs:
-        if r.complete and (alg := algorithm_of(r.experiment)):
-            groups.setdefault(alg, []).append(r)
+    groups = algorithm_groups(runs)
     if set(groups) <= {"grpo"}:
         return []
     header = ("algorithm", "seeds", "code use, last 3 - first 3", "accuracy, last 3 - first 3", "code-use ceiling A",
@@ -497,6 +495,90 @@ def algorithm_table(runs: list[SeedRun], evals: dict) -> list[str]:
     lines += ["", (f"Verdict, by the rule above: code use and accuracy rise under every algorithm: "
                    f"**{'supported' if holds else 'not shown'}** ({each}). Ceilings differ beyond their intervals only "
                    "where the intervals do not overlap.")]  # fmt: skip
+    return lines + matched_cost_table(groups)
+
+
+def algorithm_groups(runs: list[SeedRun]) -> dict[str, list[SeedRun]]:
+    """The complete tool runs by RL algorithm (claim d)."""
+    groups: dict[str, list[SeedRun]] = {}
+    for r in runs:
+        if r.complete and (alg := algorithm_of(r.experiment)):
+            groups.setdefault(alg, []).append(r)
+    return groups
+
+
+def algorithm_curves(runs: list[SeedRun]) -> dict[str, list[dict]]:
+    """Per algorithm, each seed's code use and accuracy against step and both costs (the figure's data); empty when
+    GRPO is the only algorithm run."""
+    groups = algorithm_groups(runs)
+    if set(groups) <= {"grpo"}:
+        return {}
+    out: dict[str, list[dict]] = {}
+    for alg, members in sorted(groups.items()):
+        for r in members:
+            curves: dict = {"seed": r.seed}
+            for metric in ("tir/code_exec_ratio", "tir/acc"):
+                x, y = r.curve(metric)
+                curves[metric] = {"step": (x.tolist(), y.tolist())}
+                for cost in COSTS:
+                    spent, value = cost_curve(r, metric, cost)
+                    curves[metric][cost] = (spent.tolist(), value.tolist())
+            out.setdefault(alg, []).append(curves)
+    return out
+
+
+COSTS = {  # claim (d)'s cost axes: name -> (a run's cumulative cost at each logged step, unit)
+    "generated tokens": (lambda run: run.curve("tir/cum_generated_tokens"), "tokens"),
+    "training time": (lambda run: _cumulative(*run.curve("timing_s/step"), scale=1 / 60), "min"),
+}
+
+
+def _cumulative(steps: np.ndarray, values: np.ndarray, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    return steps, np.cumsum(values) * scale
+
+
+def cost_curve(run: SeedRun, metric: str, cost: str) -> tuple[np.ndarray, np.ndarray]:
+    """`metric` against a cumulative cost: the steps logged with both, as (cost, value) arrays."""
+    steps, spent = COSTS[cost][0](run)
+    at = dict(zip(steps.tolist(), spent.tolist(), strict=True))
+    x, y = run.curve(metric)
+    keep = [i for i, s in enumerate(x.tolist()) if s in at]
+    return np.array([at[x[i]] for i in keep]), y[keep]
+
+
+def within_budget(run: SeedRun, metric: str, cost: str, budget: float) -> float:
+    """The mean of `metric` over the last `EDGE` logged steps whose cumulative cost is within `budget` (else nan)."""
+    spent, y = cost_curve(run, metric, cost)
+    reached = y[spent <= budget * (1 + 1e-9)]
+    return float(reached[-EDGE:].mean()) if len(reached) >= EDGE else math.nan
+
+
+def matched_cost_table(groups: dict[str, list[SeedRun]]) -> list[str]:
+    """Claim (d) at equal cost, not equal steps: an algorithm with a critic spends more per step. The matched budget
+    of each cost is the smallest total any run reached, so every run is read at a cost it actually paid."""
+    runs = [r for members in groups.values() for r in members]
+    budgets = {}
+    for cost in COSTS:
+        totals = [spent[-1] for r in runs if len(spent := cost_curve(r, "tir/acc", cost)[0])]
+        budgets[cost] = min(totals) if len(totals) == len(runs) and totals else math.nan
+    header = ["algorithm", "seeds"] + [f"{c} per step ({unit})" for c, (_, unit) in COSTS.items()]
+    spent_at = {"generated tokens": f"{_fmt(budgets['generated tokens'], 0)} generated tokens",
+                "training time": f"{_fmt(budgets['training time'], 1)} min of training"}  # fmt: skip
+    header += [f"{m} at {spent_at[c]}" for c in COSTS for m in ("code use", "accuracy")]
+    lines = ["", "### At matched cost", "",
+             (f"Each run read at the same spent {' and the same '.join(COSTS)} (the smallest total any run reached): "
+              f"the mean of the last {EDGE} steps within it. Training time is verl's `timing_s/step` summed (start-up "
+              "and evaluation excluded); it depends on the machine's load, which differed between runs "
+              "(docs/paper_mini.md, Time and memory)."), "",
+             "| " + " | ".join(header) + " |", "|---|" + "---|" * (len(header) - 1)]  # fmt: skip
+    for alg, members in sorted(groups.items()):
+        per_step = []
+        for cost in COSTS:
+            rates = [spent[-1] / len(spent) for r in members if len(spent := cost_curve(r, "tir/acc", cost)[0])]
+            per_step.append(seed_interval(rates).cell(0 if cost == "generated tokens" else 2))
+        read = [seed_interval([within_budget(r, m, c, b) for r in members]).cell()
+                for c, b in budgets.items() for m in ("tir/code_exec_ratio", "tir/acc")]  # fmt: skip
+        lines.append("| " + " | ".join([alg, str(len(members)), *per_step, *read]) + " |")
     return lines
 
 

@@ -73,9 +73,46 @@ def draw_budget_sweep(report, out: Path) -> Path:
     return path
 
 
+def draw_algorithms(report, out: Path) -> Path | None:
+    """Claim (d): code use and accuracy under each algorithm against step, generated tokens and training time; a thin
+    line per seed, the mean over seeds against step (seeds share steps, not costs)."""
+    algorithms = report.data.get("algorithms") or {}
+    if not algorithms:
+        return None
+    metrics = {"tir/code_exec_ratio": "code-execution ratio", "tir/acc": "training accuracy"}
+    axes_x = {"step": "training step", "generated tokens": "generated tokens (cumulative)",
+              "training time": "training time (min, cumulative)"}  # fmt: skip
+    fig, axes = plt.subplots(len(metrics), len(axes_x), figsize=(5 * len(axes_x), 3.4 * len(metrics)), squeeze=False)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for color, (alg, seeds) in zip(colors, algorithms.items(), strict=False):
+        for row, metric in enumerate(metrics):
+            for col, axis in enumerate(axes_x):
+                ax = axes[row][col]
+                name = f"{alg}, {len(seeds)} seed{'s' if len(seeds) != 1 else ''}"
+                for i, seed in enumerate(seeds):
+                    x, y = seed[metric][axis]
+                    ax.plot(x, y, color=color, alpha=0.35, linewidth=0.8, label=name if i == 0 and col else None)
+                if axis == "step":
+                    steps = sorted({s for seed in seeds for s in seed[metric]["step"][0]})
+                    mean = [np.mean([y for seed in seeds for x, y in zip(*seed[metric]["step"], strict=True)
+                                     if x == s]) for s in steps]  # fmt: skip
+                    ax.plot(steps, mean, color=color, linewidth=2, label=f"{alg} (mean)")
+                ax.set_xlabel(axes_x[axis])
+                ax.set_ylim(-0.02, 1.02)
+                if col == 0:
+                    ax.set_ylabel(metrics[metric])
+    axes[0][0].legend(fontsize=8)
+    axes[0][1].legend(fontsize=8)
+    fig.suptitle("Claim (d): the tool arm's curves under each RL algorithm (thin: one seed; thick: mean over seeds)",
+                 fontsize=10)  # fmt: skip
+    path = out / "algorithms.png"
+    _save(fig, path)
+    return path
+
+
 def draw_all(report, out: Path) -> list[str]:
     notes = []
-    for draw in (draw_curves, draw_budget_sweep):
+    for draw in (draw_curves, draw_budget_sweep, draw_algorithms):
         try:
             draw(report, out)
         except Exception as err:  # noqa: BLE001 - a figure that cannot be drawn is a note, never a lost report

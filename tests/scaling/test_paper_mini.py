@@ -12,14 +12,19 @@ from scaling.sigmoid import difference_interval, fit_sigmoid, seed_interval
 STEPS = 12
 
 
-def _write_run(logs, experiment, seed, code, acc, length, total=STEPS):
+def _write_run(logs, experiment, seed, code, acc, length, total=STEPS, extra=lambda s: {}):
     folder = logs / "runs" / experiment / f"seed={seed}"
     (folder / "metrics").mkdir(parents=True)
     lines = [
         json.dumps(
             {
                 "step": s,
-                "data": {"tir/code_exec_ratio": code(s), "tir/acc": acc(s), "tir/response_length/all": length(s)},
+                "data": {
+                    "tir/code_exec_ratio": code(s),
+                    "tir/acc": acc(s),
+                    "tir/response_length/all": length(s),
+                    **extra(s),
+                },
             }
         )
         for s in range(1, STEPS + 1)
@@ -195,3 +200,43 @@ def test_the_time_in_all_sums_every_metered_launch_of_the_two_arms_and_names_wha
     assert t["evaluation_s"] == pytest.approx(120.0) and t["evaluation_launches"] == 2
     assert "cpu_mini_no_tool seed 3" in t["unmetered"] and "paper_mini__cpu_mini_tool__seed=2" in t["unmetered"]
     assert not any("rloo" in name for name in t["unmetered"])
+
+
+def test_claim_d_at_matched_cost_reads_every_run_at_the_cost_the_cheapest_paid(tmp_path):
+    """RLOO here spends twice GRPO's tokens and 3x its time per step: at GRPO's total it has done half (a third) of
+    its steps, so it is read at steps 4-6 (2-4) of its curve, GRPO at its last three."""
+
+    def costs(tokens, seconds):
+        return lambda s: {"tir/cum_generated_tokens": tokens * s, "timing_s/step": seconds}
+
+    for seed in (1, 2):
+        _write_run(tmp_path, "cpu_mini_tool", seed, lambda s: s / 100, lambda s: s / 100, lambda s: 50.0,
+                   extra=costs(100, 60))  # fmt: skip
+        _write_run(tmp_path, "cpu_mini_rloo", seed, lambda s: s / 100, lambda s: s / 100, lambda s: 50.0,
+                   extra=costs(200, 180))  # fmt: skip
+    runs = paper_mini.load_runs(tmp_path)
+    rloo = next(r for r in runs if r.experiment == "cpu_mini_rloo")
+    assert paper_mini.cost_curve(rloo, "tir/acc", "training time")[0].tolist() == [3.0 * s for s in range(1, 13)]
+    assert paper_mini.within_budget(rloo, "tir/acc", "generated tokens", 1200) == pytest.approx(0.05)  # steps 4-6
+    assert paper_mini.within_budget(rloo, "tir/acc", "training time", 12.0) == pytest.approx(0.03)  # steps 2-4
+    assert math.isnan(paper_mini.within_budget(rloo, "tir/acc", "training time", 6.0))  # two steps: fewer than EDGE
+
+    text = "\n".join(paper_mini.build(tmp_path).lines)
+    assert "| code use at 1200 generated tokens | accuracy at 1200 generated tokens |" in text
+    assert "| code use at 12.0 min of training | accuracy at 12.0 min of training |" in text
+    assert "| grpo | 2 | 100 [100, 100] | 1.00 [1.00, 1.00] | 0.11 [0.11, 0.11] | 0.11 [0.11, 0.11] |" in text
+    assert "| rloo | 2 | 200 [200, 200] | 3.00 [3.00, 3.00] | 0.05 [0.05, 0.05] | 0.05 [0.05, 0.05] | 0.03" in text
+
+
+def test_the_algorithms_figure_is_drawn_from_the_reports_curves(tmp_path):
+    for experiment in ("cpu_mini_tool", "cpu_mini_rloo"):
+        _write_run(tmp_path, experiment, 1, lambda s: s / 20, lambda s: s / 30, lambda s: 50.0,
+                   extra=lambda s: {"tir/cum_generated_tokens": 10.0 * s, "timing_s/step": 30.0})  # fmt: skip
+    out = tmp_path / "report"
+    report = paper_mini.write(tmp_path, out)
+    curves = report.data["algorithms"]
+    assert sorted(curves) == ["grpo", "rloo"]
+    assert curves["rloo"][0]["tir/acc"]["training time"][0][:2] == [0.5, 1.0]
+    assert (out / "algorithms.png").stat().st_size > 10_000
+    text = (out / "report.md").read_text()
+    assert "![algorithms](algorithms.png)" in text and "draw_algorithms: not drawn" not in text
