@@ -1,4 +1,4 @@
-"""What the distributed rehearsal (test_distributed.py) needs around verl's trainer, apart from the trainer itself.
+"""What the end-to-end runs (test_cpu_smoke.py, test_distributed.py) need around verl's trainer, apart from the trainer.
 
 A memory guard (the run shares the machine: below a floor of MemAvailable it ends the run and its cluster instead of
 letting the kernel or Ray's memory monitor pick victims), a peak-memory meter over several process trees (in a

@@ -8,15 +8,13 @@ Selected only with `-m e2e` (tests/e2e/conftest.py); `make test-e2e` runs it.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import time
-from dataclasses import dataclass
+import os
 from pathlib import Path
 
 import pytest
 
-from benchmarks.run_meter import PeakMeter
+from tests.e2e import harness
+from tests.e2e.harness import Launch, logged_steps
 
 pytestmark = pytest.mark.e2e
 
@@ -32,38 +30,10 @@ PEAK_LIMIT_GIB = 16  # the issue's limit
 RUN_TIMEOUT_S = 900
 
 
-@dataclass
-class Launch:
-    returncode: int
-    output: str
-    seconds: float
-    peak_gib: float
-
-
 def launch(cwd: Path, *overrides: str) -> Launch:
-    """One launcher run; peak memory is the largest sum of PSS over its process tree (Ray's workers included)."""
-    log = cwd / f"launch-{len(list(cwd.glob('launch-*.log')))}.log"
-    start = time.monotonic()
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [str(CPU_PY), "-m", "recipes.zerotir", "+experiment=cpu_smoke", SAME_RUN, *overrides],
-            cwd=cwd,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        with PeakMeter(proc.pid) as meter:
-            try:
-                returncode = proc.wait(timeout=RUN_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                proc.terminate()  # SIGTERM: the launcher shuts its own Ray down
-                returncode = proc.wait(timeout=60)
-    return Launch(returncode, log.read_text(errors="replace"), time.monotonic() - start, meter.peak / 2**30)
-
-
-def logged_steps(run_dir: Path) -> list[list[dict]]:
-    """Per launch (oldest first), the step records verl's file logger wrote."""
-    files = sorted((run_dir / "metrics").glob("*.jsonl"))
-    return [[json.loads(line) for line in f.read_text().splitlines() if line.strip()] for f in files]
+    """One launcher run of cpu_smoke (tests/e2e/harness.py: peak PSS over its process tree, Ray's workers included)."""
+    cmd = [str(CPU_PY), "-m", "recipes.zerotir", "+experiment=cpu_smoke", SAME_RUN, *overrides]
+    return harness.launch(cmd, cwd, os.environ, RUN_TIMEOUT_S)
 
 
 @pytest.fixture(scope="module")
