@@ -240,3 +240,15 @@ def test_the_algorithms_figure_is_drawn_from_the_reports_curves(tmp_path):
     assert (out / "algorithms.png").stat().st_size > 10_000
     text = (out / "report.md").read_text()
     assert "![algorithms](algorithms.png)" in text and "draw_algorithms: not drawn" not in text
+
+
+def test_ceilings_differ_only_where_their_intervals_are_disjoint():
+    from scaling.sigmoid import SeedInterval
+
+    ceilings = {"grpo": SeedInterval(0.5, 0.4, 0.6, 3), "rloo": SeedInterval(0.9, 0.8, 1.0, 2),
+                "ppo": SeedInterval(0.55, 0.3, 0.9, 2), "reinforce_pp": SeedInterval(0.5, 0.5, 0.5, 1)}  # fmt: skip
+    assert paper_mini.ceiling_verdict(ceilings) == (
+        "differ beyond their intervals: grpo < rloo (not compared, under 2 law fits: reinforce_pp)"
+    )
+    del ceilings["rloo"]
+    assert paper_mini.ceiling_verdict(ceilings).startswith("no two of grpo, ppo differ beyond their intervals")
