@@ -13,10 +13,11 @@ the first and last `EDGE` logged steps of each seed.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -459,15 +460,16 @@ def algorithm_of(experiment: str) -> str | None:
     return None
 
 
-def _law_param(runs: list[SeedRun], metric: str, name: str) -> SeedInterval:
+def _law_fits(runs: list[SeedRun], metric: str) -> list:
+    """Each run's bounded sigmoid of `metric` where it is of kind `law` (the only fits whose parameters are read)."""
     fits = [fit_sigmoid(*r.curve(metric), *CURVES[metric][1]) for r in runs]
-    return seed_interval([getattr(f, name) for f in fits if f and f.kind == "law"])
+    return [f for f in fits if f and f.kind == "law"]
 
 
 def algorithm_table(runs: list[SeedRun], evals: dict) -> list[str]:
     """Claim (d): the tool arm's curve under each algorithm, one row each (only when a non-GRPO run exists)."""
     groups = algorithm_groups(runs)
-    if set(groups) <= {"grpo"}:
+    if not groups:
         return []
     header = ("algorithm", "seeds", "code use, last 3 - first 3", "accuracy, last 3 - first 3", "code-use ceiling A",
               "accuracy ceiling A", "accuracy midpoint C_mid", "held-out, 0 calls", "held-out, 1 call",
@@ -480,14 +482,15 @@ def algorithm_table(runs: list[SeedRun], evals: dict) -> list[str]:
         code = seed_interval([edge_change(r, "tir/code_exec_ratio") for r in members])
         acc = seed_interval([edge_change(r, "tir/acc") for r in members])
         rises.append((alg, code, acc))
+        laws = {metric: _law_fits(members, metric) for metric in CEILINGS.values()}
         for name, metric in CEILINGS.items():
-            ceilings.setdefault(name, {})[alg] = _law_param(members, metric, "a")
+            ceilings.setdefault(name, {})[alg] = seed_interval([f.a for f in laws[metric]])
         held = [seed_interval([accuracy(_eval_of(evals, "paper_mini", r), b) for r in members]).cell() for b in (0, 1)]
         tokens = [r.curve("tir/cum_generated_tokens")[1] for r in members]
         cells = [
             alg, str(len(members)), code.cell(), acc.cell(),
-            _law_param(members, "tir/code_exec_ratio", "a").cell(), _law_param(members, "tir/acc", "a").cell(),
-            _law_param(members, "tir/acc", "c_mid").cell(1), *held,
+            ceilings["code use"][alg].cell(), ceilings["accuracy"][alg].cell(),
+            seed_interval([f.c_mid for f in laws["tir/acc"]]).cell(1), *held,
             seed_interval([t[-1] for t in tokens if len(t)]).cell(0),
             seed_interval([r.wall_s / 60 for r in members if r.launches]).cell(1) + " min",
             seed_interval([r.peak_gib for r in members if r.launches]).cell(1) + " GiB",
@@ -509,8 +512,8 @@ def ceiling_verdict(by_alg: dict[str, SeedInterval]) -> str:
     """Whether any two algorithms' ceilings differ beyond their intervals (disjoint 95 % intervals over seeds); an
     algorithm with fewer than 2 law fits has no interval and is named as not compared."""
     ready = {alg: i for alg, i in by_alg.items() if i.n >= 2}
-    differ = [f"{a} {'<' if ia.high < ib.low else '>'} {b}" for (a, ia), (b, ib) in
-              ((x, y) for n, x in enumerate(sorted(ready.items())) for y in sorted(ready.items())[n + 1:])
+    differ = [f"{a} {'<' if ia.high < ib.low else '>'} {b}"
+              for (a, ia), (b, ib) in itertools.combinations(sorted(ready.items()), 2)
               if ia.high < ib.low or ib.high < ia.low]  # fmt: skip
     text = ("differ beyond their intervals: " + ", ".join(differ)) if differ else (
         f"no two of {', '.join(sorted(ready))} differ beyond their intervals" if len(ready) >= 2
@@ -521,22 +524,19 @@ def ceiling_verdict(by_alg: dict[str, SeedInterval]) -> str:
 
 
 def algorithm_groups(runs: list[SeedRun]) -> dict[str, list[SeedRun]]:
-    """The complete tool runs by RL algorithm (claim d)."""
+    """The complete tool runs by RL algorithm (claim d); empty while GRPO is the only one (nothing to compare)."""
     groups: dict[str, list[SeedRun]] = {}
     for r in runs:
         if r.complete and (alg := algorithm_of(r.experiment)):
             groups.setdefault(alg, []).append(r)
-    return groups
+    return {} if set(groups) <= {"grpo"} else groups
 
 
 def algorithm_curves(runs: list[SeedRun]) -> dict[str, list[dict]]:
     """Per algorithm, each seed's code use and accuracy against step and both costs (the figure's data); empty when
     GRPO is the only algorithm run."""
-    groups = algorithm_groups(runs)
-    if set(groups) <= {"grpo"}:
-        return {}
     out: dict[str, list[dict]] = {}
-    for alg, members in sorted(groups.items()):
+    for alg, members in sorted(algorithm_groups(runs).items()):
         for r in members:
             curves: dict = {"seed": r.seed}
             for metric in ("tir/code_exec_ratio", "tir/acc"):
@@ -549,19 +549,31 @@ def algorithm_curves(runs: list[SeedRun]) -> dict[str, list[dict]]:
     return out
 
 
-COSTS = {  # claim (d)'s cost axes: name -> (a run's cumulative cost at each logged step, unit)
-    "generated tokens": (lambda run: run.curve("tir/cum_generated_tokens"), "tokens"),
-    "training time": (lambda run: _cumulative(*run.curve("timing_s/step"), scale=1 / 60), "min"),
+@dataclass(frozen=True)
+class Cost:
+    """One of claim (d)'s cost axes and how the matched-cost table prints it."""
+
+    series: Callable[[SeedRun], tuple[np.ndarray, np.ndarray]]  # a run's (steps, cumulative cost) as logged
+    unit: str  # of the per-step column
+    digits: int  # of the per-step column
+    spent: str  # the budget's columns read "code use at <budget> <spent>"
+    budget_digits: int
+
+
+def _training_minutes(run: SeedRun) -> tuple[np.ndarray, np.ndarray]:
+    steps, seconds = run.curve("timing_s/step")
+    return steps, np.cumsum(seconds) / 60
+
+
+COSTS = {
+    "generated tokens": Cost(lambda run: run.curve("tir/cum_generated_tokens"), "tokens", 0, "generated tokens", 0),
+    "training time": Cost(_training_minutes, "min", 2, "min of training", 1),
 }
-
-
-def _cumulative(steps: np.ndarray, values: np.ndarray, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    return steps, np.cumsum(values) * scale
 
 
 def cost_curve(run: SeedRun, metric: str, cost: str) -> tuple[np.ndarray, np.ndarray]:
     """`metric` against a cumulative cost: the steps logged with both, as (cost, value) arrays."""
-    steps, spent = COSTS[cost][0](run)
+    steps, spent = COSTS[cost].series(run)
     at = dict(zip(steps.tolist(), spent.tolist(), strict=True))
     x, y = run.curve(metric)
     keep = [i for i, s in enumerate(x.tolist()) if s in at]
@@ -583,10 +595,9 @@ def matched_cost_table(groups: dict[str, list[SeedRun]]) -> list[str]:
     for cost in COSTS:
         totals = [spent[-1] for r in runs if len(spent := cost_curve(r, "tir/acc", cost)[0])]
         budgets[cost] = min(totals) if len(totals) == len(runs) and totals else math.nan
-    header = ["algorithm", "seeds"] + [f"{c} per step ({unit})" for c, (_, unit) in COSTS.items()]
-    spent_at = {"generated tokens": f"{_fmt(budgets['generated tokens'], 0)} generated tokens",
-                "training time": f"{_fmt(budgets['training time'], 1)} min of training"}  # fmt: skip
-    header += [f"{m} at {spent_at[c]}" for c in COSTS for m in ("code use", "accuracy")]
+    header = ["algorithm", "seeds"] + [f"{name} per step ({c.unit})" for name, c in COSTS.items()]
+    header += [f"{m} at {_fmt(budgets[name], c.budget_digits)} {c.spent}"
+               for name, c in COSTS.items() for m in ("code use", "accuracy")]  # fmt: skip
     lines = ["", "### At matched cost", "",
              (f"Each run read at the same spent {' and the same '.join(COSTS)} (the smallest total any run reached): "
               f"the mean of the last {EDGE} steps within it. Training time is verl's `timing_s/step` summed (start-up "
@@ -595,9 +606,9 @@ def matched_cost_table(groups: dict[str, list[SeedRun]]) -> list[str]:
              "| " + " | ".join(header) + " |", "|---|" + "---|" * (len(header) - 1)]  # fmt: skip
     for alg, members in sorted(groups.items()):
         per_step = []
-        for cost in COSTS:
-            rates = [spent[-1] / len(spent) for r in members if len(spent := cost_curve(r, "tir/acc", cost)[0])]
-            per_step.append(seed_interval(rates).cell(0 if cost == "generated tokens" else 2))
+        for name, cost in COSTS.items():
+            rates = [spent[-1] / len(spent) for r in members if len(spent := cost_curve(r, "tir/acc", name)[0])]
+            per_step.append(seed_interval(rates).cell(cost.digits))
         read = [seed_interval([within_budget(r, m, c, b) for r in members]).cell()
                 for c, b in budgets.items() for m in ("tir/code_exec_ratio", "tir/acc")]  # fmt: skip
         lines.append("| " + " | ".join([alg, str(len(members)), *per_step, *read]) + " |")
