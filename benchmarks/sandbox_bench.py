@@ -1,10 +1,11 @@
 """Sandbox throughput and overhead on math-TIR snippet mixes, next to the naive `python -c` per call.
 
-Run `python -m benchmarks.sandbox_bench [--n 256] [--mix-n 128] [--rounds 4] [--overhead-n 64]`: the bench's
-own mix in detail, then one row per mix side by side (benchmarks/sandbox_mixes.py: the own mix, 0 %, 10 % and
+Run `python -m benchmarks.sandbox_bench [--n 256] [--mix-n 128] [--rounds 4] [--overhead-n 64] [--arms ...]`:
+the bench's own mix in detail, then, for each sandbox arm (`default`, and `full only`: `light_worker: false`, one
+full worker per slot), one row per mix side by side (benchmarks/sandbox_mixes.py: the own mix, 0 %, 10 % and
 30 % heavy imports, typical model snippets), then one JSON line (numbers, commit, versions, hardware, load).
-Throughput comes from interleaved rounds (for each mix, the sandbox over the whole mix, then naive over the next
-quarter of it), so a burst of outside load hits both sides and every mix. Every sandbox output is checked
+Throughput comes from interleaved rounds (for each mix, each arm over the whole mix, then naive over the next
+quarter of it), so a burst of outside load hits every side and every mix. Every sandbox output is checked
 against the naive run's (stdout, and ok vs error). The load is /proc/loadavg, read before and after the rounds.
 Per mix, besides the throughput ratio: CPU per call on both sides (the sandbox's split into the workers
 themselves, the snippets' processes and the host), and the snippets' own CPU in a warm fork, from which the
@@ -34,6 +35,8 @@ from benchmarks import sandbox_mixes
 from benchmarks.run_info import run_info
 
 STATUSES = ("ok", "error", "timeout", "killed", "sandbox_error")
+# Sandbox configurations run side by side (their calls interleaved in every round), by name: the config delta.
+ARMS = {"default": {}, "full only": {"light_worker": False}}
 
 
 def pct(values: list[float], q: float) -> float:
@@ -115,61 +118,75 @@ def loadavg() -> str:
         return " ".join(f.read().split()[:4])
 
 
+class Side:
+    """One sandbox configuration's calls on one mix over every round."""
+
+    def __init__(self) -> None:
+        self.wall = 0.0
+        self.lat: list[float] = []
+        self.res: list = []
+        self.cpu = {"workers": 0.0, "snippets": 0.0, "host": 0.0}
+        self.round_rates: list[float] = []
+
+
 class Tally:
-    """One mix over every round: the sandbox's calls (the whole mix each round) and naive's (one block a round)."""
+    """One mix over every round: each sandbox arm's calls (the whole mix each round) and naive's (one block a
+    round, shared by the arms)."""
 
-    def __init__(self, codes: list[str]) -> None:
+    def __init__(self, codes: list[str], arms: list[str]) -> None:
         self.codes = codes
-        self.sb_wall = self.nv_wall = 0.0
-        self.sb_lat: list[float] = []
+        self.sides = {arm: Side() for arm in arms}
+        self.nv_wall = self.nv_cpu = 0.0
         self.nv_lat: list[float] = []
-        self.sb_res: list = []
         self.nv_res: list = [None] * len(codes)
-        self.cpu = {"workers": 0.0, "snippets": 0.0, "host": 0.0, "naive": 0.0}
-        self.round_ratios: list[float] = []
+        self.nv_round_rates: list[float] = []
 
-    def round(self, ex, k: int, rounds: int, cores: int) -> None:
+    def round(self, exs: dict, k: int, rounds: int, cores: int) -> None:
         codes = self.codes
-        (w0, s0), host0 = tree_cpu_s(ex.worker_pids()), time.process_time()
-        wall, lat, res = timed_map(lambda c: ex.run(c, 30), codes, cores)
-        (w1, s1), host1 = tree_cpu_s(ex.worker_pids()), time.process_time()
-        self.cpu["workers"] += w1 - w0
-        self.cpu["snippets"] += s1 - s0
-        self.cpu["host"] += host1 - host0
+        for arm, ex in exs.items():
+            side = self.sides[arm]
+            (w0, s0), host0 = tree_cpu_s(ex.worker_pids()), time.process_time()
+            wall, lat, res = timed_map(lambda c, ex=ex: ex.run(c, 30), codes, cores)
+            (w1, s1), host1 = tree_cpu_s(ex.worker_pids()), time.process_time()
+            side.cpu["workers"] += w1 - w0
+            side.cpu["snippets"] += s1 - s0
+            side.cpu["host"] += host1 - host0
+            side.wall, side.lat, side.res = side.wall + wall, side.lat + lat, side.res + res
+            side.round_rates.append(len(codes) / wall)
         per_block = len(codes) // rounds
         lo, hi = k * per_block, (k + 1) * per_block if k < rounds - 1 else len(codes)
         n0 = children_cpu_s()
         nwall, nlat, nres = timed_map(naive, codes[lo:hi], cores)
-        self.cpu["naive"] += children_cpu_s() - n0
-        self.sb_wall, self.sb_lat, self.sb_res = self.sb_wall + wall, self.sb_lat + lat, self.sb_res + res
+        self.nv_cpu += children_cpu_s() - n0
         self.nv_wall, self.nv_lat, self.nv_res[lo:hi] = self.nv_wall + nwall, self.nv_lat + nlat, nres
-        self.round_ratios.append((len(codes) / wall) / ((hi - lo) / nwall))
+        self.nv_round_rates.append((hi - lo) / nwall)
 
-    def summary(self, warm_cpu: float) -> dict:
-        n_sb, n_nv = len(self.sb_res), len(self.codes)
-        wrong = [i for i, r in enumerate(self.sb_res) if (r.status, r.stdout) != self.nv_res[i % n_nv]]
-        sb_rate, nv_rate = n_sb / self.sb_wall, n_nv / self.nv_wall
-        sb_cpu = sum(self.cpu[k] for k in ("workers", "snippets", "host")) / n_sb
-        nv_cpu = self.cpu["naive"] / n_nv
+    def summary(self, arm: str, warm_cpu: float) -> dict:
+        side = self.sides[arm]
+        n_sb, n_nv = len(side.res), len(self.codes)
+        wrong = [i for i, r in enumerate(side.res) if (r.status, r.stdout) != self.nv_res[i % n_nv]]
+        sb_rate, nv_rate = n_sb / side.wall, n_nv / self.nv_wall
+        sb_cpu = sum(side.cpu.values()) / n_sb
+        nv_cpu = self.nv_cpu / n_nv
         return {
             "heavy_share": round(sandbox_mixes.heavy_share(self.codes), 3),
             "n": n_nv,
             "sandbox_exec_per_s": round(sb_rate, 2),
             "naive_exec_per_s": round(nv_rate, 2),
             "speedup": round(sb_rate / nv_rate, 2),
-            "round_speedups": [round(r, 2) for r in self.round_ratios],
+            "round_speedups": [round(a / b, 2) for a, b in zip(side.round_rates, self.nv_round_rates, strict=True)],
             "outputs_equal_to_naive": n_sb - len(wrong),
             "sandbox_calls": n_sb,
-            "statuses": {s: sum(r.status == s for r in self.sb_res) for s in STATUSES},
+            "statuses": {s: sum(r.status == s for r in side.res) for s in STATUSES},
             "naive_ok": sum(st == "ok" for st, _ in self.nv_res),
-            "sandbox_p50_ms": ms(pct(self.sb_lat, 50)),
-            "sandbox_p99_ms": ms(pct(self.sb_lat, 99)),
+            "sandbox_p50_ms": ms(pct(side.lat, 50)),
+            "sandbox_p99_ms": ms(pct(side.lat, 99)),
             "naive_p50_ms": ms(pct(self.nv_lat, 50)),
             "naive_p99_ms": ms(pct(self.nv_lat, 99)),
             "cpu_per_call_ms": ms(sb_cpu),
-            "cpu_workers_ms": ms(self.cpu["workers"] / n_sb),
-            "cpu_snippet_processes_ms": ms(self.cpu["snippets"] / n_sb),
-            "cpu_host_ms": ms(self.cpu["host"] / n_sb),
+            "cpu_workers_ms": ms(side.cpu["workers"] / n_sb),
+            "cpu_snippet_processes_ms": ms(side.cpu["snippets"] / n_sb),
+            "cpu_host_ms": ms(side.cpu["host"] / n_sb),
             "naive_cpu_per_call_ms": ms(nv_cpu),
             "warm_cpu_per_call_ms": ms(warm_cpu),
             "cpu_speedup": round(nv_cpu / sb_cpu, 2),
@@ -206,6 +223,11 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=4, help="interleaved rounds of sandbox and naive runs")
     ap.add_argument("--overhead-n", type=int, default=64, help="snippets timed one at a time for the overhead")
     ap.add_argument("--only-own", action="store_true", help="the bench's own mix only (the pre-#26 bench)")
+    ap.add_argument(
+        "--arms",
+        default=",".join(ARMS),
+        help=f"sandbox configurations, interleaved in every round (of {', '.join(ARMS)}); the first is detailed",
+    )
     args = ap.parse_args()
     from tir_rollout.sandbox import make_executor
 
@@ -214,45 +236,51 @@ def main() -> None:
     if args.only_own:
         mixes = {"own": mixes["own"]}
     codes = mixes["own"]
-    ex = make_executor({"concurrency": cores})
-    t0 = time.perf_counter()
-    ex.start()
-    start_s = time.perf_counter() - t0
-    ex.run_batch(codes[: 2 * cores])  # let every worker prepare its first child
+    arms = args.arms.split(",")
+    exs = {arm: make_executor({"concurrency": cores, **ARMS[arm]}) for arm in arms}
+    start_s = {}
+    for arm, ex in exs.items():
+        t0 = time.perf_counter()
+        ex.start()
+        start_s[arm] = time.perf_counter() - t0
+        ex.run_batch(codes[: 4 * cores])  # let every worker prepare its first child
+    ex = exs[arms[0]]
 
     load_before = loadavg()
     # Rounds: for each mix, the sandbox over the whole mix, then naive over the next 1/rounds of it (each block
     # holds every template alike), so that a burst of outside load hits both sides and every mix, not one.
-    tallies = {name: Tally(mix) for name, mix in mixes.items()}
+    tallies = {name: Tally(mix, arms) for name, mix in mixes.items()}
     for k in range(args.rounds):
         for tally in tallies.values():
-            tally.round(ex, k, args.rounds, cores)
+            tally.round(exs, k, args.rounds, cores)
     load_after = loadavg()
 
     from tir_rollout.sandbox.guest import preload
 
     warm_dir = tempfile.mkdtemp(prefix="sandbox-bench-")
     preload.warm(warm_dir)  # the same warm state as a worker
-    summaries = {
-        name: t.summary(statistics.mean(own_cpu(c) for c in dict.fromkeys(t.codes))) for name, t in tallies.items()
-    }
-    own_mix = tallies["own"]
+    warm_cpu = {name: statistics.mean(own_cpu(c) for c in dict.fromkeys(t.codes)) for name, t in tallies.items()}
+    summaries = {arm: {name: t.summary(arm, warm_cpu[name]) for name, t in tallies.items()} for arm in arms}
+    own_mix = tallies["own"].sides[arms[0]]
     warm = {c: own_time(c) for c in dict.fromkeys(codes)}  # each distinct snippet once
-    per_call = [lat - warm[c] for lat, c in zip(own_mix.sb_lat, codes * args.rounds, strict=True)]
+    per_call = [lat - warm[c] for lat, c in zip(own_mix.lat, codes * args.rounds, strict=True)]
     overhead, inside, own = overhead_at_concurrency_1(ex, codes[: args.overhead_n])
-    isolation = own_mix.sb_res[0].isolation
-    ex.close()
+    isolation = own_mix.res[0].isolation
+    for each in exs.values():
+        each.close()
     shutil.rmtree(warm_dir, ignore_errors=True)
 
-    mine = summaries["own"]
+    mine = summaries[arms[0]]["own"]
     print(
-        f"{len(codes)} math-TIR snippets (the bench's own mix), concurrency {cores} ({cores} cores), isolation "
+        f"{len(codes)} math-TIR snippets (the bench's own mix), sandbox {arms[0]!r} (arms: {', '.join(arms)}), "
+        f"concurrency {cores} ({cores} cores), isolation "
         f"{isolation}, {args.rounds} rounds (sandbox: the whole mix each round; naive: 1/{args.rounds} of it); "
         f"/proc/loadavg before: {load_before}; after: {load_after}"
     )
     print(
         f"sandbox statuses {mine['statuses']}; naive ok {mine['naive_ok']}/{len(codes)}; "
-        f"outputs equal to naive: {mine['outputs_equal_to_naive']}/{mine['sandbox_calls']}; pool start {start_s:.1f} s"
+        f"outputs equal to naive: {mine['outputs_equal_to_naive']}/{mine['sandbox_calls']}; pool start "
+        + ", ".join(f"{arm} {t:.1f} s" for arm, t in start_s.items())
     )
     print(f"{'backend':<18}{'exec/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
     print(f"{'sandbox':<18}{mine['sandbox_exec_per_s']:>10.1f}{mine['sandbox_p50_ms']:>10}{mine['sandbox_p99_ms']:>10}")
@@ -279,7 +307,9 @@ def main() -> None:
         f"inside the worker: median {ms(statistics.median(inside))} ms; own run time median "
         f"{ms(statistics.median(own))} ms"
     )
-    print_mixes(summaries)
+    for arm in arms:
+        print(f"sandbox {arm!r} ({ARMS[arm] or 'the default config'}):")
+        print_mixes(summaries[arm])
     print(
         json.dumps(
             {
@@ -297,8 +327,10 @@ def main() -> None:
                 "overhead_p99_ms": ms(pct(overhead, 99)),
                 "overhead_inside_worker_median_ms": ms(statistics.median(inside)),
                 "own_run_median_ms": ms(statistics.median(own)),
-                "pool_start_s": round(start_s, 2),
-                "mixes": summaries,
+                "pool_start_s": {arm: round(t, 2) for arm, t in start_s.items()},
+                "arms": {arm: ARMS[arm] for arm in arms},
+                "mixes": summaries[arms[0]],
+                "mixes_by_arm": summaries,
                 **run_info("numpy", "sympy"),
             }
         )

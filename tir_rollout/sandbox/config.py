@@ -37,6 +37,9 @@ class SandboxConfig:
     max_processes: int = 64
     max_file_mb: int = 64
     concurrency: int | None = None  # None: the CPU count
+    # local / ray: a second, standard-library-only warm worker per slot for snippets that import nothing else
+    # (routing.py); cheaper forks, same results. Off: one full worker per slot (~15 MB less a slot).
+    light_worker: bool = True
     # The trainer stops when more than this share of a step's executions failed in the sandbox itself
     # (status sandbox_error); 0 disables the guard. Read by recipes/zerotir/trainer.py, not by the backends.
     max_sandbox_error_rate: float = 0.05
@@ -89,6 +92,8 @@ def parse_config(cfg: Any = None, where: str = "sandbox") -> SandboxConfig:
     rate = conf.max_sandbox_error_rate
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
         raise ValueError(f"{where}.max_sandbox_error_rate must be a number in [0, 1], 0 disables (got {rate!r})")
+    if type(conf.light_worker) is not bool:  # 1 / 'yes' are typos here, not switches
+        raise ValueError(f"{where}.light_worker must be true or false (got {conf.light_worker!r})")
     if conf.concurrency is not None and (not isinstance(conf.concurrency, int) or conf.concurrency < 1):
         raise ValueError(f"{where}.concurrency must be null or an int >= 1 (got {conf.concurrency!r})")
     sf = conf.sandbox_fusion

@@ -35,7 +35,7 @@ _ETC = [
     "ssl/certs",
 ]
 _CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER")
-SANDBOX_UID_BASE = 2_000_000  # far above real accounts; one uid per worker slot and host process
+SANDBOX_UID_BASE = 2_000_000  # far above real accounts; one uid per worker (slot, kind) and host process
 
 
 @dataclass(frozen=True)
@@ -60,11 +60,14 @@ def snippet_env(tmp_root: str) -> dict[str, str]:
     }
 
 
-def run_uid(slot: int) -> int | None:
-    """As root, the uid a slot's snippets run as; None when we are not root (the user namespace maps ours)."""
+def run_uid(slot: int, light: bool = False) -> int | None:
+    """As root, the uid a worker's snippets run as; None when we are not root (the user namespace maps ours).
+
+    Each worker of a slot (full, light) has its own: RLIMIT_NPROC counts a uid's processes, and the idle
+    prepared child of one worker must not use up a process of the other's call."""
     if os.geteuid() != 0:
         return None
-    return SANDBOX_UID_BASE + (os.getpid() % 1_000_000) * 256 + slot % 256
+    return SANDBOX_UID_BASE + (os.getpid() % 1_000_000) * 256 + (2 * slot + light) % 256
 
 
 def _ro_paths() -> list[str]:

@@ -1,9 +1,11 @@
-"""LocalExecutor: a pool of warm fork-server workers (worker.py), one per slot, on this machine.
+"""LocalExecutor: a pool of warm fork-server workers (worker.py), on this machine.
 
-A slot owns one worker; a call takes a free slot, sends the snippet, and waits at most the timeout plus a
-grace period. A worker that dies, hangs or talks nonsense is killed and replaced in the background, and the
-call gets an error result. Workers exit when the host process goes away (EOF on their request pipe), and
-close() / atexit kill them. Thread-safe; the asyncio form comes from Executor.
+A slot is one call at a time; it owns a full worker and, unless `light_worker` is off, a light one (stdlib
+only; routing.py says which snippets it gets, for speed only). A call takes a free slot, sends the snippet to
+the slot's worker of that kind, and waits at most the timeout plus a grace period. A worker that dies, hangs or
+talks nonsense is killed and replaced in the background, and the call gets an error result. Workers exit when
+the host process goes away (EOF on their request pipe), and close() / atexit kill them. Thread-safe; the
+asyncio form comes from Executor.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import tempfile
 import threading
 import time
 
-from . import containment
+from . import containment, routing
 from .config import SandboxConfig
 from .executor import Executor
 from .guest import framing, procfs
@@ -35,26 +37,39 @@ class WorkerError(RuntimeError):
     """A worker failed to start or to answer; the message carries its stderr tail."""
 
 
+FULL, LIGHT = "full", "light"
+
+
 class _Worker:
-    def __init__(self, slot: int, config: SandboxConfig, mech: containment.Mechanism) -> None:
+    def __init__(
+        self,
+        slot: int,
+        config: SandboxConfig,
+        mech: containment.Mechanism,
+        kind: str = FULL,
+        light_modules: list[str] | None = None,
+    ) -> None:
         self.slot = slot
+        self.kind = kind
         self.mech = mech
+        uid = containment.run_uid(slot, light=kind == LIGHT)
         self._host_tmp = None
         as_root = os.geteuid() == 0
         if mech.name == "bwrap":
             tmp_root, pid_ns, protected = "/tmp", True, []
             nproc_slack = 0 if as_root else 2  # the user namespace also counts bwrap's init and the worker
         else:
-            self._host_tmp = tempfile.mkdtemp(prefix=f"zerotir-sandbox-{slot}-")
+            self._host_tmp = tempfile.mkdtemp(prefix=f"zerotir-sandbox-{slot}-{kind}-")
             tmp_root, pid_ns, protected = self._host_tmp, False, [os.getpid(), os.getpgrp()]
             nproc_slack = 0 if as_root else procfs.owned_by(os.getuid()) + 16
             if as_root:
-                os.chown(self._host_tmp, containment.run_uid(slot), containment.run_uid(slot))
+                os.chown(self._host_tmp, uid, uid)
         wcfg = {
             "tmp_root": tmp_root,
             "pid_ns": pid_ns,
             "protected_pids": protected,
-            "run_uid": containment.run_uid(slot),
+            "run_uid": uid,
+            "light_modules": light_modules if kind == LIGHT else None,
             "seccomp": True,
             "memory_mb": config.memory_mb,
             "max_output_bytes": config.max_output_bytes,
@@ -81,14 +96,20 @@ class _Worker:
         try:
             hello = self._recv(time.monotonic() + START_TIMEOUT_S)
             if not hello.get("ready"):
-                raise WorkerError(f"worker {slot} sent {hello!r} instead of a ready message")
+                raise WorkerError(f"worker {self.name} sent {hello!r} instead of a ready message")
         except Exception:
             self.kill()  # never leave a half-started sandbox behind
             raise
         self.seccomp = bool(hello.get("seccomp"))
+        # A full worker's warm standard-library modules, which its light sibling imports (routing.py).
+        self.stdlib = [name for name in hello.get("stdlib") or () if name.partition(".")[0] in routing.STDLIB]
         self.ns_init = _ns_init(self.proc.pid) if mech.name == "bwrap" else None
         if hello.get("missing"):
-            logger.info("sandbox worker %d: modules not installed, not pre-imported: %s", slot, hello["missing"])
+            logger.info("sandbox worker %s: modules not installed, not pre-imported: %s", self.name, hello["missing"])
+
+    @property
+    def name(self) -> str:
+        return f"{self.slot} ({self.kind})"
 
     def call(self, code: str, timeout: float) -> dict:
         self._send({"code": code, "timeout": timeout})
@@ -102,15 +123,15 @@ class _Worker:
         try:
             framing.send(self.wfd, obj)
         except OSError as exc:
-            raise WorkerError(f"worker {self.slot} is gone ({exc}); {self.stderr_tail()}") from exc
+            raise WorkerError(f"worker {self.name} is gone ({exc}); {self.stderr_tail()}") from exc
 
     def _recv(self, deadline: float) -> dict:
         try:
             answer = framing.recv(self.rfd, deadline)
         except TimeoutError:
-            raise WorkerError(f"worker {self.slot} did not answer in time; {self.stderr_tail()}") from None
+            raise WorkerError(f"worker {self.name} did not answer in time; {self.stderr_tail()}") from None
         if answer is None:
-            raise WorkerError(f"worker {self.slot} died (exit {self.proc.poll()}); {self.stderr_tail()}")
+            raise WorkerError(f"worker {self.name} died (exit {self.proc.poll()}); {self.stderr_tail()}")
         return answer
 
     def stderr_tail(self, n: int = 600) -> str:
@@ -143,7 +164,7 @@ class _Worker:
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            logger.error("sandbox worker %d (pid %d) did not die after SIGKILL", self.slot, self.proc.pid)
+            logger.error("sandbox worker %s (pid %d) did not die after SIGKILL", self.name, self.proc.pid)
         self.stderr.close()
         if self._host_tmp:
             import shutil
@@ -158,15 +179,18 @@ def _ns_init(outer: int) -> int | None:
 
 
 class LocalExecutor(Executor):
-    """Pool of `config.workers` warm workers; started on first use.
+    """Pool of `config.workers` slots, each with its warm workers (full, and light unless `light_worker` is
+    off); started on first use.
 
     `mechanism` overrides the probe (tests use it to exercise the fallback on a machine that has bwrap).
     """
 
     def __init__(self, config: SandboxConfig, mechanism: containment.Mechanism | None = None) -> None:
         super().__init__(config)
-        self._idle: queue.Queue[tuple[int, _Worker | None]] = queue.Queue()
-        self._workers: dict[int, _Worker] = {}
+        self.kinds = (FULL, LIGHT) if config.light_worker else (FULL,)
+        self._idle: queue.Queue[int] = queue.Queue()  # free slots
+        self._workers: dict[tuple[int, str], _Worker] = {}  # (slot, kind) -> live worker; absent: start at use
+        self._light_modules: list[str] | None = None  # from the first full worker up; until then no light one
         self._lock = threading.Lock()
         self._start_lock = threading.Lock()
         self._started = False
@@ -178,33 +202,42 @@ class LocalExecutor(Executor):
         return self.mechanism.isolation if self.mechanism else "unstarted"
 
     def start(self) -> None:
-        """Start every worker in parallel (idempotent); a worker that fails is retried on its first call."""
+        """Start every worker, slots in parallel (idempotent); a worker that fails is retried at its first call."""
         with self._start_lock:
             if self._started:
                 return
             if self._closed:
                 raise RuntimeError("LocalExecutor.start: the executor was closed; make a new one")
             self.mechanism = self.mechanism or containment.choose()
-            threads = [threading.Thread(target=self._spawn, args=(i,)) for i in range(self.concurrency)]
+            threads = [threading.Thread(target=self._spawn, args=(i, self.kinds)) for i in range(self.concurrency)]
             for t in threads:
                 t.start()
             for t in threads:
                 t.join()
             self._started = True
 
-    def _spawn(self, slot: int) -> None:
-        worker = None
-        try:
-            worker = _Worker(slot, self.config, self.mechanism)
-        except Exception as exc:  # noqa: BLE001 - whatever failed, the slot must go back to the queue
-            logger.error("sandbox worker %d failed to start: %s", slot, exc)
+    def _spawn(self, slot: int, kinds: tuple[str, ...]) -> None:
+        """Start these workers of the slot, then free the slot (whatever failed: a missing worker starts at use)."""
+        for kind in kinds:
+            try:
+                self._start_worker(slot, kind)
+            except Exception as exc:  # noqa: BLE001 - whatever failed, the slot must go back to the queue
+                logger.error("sandbox worker %d (%s) failed to start: %s", slot, kind, exc)
+        self._idle.put(slot)
+
+    def _start_worker(self, slot: int, kind: str) -> _Worker:
+        """Start the slot's worker of this kind and register it; raises what the start raised."""
+        if kind == LIGHT and self._light_modules is None:
+            raise WorkerError("no full worker has started yet to say which modules a light one imports")
+        worker = _Worker(slot, self.config, self.mechanism, kind, self._light_modules)
         with self._lock:
-            if worker is not None and self._closed:
+            if self._closed:
                 worker.kill()
-                return
-            if worker is not None:
-                self._workers[slot] = worker
-        self._idle.put((slot, worker))
+                raise WorkerError("the executor was closed")
+            if kind == FULL and self._light_modules is None:
+                self._light_modules = worker.stdlib
+            self._workers[(slot, kind)] = worker
+        return worker
 
     def _run(self, code: str, timeout: float) -> ExecResult:
         if self._closed:
@@ -213,26 +246,30 @@ class LocalExecutor(Executor):
             self.start()
         except RuntimeError as exc:
             return failure(str(exc), self.isolation)
-        slot, worker = self._idle.get()
+        light = LIGHT in self.kinds and self._light_modules is not None
+        kind = LIGHT if light and not routing.needs_full(code) else FULL
+        slot = self._idle.get()
         if self._closed:  # closed while this call waited for a slot
-            self._idle.put((slot, worker))
+            self._idle.put(slot)
             return failure("LocalExecutor.run: the executor was closed; make a new one", self.isolation)
         t0 = time.monotonic()
+        with self._lock:
+            worker = self._workers.get((slot, kind))
         if worker is not None and worker.proc.poll() is not None:  # died while idle: replace it before use
-            logger.warning("sandbox worker %d died while idle (exit %s); starting a new one", slot, worker.proc.poll())
-            worker.kill()
+            logger.warning(
+                "sandbox worker %s died while idle (exit %s); starting a new one", worker.name, worker.proc.poll()
+            )
+            self._forget(worker)
             worker = None
-        if worker is None:  # its last start failed: try again now, in this call
+        if worker is None:  # its last start failed, or it died while idle: start it now, in this call
             try:
-                worker = _Worker(slot, self.config, self.mechanism)
-                with self._lock:
-                    self._workers[slot] = worker
+                worker = self._start_worker(slot, kind)
             except Exception as exc:  # noqa: BLE001 - the caller gets a result, the slot goes back
-                self._idle.put((slot, None))
-                return failure(f"worker {slot} failed to start: {exc}", self.isolation, time.monotonic() - t0)
+                self._idle.put(slot)
+                return failure(f"worker {slot} ({kind}) failed to start: {exc}", self.isolation, time.monotonic() - t0)
         try:
             raw = worker.call(code, timeout)
-            self._idle.put((slot, worker))
+            self._idle.put(slot)
             return ExecResult(
                 raw["status"],
                 raw["stdout"],
@@ -242,21 +279,23 @@ class LocalExecutor(Executor):
                 self.isolation if worker.seccomp else self.isolation.replace("+seccomp", ""),
             )
         except Exception as exc:  # noqa: BLE001 - never raise into the caller; the worker is suspect, replace it
-            logger.warning("sandbox worker %d failed during a call, replacing it: %s", slot, exc)
-            self._replace(slot, worker)
+            logger.warning("sandbox worker %s failed during a call, replacing it: %s", worker.name, exc)
+            self._forget(worker)
+            with self._lock:
+                closed = self._closed
+            if closed:
+                self._idle.put(slot)
+            else:  # the slot is free again once its replacement is up
+                threading.Thread(target=self._spawn, args=(slot, (worker.kind,)), daemon=True).start()
             return failure(
                 f"the worker running this snippet failed and was replaced: {exc}", self.isolation, time.monotonic() - t0
             )
 
-    def _replace(self, slot: int, worker: _Worker) -> None:
+    def _forget(self, worker: _Worker) -> None:
         worker.kill()
         with self._lock:
-            self._workers.pop(slot, None)
-            closed = self._closed
-        if closed:
-            self._idle.put((slot, None))
-        else:
-            threading.Thread(target=self._spawn, args=(slot,), daemon=True).start()
+            if self._workers.get((worker.slot, worker.kind)) is worker:
+                del self._workers[(worker.slot, worker.kind)]
 
     def worker_pids(self) -> list[int]:
         """Host pids of the live workers' top processes (bwrap, or the worker itself in the fallback)."""
@@ -264,13 +303,15 @@ class LocalExecutor(Executor):
             return [w.proc.pid for w in self._workers.values() if w.proc.poll() is None]
 
     def health_check(self) -> None:
-        """Raise RuntimeError unless a trivial snippet runs and prints the right answer."""
-        res = self.run("print(6 * 7)", timeout=30)
-        if res.status != "ok" or res.stdout.strip() != "42":
-            raise RuntimeError(
-                f"local sandbox ({self.isolation}) is unhealthy: 'print(6 * 7)' gave status={res.status!r} "
-                f"stdout={res.stdout!r} stderr={res.stderr[-500:]!r}"
-            )
+        """Raise RuntimeError unless a trivial snippet runs and prints the right answer, in each kind of worker."""
+        probes = {LIGHT: "print(6 * 7)", FULL: 'exec("print(6 * 7)")'}  # exec: routing.py sends it to the full one
+        for kind in self.kinds:
+            res = self.run(probes[kind], timeout=30)
+            if res.status != "ok" or res.stdout.strip() != "42":
+                raise RuntimeError(
+                    f"local sandbox ({self.isolation}, {kind} worker) is unhealthy: {probes[kind]!r} gave "
+                    f"status={res.status!r} stdout={res.stdout!r} stderr={res.stderr[-500:]!r}"
+                )
 
     def close(self) -> None:
         super().close()

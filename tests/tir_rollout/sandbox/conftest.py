@@ -18,9 +18,11 @@ SECRET = "zerotir-test-secret-7f3a"
 os.environ["ZEROTIR_SANDBOX_TEST_SECRET"] = SECRET  # before any worker starts: must never reach a snippet
 
 
-@pytest.fixture(scope="session")
-def executor():
-    ex = make_executor({"concurrency": 2, "timeout_s": 5})
+@pytest.fixture(scope="session", params=[True, False], ids=["light+full", "full-only"])
+def executor(request):
+    """Every test on both layouts of a slot: a light and a full worker (the default; stdlib-only snippets,
+    most attacks among them, go to the light one), and one full worker (`light_worker: false`)."""
+    ex = make_executor({"concurrency": 2, "timeout_s": 5, "light_worker": request.param})
     ex.start()
     if ex.mechanism.name != "bwrap":
         ex.close()

@@ -38,6 +38,8 @@ BAD_CONFIGS = [
     ("bool_is_not_a_number", {"max_processes": True}, "sandbox.max_processes"),
     ("zero_concurrency", {"concurrency": 0}, "sandbox.concurrency"),
     ("zero_pools", {"ray": {"pools_per_node": 0}}, "sandbox.ray.pools_per_node"),
+    ("light_worker_not_a_bool", {"light_worker": "no"}, "sandbox.light_worker"),
+    ("light_worker_int", {"light_worker": 1}, "sandbox.light_worker"),
 ]
 
 
@@ -54,6 +56,7 @@ def test_config_defaults_and_dictconfig():
     assert conf.sandbox_fusion.retries == 1 and conf.sandbox_fusion.url == "http://127.0.0.1:8080/run_code"
     assert conf.sandbox_fusion.max_concurrency == 64 and conf.sandbox_fusion.request_timeout_s == 40
     assert conf.ray.pools_per_node == 1 and conf.workers == (os.cpu_count() or 1)
+    assert conf.light_worker is True
 
 
 @pytest.mark.parametrize(

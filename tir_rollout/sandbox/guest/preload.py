@@ -3,12 +3,18 @@
 A fork inherits this warm state: modules imported, sympy's and numpy's lazy paths taken, matplotlib on Agg
 with its font list loaded, the heap frozen for the garbage collector so that children keep sharing its pages,
 and that heap backed by 2 MB pages where the kernel allows, so that a fork and an exit cost less.
+A light worker (routing.py says which snippets it gets) imports only the standard-library modules that a full
+worker holds once warm (`stdlib_loaded`, which the host passes on), so that what a snippet finds imported, and
+how long its own standard-library imports take, are the same in both.
 Stdlib-only at import time: the worker imports it as a sibling module; the benchmark imports it too.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
+import sys
 
 WARM_MODULES = [
     "math",
@@ -35,10 +41,17 @@ WARM_MODULES = [
 ]
 
 
-def warm(tmp_root: str) -> list[str]:
-    """Import and exercise the math stack so children inherit it; returns the modules that are missing."""
+def warm(tmp_root: str, light_modules: list[str] | None = None) -> list[str]:
+    """Import and exercise the math stack so children inherit it; returns the modules that are missing.
+    With `light_modules` (a light worker): import those standard-library modules only."""
     os.environ.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", MPLBACKEND="Agg")
     os.environ["MPLCONFIGDIR"] = os.path.join(tmp_root, ".matplotlib")
+    if light_modules is not None:
+        for name in light_modules:
+            with contextlib.suppress(Exception):  # one that loads only inside a package's own import: best effort
+                importlib.import_module(name)
+        _freeze()
+        return []
     missing = []
     for name in WARM_MODULES:
         try:
@@ -78,12 +91,21 @@ def warm(tmp_root: str) -> list[str]:
         from matplotlib import font_manager
 
         font_manager._get_font.cache_clear()
+    _freeze()
+    return missing
+
+
+def stdlib_loaded() -> list[str]:
+    """The standard-library modules this process has imported (a full worker's, for its light sibling)."""
+    return sorted(name for name in sys.modules if name.partition(".")[0] in sys.stdlib_module_names)
+
+
+def _freeze() -> None:
     import gc
 
     gc.collect()
     gc.freeze()  # keep the warm heap out of the children's GC passes, so their pages stay shared
     huge_pages()
-    return missing
 
 
 _HUGE = 2 << 20

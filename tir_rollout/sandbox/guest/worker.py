@@ -311,7 +311,9 @@ def main() -> None:
     os.dup2(null, 0)
     os.dup2(null, 1)  # a stray print in the worker must not corrupt the protocol
     os.makedirs(cfg["tmp_root"], exist_ok=True)
-    missing = preload.warm(cfg["tmp_root"])
+    light_modules = cfg.get("light_modules")  # a light worker: the standard-library modules to import
+    missing = preload.warm(cfg["tmp_root"], light_modules)
+    stdlib = preload.stdlib_loaded() if light_modules is None else []  # before any snippet: for a light sibling
     worker = Worker(cfg)
     snippet.process_defaults({**cfg["env"], "HOME": worker.work, "PWD": worker.work})  # once, for every child
     _LIBC.prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE=0: snippets cannot open this process's /proc files
@@ -320,7 +322,7 @@ def main() -> None:
     worker._wipe()
     worker.prepare()
     worker.make_workdir()
-    send(wfd, {"ready": True, "pid": os.getpid(), "missing": missing, "seccomp": worker.seccomp})
+    send(wfd, {"ready": True, "pid": os.getpid(), "missing": missing, "seccomp": worker.seccomp, "stdlib": stdlib})
     while True:
         req = recv(rfd)
         if req is None:  # the host closed the pipe or died: take the sandbox down with us
