@@ -219,6 +219,8 @@ class LocalExecutor(Executor):
     def _spawn(self, slot: int, kinds: tuple[str, ...]) -> None:
         """Start these workers of the slot, then free the slot (whatever failed: a missing worker starts at use)."""
         for kind in kinds:
+            if self._closed:
+                break
             try:
                 self._start_worker(slot, kind)
             except Exception as exc:  # noqa: BLE001 - whatever failed, the slot must go back to the queue

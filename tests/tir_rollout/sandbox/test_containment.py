@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -413,6 +415,25 @@ def test_module_state_does_not_carry_over(executor):
     ):
         assert res.stdout == "False False\n"
     assert leftovers(executor) == []
+
+
+def test_stdio_is_what_python_c_gets_with_pipes(executor):
+    """A child's stdio must be what a fresh `python -c` with stdin on /dev/null and stdout / stderr on pipes has
+    (stdin's wrapper is made once in the worker, snippet.process_defaults; one made there for stdout would call
+    itself seekable: fd 1 is /dev/null in the worker). Not compared: stdout's error handler, "strict" here and
+    "surrogateescape" in `python -c` under the C.UTF-8 locale."""
+    code = (
+        "import sys\nout, err, inp = sys.stdout, sys.stderr, sys.stdin\n"
+        "print(out.seekable(), out.isatty(), out.encoding, out.line_buffering, err.seekable(), "
+        "err.encoding, err.errors, err.line_buffering, inp.seekable(), repr(inp.read()), out.fileno(), "
+        "err.fileno(), sys.stdout is sys.__stdout__)\nprint('x' * 20000, file=sys.stderr)"
+    )
+    env = {**containment.snippet_env("/tmp"), "HOME": "/tmp"}
+    naive = subprocess.run(
+        [sys.executable, "-c", code], stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env, check=True
+    )
+    for res in executor.run_batch([code, "import math\n" + code, "import numpy\n" + code]):
+        assert (res.status, res.stdout, res.stderr) == ("ok", naive.stdout, naive.stderr)
 
 
 def test_each_call_is_seeded_afresh_like_python_c(executor):
