@@ -241,10 +241,18 @@ class Evaluation:
         ]  # fmt: skip
 
     def done(self, out_dir: Path) -> bool:
-        try:
-            return bool(json.loads((out_dir / self.run_name / "summary.json").read_text()).get("complete"))
-        except (OSError, ValueError):
-            return False
+        return _complete(out_dir / self.run_name)
+
+    def committed(self, logs: Path) -> bool:
+        """Complete in the committed log folder: a new checkout (no outputs/) need not evaluate it again."""
+        return _complete(logs / "eval" / self.run_name)
+
+
+def _complete(folder: Path) -> bool:
+    try:
+        return bool(json.loads((folder / "summary.json").read_text()).get("complete"))
+    except (OSError, ValueError):
+        return False
 
 
 def evaluations(runs: list[Run], outputs: Path, initial: Path = INITIAL_MODEL) -> list[Evaluation]:
@@ -258,7 +266,9 @@ def evaluations(runs: list[Run], outputs: Path, initial: Path = INITIAL_MODEL) -
 
 
 def evaluate(items: list[Evaluation], python: str, out_dir: Path, logs: Path) -> list[Evaluation]:
-    """Run every evaluation not complete (each resumes sample by sample); copy its records to the log folder."""
+    """Run every evaluation not complete (each resumes sample by sample); copy its records to the log folder. One
+    already complete in the log folder is left as it is (its weights may be gone with an earlier checkout)."""
+    items = [item for item in items if item.done(out_dir) or not item.committed(logs)]
     for item in items:
         folder = out_dir / item.run_name
         if not item.done(out_dir):

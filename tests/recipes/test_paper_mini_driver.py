@@ -92,6 +92,34 @@ def test_evaluations_follow_finished_runs_and_resume(tmp_path, monkeypatch):
     assert (logs / "eval" / "paper_mini__initial" / "summary.json").is_file()
 
 
+def test_an_evaluation_complete_in_the_log_folder_is_not_run_again(tmp_path, monkeypatch):
+    """A new checkout has no outputs/: the committed record of a complete evaluation stands, an incomplete one is
+    run, and a complete one still in outputs/ is copied over the committed one as before."""
+    out_dir, logs = tmp_path / "eval", tmp_path / "logs"
+    kept, partial, local = (Evaluation("paper_mini", label, tmp_path / "m") for label in ("initial", "a", "b"))
+    for item, complete in ((kept, True), (partial, False), (local, False)):
+        (logs / "eval" / item.run_name).mkdir(parents=True)
+        (logs / "eval" / item.run_name / "summary.json").write_text(json.dumps({"complete": complete, "n": 1}))
+    (out_dir / local.run_name).mkdir(parents=True)
+    (out_dir / local.run_name / "summary.json").write_text(json.dumps({"complete": True, "n": 2}))
+    calls = []
+
+    def fake(command, log_path):
+        name = next(c.split("=", 1)[1].strip("'") for c in command if c.startswith("eval.run_name="))
+        calls.append(name)
+        (out_dir / name / "summary.json").write_text(json.dumps({"complete": True, "n": 3}))
+        return 0
+
+    monkeypatch.setattr(paper_mini, "launch", fake)
+    assert paper_mini.evaluate([kept, partial, local], "py", out_dir, logs) == []
+    assert calls == [partial.run_name]
+    written = {
+        i.label: json.loads((logs / "eval" / i.run_name / "summary.json").read_text())["n"]
+        for i in (kept, partial, local)
+    }
+    assert written == {"initial": 1, "a": 3, "b": 2}
+
+
 @pytest.mark.parametrize(
     "experiment, arm", [("cpu_mini_tool", "tool"), ("cpu_mini_no_tool", "no_tool"), ("cpu_mini_rloo", "algorithm")]
 )
