@@ -333,6 +333,15 @@ def main(
     config files by name (config.yaml, hydra.yaml, overrides.yaml), written to <run>/hydra/.hydra/ only once every
     check has passed, so a refused or dry launch leaves an existing run's records as they were."""
     overrides = overrides if overrides is not None else argv
+    if cfg.trainer.device == "cpu":  # explicit opt-in by conf/experiment/cpu_*.yaml: docs/cpu_trainer.md
+        from recipes.zerotir import cpu_models
+
+        # Built (seconds, on first use) before the checks, a dry run's included: verl's validate_config reads the
+        # critic's model config from this folder, so a PPO experiment was refused on a checkout without it.
+        try:
+            cpu_models.use_cpu_model(cfg)
+        except ValueError as err:  # an unknown tir.cpu_model: the message names the key and the known models
+            raise ConfigError(str(err)) from None
     cfg = check(cfg, overrides)
     print(summary(cfg))
     if cfg.tir.dry_run:
@@ -341,11 +350,10 @@ def main(
     if cfg.tir.preflight_only:
         return preflight_gate(cfg, argv)
     if cfg.trainer.device == "cpu":  # explicit opt-in by conf/experiment/cpu_*.yaml: docs/cpu_trainer.md
-        from recipes.zerotir import cpu_models, cpu_platform
+        from recipes.zerotir import cpu_platform
 
         cpu_platform.check_kv_cache(cfg)
         add_worker_env(cfg, cpu_platform.activate())
-        cpu_models.use_cpu_model(cfg)
     elif cfg.tir.preflight and (code := preflight_gate(cfg, argv)):
         return code
     elif not cfg.tir.preflight and not cuda_available():
